@@ -1,0 +1,69 @@
+"""Users and roles (specs/dropstream-reference.md §11).
+
+Administrator: everything. Staff: all merchants, or only those in ``merchants`` when set.
+Merchant: exactly one merchant, read-mostly.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", "Administrator"
+    STAFF = "staff", "Staff"
+    MERCHANT = "merchant", "Merchant"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("role", Role.ADMINISTRATOR)
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField("e-mail", unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    merchant = models.ForeignKey(
+        "connections.Merchant", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="merchant_users", help_text="The one merchant a Merchant user belongs to",
+    )
+    merchants = models.ManyToManyField(
+        "connections.Merchant", blank=True, related_name="staff_users",
+        help_text="Limit a Staff user to these merchants; empty means all",
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role == Role.MERCHANT and self.merchant_id is None:
+            raise ValidationError({"merchant": "A Merchant user needs exactly one merchant."})
+        if self.role != Role.MERCHANT and self.merchant_id is not None:
+            raise ValidationError({"merchant": "Only Merchant users belong to one merchant."})
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMINISTRATOR
+
+    def __str__(self) -> str:
+        return self.email

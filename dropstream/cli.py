@@ -1,0 +1,302 @@
+"""The ``dropstream`` command.
+
+Each sub-command sets Django up, checks the encryption key against the stored secrets, and
+applies migrations where it serves or changes data, so ``dropstream run`` on a fresh machine
+needs no other step. Problems print one line naming the problem and the fix, and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def _fail(message: str) -> int:
+    print(f"dropstream: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def setup_django() -> None:
+    """Load settings and apps; ConfigError/SecretKeyError propagate with plain messages."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropstream.settings")
+    import django
+
+    django.setup()
+
+
+def _tables_exist() -> bool:
+    from django.db import connection
+
+    return "connections_store" in connection.introspection.table_names()
+
+
+def prepare_data(*, migrate: bool = True) -> str:
+    """Check the key against stored secrets (creating it when none exist), then migrate.
+
+    Returns what happened to the key ("created" or "ok"). The key check runs first so a wrong
+    key stops the command before anything changes.
+    """
+    from django.core.management import call_command
+    from django.db.utils import OperationalError
+
+    from dropstream import crypto
+
+    try:
+        secrets = []
+        if _tables_exist():
+            from dropstream.connections.actions import all_stored_secrets
+
+            secrets = all_stored_secrets()
+    except OperationalError as exc:
+        raise CommandError(f"the database cannot be reached ({exc}); check DATABASE_URL") from exc
+    key_state = crypto.ensure_key(secrets)
+    if migrate:
+        call_command("migrate", interactive=False, verbosity=0)
+    return key_state
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); stop the program using it or "
+                "pass --port with another number") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sub-commands
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.conf import settings
+
+    key_state = prepare_data()
+    print(f"Data directory: {settings.HOME}")
+    print(f"Encryption key: {'created' if key_state == 'created' else 'present'}")
+    print("Database: migrated")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    setup_django()
+    prepare_data()
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+
+    from dropstream.accounts.models import User
+    from dropstream.connections.models import Merchant
+
+    merchant = None
+    if args.merchant is not None:
+        merchant = Merchant.objects.filter(pk=args.merchant).first()
+        if merchant is None:
+            raise CommandError(f"no merchant with id {args.merchant}; list them in the admin")
+    if User.objects.filter(email__iexact=args.email).exists():
+        raise CommandError(f"a user with e-mail {args.email} already exists")
+    extra = {"is_staff": args.role == "administrator", "is_superuser": args.role == "administrator"}
+    try:
+        user = User.objects.create_user(args.email, args.password, role=args.role,
+                                        merchant=merchant if args.role == "merchant" else None,
+                                        **extra)
+    except ValidationError as exc:
+        raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in
+                                     exc.message_dict.items())) from None
+    except IntegrityError:
+        raise CommandError(f"a user with e-mail {args.email} already exists") from None
+    if args.role == "staff" and merchant is not None:
+        user.merchants.add(merchant)
+    print(f"Created {user.role} {user.email} (id {user.pk})")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.conf import settings
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from dropstream import crypto
+
+    problems = 0
+    print(f"Data directory: {settings.HOME}")
+    db = settings.DATABASES["default"]
+    print(f"Database: {connection.vendor} {db.get('NAME')}")
+    try:
+        connection.ensure_connection()
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        print(f"  reachable; {len(pending)} migration(s) pending")
+        secrets = []
+        if _tables_exist():
+            from dropstream.connections.actions import all_stored_secrets
+
+            secrets = all_stored_secrets()
+    except Exception as exc:  # noqa: BLE001 — report any database failure as a line
+        print(f"  NOT reachable: {exc}")
+        problems += 1
+        secrets = []
+    print(f"Encryption key: {crypto.key_source()}")
+    try:
+        crypto.reset_cache()
+        if crypto.read_key() is None:
+            print("  missing" + (" — stored secrets cannot be read" if secrets else
+                                 " (created on first start)"))
+            problems += bool(secrets)
+        else:
+            if secrets:
+                crypto.decrypt(secrets[0])
+            print("  present and opens the stored secrets" if secrets else "  present")
+    except crypto.SecretKeyError as exc:
+        print(f"  WRONG: {exc}")
+        problems += 1
+    from huey.contrib.djhuey import HUEY
+
+    print(f"Queue: {type(HUEY).__name__} {settings.HUEY.get('filename') or settings.HUEY.get('url')}")
+    try:
+        print(f"  reachable; {HUEY.pending_count()} task(s) waiting")
+    except Exception as exc:  # noqa: BLE001
+        print(f"  NOT reachable: {exc}")
+        problems += 1
+    print("OK" if not problems else f"{problems} problem(s)")
+    return 0 if not problems else 1
+
+
+def serve_web(host: str, port: int, *, threads: int = 8) -> None:
+    from waitress import serve
+
+    from dropstream.wsgi import application
+
+    serve(application, host=host, port=port, threads=threads, ident="dropstream",
+          max_request_body_size=2 * 1024 * 1024, _quiet=True)
+
+
+def create_first_administrator() -> tuple[str, str] | None:
+    """On a hub with no users, make an administrator so the login page can be used at once."""
+    import secrets
+
+    from dropstream.accounts.models import User
+
+    if User.objects.exists():
+        return None
+    from dropstream.config import env_str
+
+    email = env_str("DROPSTREAM_ADMIN_EMAIL", "admin@localhost") or "admin@localhost"
+    password = secrets.token_urlsafe(12)
+    User.objects.create_superuser(email, password)
+    return email, password
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ensure_port_free(args.host, args.port)
+    setup_django()
+    prepare_data()
+    first = create_first_administrator()
+    if first:
+        print(f"First start: log in as {first[0]} with password {first[1]} "
+              "(change it under Admin → Users)", flush=True)
+    print(f"DropStream is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)",
+          flush=True)
+    serve_web(args.host, args.port)
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    ensure_port_free(args.host, args.port)
+    setup_django()
+    prepare_data(migrate=False)
+    serve_web(args.host, args.port)
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    if args.which == "brightsites":
+        from dropstream.sandbox.brightsites.server import main as sandbox_main
+    else:
+        from dropstream.sandbox.warehouse.robot import main as sandbox_main
+    return int(sandbox_main(args.rest) or 0)
+
+
+def cmd_sync_run(args: argparse.Namespace) -> int:
+    setup_django()
+    prepare_data()
+    from dropstream.sync.cli import run_channel_command
+
+    return run_channel_command(args)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dropstream", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init", help="create the data directory, key and database").set_defaults(
+        func=cmd_init)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="users_command",
+                                                                       required=True)
+    create = users.add_parser("create", help="create a user (non-interactive)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=["administrator", "staff", "merchant"])
+    create.add_argument("--merchant", type=int, help="merchant id (required for merchant users)")
+    create.set_defaults(func=cmd_users_create)
+
+    for name, func, text in (("run", cmd_run, "serve the hub (embedded default)"),
+                             ("web", cmd_web, "serve only the web app (scaled out)")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=8000)
+        command.set_defaults(func=func)
+
+    sub.add_parser("check", help="show where data lives and whether it is healthy").set_defaults(
+        func=cmd_check)
+
+    sandbox = sub.add_parser("sandbox", help="run a sandbox (brightsites or warehouse)")
+    sandbox.add_argument("which", choices=["brightsites", "warehouse"])
+    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    sync = sub.add_parser("sync", help="run flows by hand").add_subparsers(dest="sync_command",
+                                                                          required=True)
+    sync_run = sync.add_parser("run", help="run one channel of one connection now")
+    sync_run.add_argument("connection", help="connection id or name")
+    sync_run.add_argument("--channel", required=True,
+                          choices=["sales_order", "shipment", "inventory"])
+    sync_run.add_argument("--full", action="store_true", help="inventory: write every SKU")
+    sync_run.set_defaults(func=cmd_sync_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    from dropstream.config import ConfigError
+    from dropstream.crypto import SecretKeyError
+
+    try:
+        return func(args)
+    except (CommandError, ConfigError, SecretKeyError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Creating, enabling and disabling merchants, stores, warehouses and connections.
+
+Shared by the API, the pages, the CLI and the demo; views stay thin (saleor ``order/actions.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dropstream import crypto
+from dropstream.connections.errors import ConnectionsError, DuplicateConnection
+from dropstream.connections.models import (
+    Channel,
+    ChannelType,
+    Connection,
+    Merchant,
+    Store,
+    Warehouse,
+)
+from dropstream.platforms.base import AdapterSettingsError, UnknownPlatform, get_platform
+
+# specs/dropstream-reference.md §3.3
+DEFAULT_RULES: dict[str, list[dict[str, Any]]] = {
+    ChannelType.SALES_ORDER: [{"type": "minutely", "every": 15}],
+    ChannelType.SHIPMENT: [{"type": "hourly", "every": 4, "minute": 0}],
+    ChannelType.INVENTORY: [{"type": "minutely", "every": 60}],
+}
+DEFAULT_FULL_SYNC_RULES: dict[str, list[dict[str, Any]]] = {
+    ChannelType.INVENTORY: [{"type": "daily", "every": 1, "at": "01:00"}],
+}
+
+
+def clean_adapter(kind: str, platform: str, adapter: dict | None, *, prefix: str = "") -> dict:
+    """Validated settings for ``platform``; ConnectionsError names each bad field."""
+    try:
+        spec = get_platform(kind, platform)
+    except UnknownPlatform as exc:
+        raise ConnectionsError({f"{prefix}platform": exc.message}) from None
+    try:
+        return spec.clean(adapter)
+    except AdapterSettingsError as exc:
+        raise ConnectionsError({prefix + k: prefix + v if prefix else v
+                                for k, v in exc.errors.items()}) from None
+
+
+def create_merchant(company_name: str, **fields: Any) -> Merchant:
+    if not (company_name or "").strip():
+        raise ConnectionsError({"company_name": "company_name is required"})
+    return Merchant.objects.create(company_name=company_name.strip(), **fields)
+
+
+def create_store(customer: Merchant, *, name: str, platform: str, adapter: dict | None,
+                 description: str = "", url: str | None = None, prefix: str = "") -> Store:
+    settings = clean_adapter("store", platform, adapter, prefix=prefix)
+    store = Store(customer=customer, name=name or "", description=description or "", url=url,
+                  platform=platform)
+    store.set_adapter(settings)
+    store.save()
+    return store
+
+
+def create_warehouse(customer: Merchant, *, platform: str, adapter: dict | None,
+                     description: str = "", prefix: str = "") -> Warehouse:
+    settings = clean_adapter("warehouse", platform, adapter, prefix=prefix)
+    warehouse = Warehouse(customer=customer, description=description or "", platform=platform)
+    warehouse.set_adapter(settings)
+    warehouse.save()
+    return warehouse
+
+
+def create_connection(*, name: str, customer: Merchant, store: Store,
+                      warehouse: Warehouse) -> Connection:
+    """A new connection, **disabled**, with its three channels (enabled, default schedules).
+
+    Raises DuplicateConnection when the triple already exists, ConnectionsError when the store
+    or warehouse belongs to another merchant.
+    """
+    errors = {}
+    if store.customer_id != customer.pk:
+        errors["store_id"] = "the store belongs to another merchant"
+    if warehouse.customer_id != customer.pk:
+        errors["warehouse_id"] = "the warehouse belongs to another merchant"
+    if errors:
+        raise ConnectionsError(errors)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                name=name or store.name, customer=customer, store=store, warehouse=warehouse)
+            Channel.objects.bulk_create([
+                Channel(connection=connection, type=channel_type, enabled_at=now,
+                        rules=DEFAULT_RULES[channel_type],
+                        full_sync_rules=DEFAULT_FULL_SYNC_RULES.get(channel_type, []))
+                for channel_type in ChannelType.values
+            ])
+    except IntegrityError:
+        raise DuplicateConnection({"connection": (
+            f"a connection for merchant {customer.pk}, store {store.pk} and warehouse "
+            f"{warehouse.pk} already exists")}) from None
+    return connection
+
+
+def set_connection_enabled(connection: Connection, enabled_at: datetime | None) -> Connection:
+    """Enable (at ``enabled_at``) or disable (None). First enabling fixes ``import_since``."""
+    with transaction.atomic():
+        connection.enabled_at = enabled_at
+        connection.save(update_fields=["enabled_at"])
+        if enabled_at is not None:
+            store = Store.objects.select_for_update().get(pk=connection.store_id)
+            if not store.adapter_settings().get("import_since"):
+                store.update_adapter({"import_since": enabled_at.isoformat()})
+                store.save(update_fields=["adapter"])
+            if store.enabled_at is None:
+                Store.objects.filter(pk=store.pk).update(enabled_at=enabled_at)
+            Warehouse.objects.filter(pk=connection.warehouse_id, enabled_at__isnull=True).update(
+                enabled_at=enabled_at)
+    return connection
+
+
+def all_stored_secrets() -> list[str]:
+    """Every encrypted value in the database, for the start-up key check."""
+    values: list[str] = []
+    for model in (Store, Warehouse):
+        for adapter in model.objects.values_list("adapter", flat=True).iterator():
+            values.extend(v for v in (adapter or {}).values() if crypto.is_encrypted(v))
+            if values:
+                return values
+    return values

@@ -1,0 +1,144 @@
+"""Orders, their lines and their activity timeline (reference §4, §13.7)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from dropstream.accounts.scoping import scoped_queryset
+
+
+class OrderStatus(models.TextChoices):
+    """Statuses of an order in the hub; transitions live in ``orders.status``."""
+
+    NEW = "new", "New"  # imported; being prepared
+    PENDING = "pending", "Pending"  # held for a manual release (manual-release stores)
+    QUEUED = "queued", "Queued"  # prepared and valid; waiting to be sent to the warehouse
+    OPEN = "open", "Open"  # sent to the warehouse; waiting for shipments
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially Shipped"  # some lines shipped
+    SHIPPED = "shipped", "Shipped"  # every line shipped
+    ERROR = "error", "Error"  # stopped; the message says what to fix, then Reprocess
+    DELAYED = "delayed", "Delayed"  # a step failed; a retry is scheduled
+    SKIPPED = "skipped", "Skipped"  # excluded on purpose
+    CLOSED = "closed", "Closed"  # ended without shipping: canceled, or abandoned
+    ARCHIVED = "archived", "Archived"  # stopped by a user; not re-imported
+
+
+ADDRESS_PARTS = ("name", "company", "street1", "street2", "city", "state", "postal_code",
+                 "country", "phone", "email")
+
+
+class Order(models.Model):
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE,
+                                   related_name="orders")
+    store = models.ForeignKey("connections.Store", on_delete=models.CASCADE, related_name="orders")
+    external_id = models.CharField(max_length=64)
+    external_display_id = models.CharField(max_length=64, blank=True, default="")
+    ordered_at = models.DateTimeField(null=True, blank=True)
+    store_updated_at = models.DateTimeField(null=True, blank=True)
+    store_status = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    customer_email = models.CharField(max_length=255, blank=True, default="")
+    external_shipping_description = models.CharField(max_length=255, blank=True, default="")
+    shipping_carrier_name = models.CharField(max_length=100, blank=True, default="")
+    shipping_carrier_service_level = models.CharField(max_length=100, blank=True, default="")
+    shipping_warehouse_code = models.CharField(max_length=100, blank=True, default="")
+    shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency_code = models.CharField(max_length=3, default="USD")
+    notes = models.TextField(blank=True, default="")
+    gift_message = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW,
+                              db_index=True)
+    error_message = models.TextField(blank=True, default="")
+    # The warehouse side: the order number written to the warehouse and where it went.
+    warehouse_order_number = models.CharField(max_length=64, blank=True, default="")
+    exported_at = models.DateTimeField(null=True, blank=True)
+    export_reference = models.CharField(max_length=255, blank=True, default="")
+    canceled_in_store_at = models.DateTimeField(null=True, blank=True)
+    retry_count = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    edited = models.BooleanField(default=False)
+    # Ship-to and bill-to: state and country are ISO codes.
+    ship_name = models.CharField(max_length=255, blank=True, default="")
+    ship_company = models.CharField(max_length=255, blank=True, default="")
+    ship_street1 = models.CharField(max_length=255, blank=True, default="")
+    ship_street2 = models.CharField(max_length=255, blank=True, default="")
+    ship_city = models.CharField(max_length=255, blank=True, default="")
+    ship_state = models.CharField(max_length=255, blank=True, default="")
+    ship_postal_code = models.CharField(max_length=255, blank=True, default="")
+    ship_country = models.CharField(max_length=255, blank=True, default="")
+    ship_phone = models.CharField(max_length=255, blank=True, default="")
+    ship_email = models.CharField(max_length=255, blank=True, default="")
+    bill_name = models.CharField(max_length=255, blank=True, default="")
+    bill_company = models.CharField(max_length=255, blank=True, default="")
+    bill_street1 = models.CharField(max_length=255, blank=True, default="")
+    bill_street2 = models.CharField(max_length=255, blank=True, default="")
+    bill_city = models.CharField(max_length=255, blank=True, default="")
+    bill_state = models.CharField(max_length=255, blank=True, default="")
+    bill_postal_code = models.CharField(max_length=255, blank=True, default="")
+    bill_country = models.CharField(max_length=255, blank=True, default="")
+    bill_phone = models.CharField(max_length=255, blank=True, default="")
+    bill_email = models.CharField(max_length=255, blank=True, default="")
+
+    objects = scoped_queryset("connection__customer_id").as_manager()
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_external"),
+        ]
+        indexes = [
+            models.Index(fields=["connection", "status"], name="order_conn_status"),
+            models.Index(fields=["external_display_id"], name="order_display_id"),
+            models.Index(fields=["customer_email"], name="order_email"),
+            models.Index(fields=["-ordered_at", "-id"], name="order_ordered_desc"),
+            models.Index(fields=["created_at"], name="order_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_display_id or self.external_id
+
+
+class OrderLine(models.Model):
+    """A store line; bundle lines get component lines (``parent``) at prepare time.
+
+    ``line_number`` is the number the warehouse sees (PD position 3); a bundle's own line has
+    none, its components do.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="components")
+    external_line_id = models.CharField(max_length=64, blank=True, default="")
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    store_sku = models.CharField(max_length=100, blank=True, default="")
+    warehouse_sku = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=300, blank=True, default="")
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    canceled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.store_sku or self.warehouse_sku} × {self.quantity_ordered}"
+
+
+class OrderActivity(models.Model):
+    """One entry of the order's timeline: what happened, who did it, and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="activity")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=255, default="system")
+    event = models.CharField(max_length=64)
+    message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "order activity"

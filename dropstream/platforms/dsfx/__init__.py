@@ -1,0 +1,91 @@
+"""DSFX, the reference's warehouse file exchange: the warehouse platform ``dropstream``.
+
+Settings follow specs/dropstream-reference.md §14.2 and specs/dsfx.md.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from dropstream.crypto import MASK
+from dropstream.platforms.base import PlatformSpec, SettingField
+
+SCHEMES = ("sftp", "ftps", "ftp", "file")
+
+
+def clean_connection_string(value: object) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in SCHEMES:
+        raise ValueError("must start with sftp://, ftps://, ftp:// or file:///")
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ValueError("must be file:///absolute/path for a local folder")
+        return text
+    if not parts.hostname:
+        raise ValueError(f"names no host; use {parts.scheme}://user:password@host:port")
+    if not parts.username:
+        raise ValueError(f"names no user; use {parts.scheme}://user:password@host:port")
+    try:
+        parts.port  # noqa: B018 — raises ValueError for a bad port
+    except ValueError:
+        raise ValueError("has a port that is not a number between 1 and 65535") from None
+    return text
+
+
+def mask_connection_string(value: str) -> str:
+    """Hide only the password: ``sftp://wh1:••••@host:22``."""
+    parts = urlsplit(value)
+    if parts.password is None:
+        return value
+    host = parts.hostname or ""
+    netloc = f"{unquote(parts.username or '')}:{MASK}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def clean_ph_version(value: object) -> int:
+    try:
+        version = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be 1, 2 or 3") from None
+    if version not in (1, 2, 3):
+        raise ValueError("must be 1, 2 or 3")
+    return version
+
+
+def clean_positive_int(value: object) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number") from None
+    if not 1 <= number <= 10_000:
+        raise ValueError("must be between 1 and 10000")
+    return number
+
+
+def clean_bool(value: object) -> bool:
+    from dropstream.platforms.brightsites import clean_bool as parse
+
+    return parse(value)
+
+
+SPEC = PlatformSpec(
+    name="dropstream",
+    kind="warehouse",
+    label="DropStream Warehouse File Exchange (DSFX)",
+    adapter_path="dropstream.platforms.dsfx.adapter:DsfxAdapter",
+    fields=(
+        SettingField("connection_string", "Connection string", required=True, secret=True,
+                     clean=clean_connection_string, mask=mask_connection_string,
+                     help="sftp://user:password@host:port (URL-encode special characters), "
+                          "ftps://…, ftp://… or file:///path"),
+        SettingField("ph_version", "PH layout version", default=2, clean=clean_ph_version),
+        SettingField("orders_per_file", "Orders per file", default=500, clean=clean_positive_int),
+        SettingField("neutralise_formulas", "Neutralise spreadsheet formulas", default=True,
+                     clean=clean_bool),
+        SettingField("source_code", "Source code", default="BS"),
+        SettingField("facility", "Facility ID (PH version 3)", default=""),
+    ),
+)

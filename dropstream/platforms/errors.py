@@ -1,0 +1,103 @@
+"""Errors raised by platform adapters, translated at the boundary from library errors.
+
+The type says what the caller should do::
+
+    PlatformError                 base; ``message`` is plain text for an operator
+    ├── TransientError            retry later (the run, or the step, may succeed next time)
+    │   ├── RateLimited           429; ``retry_after`` seconds when the server said
+    │   ├── RemoteServerError     5xx
+    │   ├── RemoteTimeout         connect or read timeout
+    │   └── RemoteUnavailable     connection refused, reset, DNS failure
+    ├── PermanentError            fail; a person must fix something first
+    │   ├── CredentialsRejected   401/403, bad login; ``read_only`` when a write was refused
+    │   ├── RemoteNotFound        404
+    │   ├── RemoteValidationError 422; ``fields`` maps field → messages
+    │   ├── BadResponse           non-JSON or wrong shape; ``field`` names what was wrong
+    │   ├── HostKeyMismatch       SFTP host key differs from the pinned one
+    │   └── NotSupported          the platform cannot do this (e.g. DSFX cancel)
+    └── OrderDataError            one order's data cannot be mapped; ``field`` names it
+
+No message or ``repr`` ever carries a token or password: callers build messages from redacted
+URLs only.
+"""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Base of adapter errors. ``str(error)`` is the operator-facing message."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientError(PlatformError):
+    """Worth retrying later."""
+
+
+class RateLimited(TransientError):
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int = 429):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class RemoteServerError(TransientError):
+    pass
+
+
+class RemoteTimeout(TransientError):
+    pass
+
+
+class RemoteUnavailable(TransientError):
+    pass
+
+
+class PermanentError(PlatformError):
+    """Retrying will not help until a person changes something."""
+
+
+class CredentialsRejected(PermanentError):
+    def __init__(self, message: str, *, status: int | None = None, read_only: bool = False):
+        super().__init__(message, status=status)
+        self.read_only = read_only
+
+
+class RemoteNotFound(PermanentError):
+    pass
+
+
+class RemoteValidationError(PermanentError):
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None,
+                 status: int = 422) -> None:
+        super().__init__(message, status=status)
+        self.fields = fields or {}
+
+
+class BadResponse(PermanentError):
+    def __init__(self, message: str, *, field: str | None = None, status: int | None = None):
+        super().__init__(message, status=status)
+        self.field = field
+
+
+class HostKeyMismatch(PermanentError):
+    def __init__(self, message: str, *, host: str, expected: str, presented: str) -> None:
+        super().__init__(message)
+        self.host = host
+        self.expected = expected
+        self.presented = presented
+
+
+class NotSupported(PermanentError):
+    pass
+
+
+class OrderDataError(PlatformError):
+    """One order's payload cannot be turned into a hub order; ``field`` is the dotted path."""
+
+    def __init__(self, message: str, *, field: str, external_id: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.external_id = external_id

@@ -1,0 +1,195 @@
+"""Django settings, read from the environment (see README "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dropstream.config import (
+    ConfigError,
+    data_home,
+    database_config,
+    env_bool,
+    env_choice,
+    env_int,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = data_home()
+
+
+def _ensure_home(home: Path) -> Path:
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "logs").mkdir(exist_ok=True)
+        (home / "static").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"the data directory {home} cannot be created ({exc.strerror}); set DROPSTREAM_HOME "
+            "to a writable directory"
+        ) from exc
+    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"the data directory {home} is not readable and writable by this user; fix its "
+            "permissions or set DROPSTREAM_HOME to another directory"
+        )
+    return home
+
+
+def _session_key(home: Path) -> str:
+    """Django's signing key. Not the encryption key: losing it only logs users out."""
+    configured = env_str("DJANGO_SECRET_KEY")
+    if configured:
+        return configured
+    path = home / "session.key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(value)
+        return value
+
+
+_ensure_home(HOME)
+SECRET_KEY = _session_key(HOME)
+DEBUG = env_bool("DROPSTREAM_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in (env_str("DROPSTREAM_ALLOWED_HOSTS", "*") or "*").split(",")]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in (env_str("DROPSTREAM_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
+]
+PUBLIC_URL = (env_str("DROPSTREAM_PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "dropstream.accounts",
+    "dropstream.connections",
+    "dropstream.catalog",
+    "dropstream.orders",
+    "dropstream.shipments",
+    "dropstream.inventory",
+    "dropstream.sync",
+    "dropstream.scheduling",
+    "dropstream.alerts",
+    "dropstream.api",
+    "dropstream.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dropstream.urls"
+WSGI_APPLICATION = "dropstream.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": database_config(HOME)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("DROPSTREAM_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = HOME / "static"
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_SECURE = env_bool("DROPSTREAM_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# Huey: SqliteHuey in the data directory by default, Redis when DROPSTREAM_QUEUE_URL says so.
+QUEUE_URL = env_str("DROPSTREAM_QUEUE_URL")
+QUEUE_IMMEDIATE = env_bool("DROPSTREAM_QUEUE_IMMEDIATE", False)
+if QUEUE_URL and QUEUE_URL.startswith(("redis://", "rediss://")):
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("DROPSTREAM_QUEUE_NAME", "dropstream"),
+        "url": QUEUE_URL,
+        "immediate": QUEUE_IMMEDIATE,
+        "utc": True,
+    }
+elif QUEUE_URL:
+    raise ConfigError(f"DROPSTREAM_QUEUE_URL={QUEUE_URL!r} is not a redis:// URL; unset it to use "
+                      "the embedded queue")
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "dropstream",
+        "filename": str(HOME / "queue.db"),
+        "immediate": QUEUE_IMMEDIATE,
+        "utc": True,
+    }
+
+EMAIL_BACKEND = env_str("DROPSTREAM_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DROPSTREAM_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("DROPSTREAM_SMTP_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DROPSTREAM_FROM_EMAIL", "dropstream@localhost")
+
+LOG_FORMAT = env_choice("DROPSTREAM_LOG_FORMAT", "text", ("text", "json"))
+LOG_LEVEL = env_choice("DROPSTREAM_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "dropstream.logs.RedactingFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "dropstream.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # httpx logs every request URL at INFO; Bright Sites tokens may ride in the query.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "paramiko": {"level": "WARNING"},
+    },
+}
