@@ -202,6 +202,8 @@ def create_first_administrator() -> tuple[str, str] | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be 1 or more")
     ensure_port_free(args.host, args.port)
     setup_django()
     prepare_data()
@@ -211,7 +213,104 @@ def cmd_run(args: argparse.Namespace) -> int:
               "(change it under Admin → Users)", flush=True)
     print(f"DropStream is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)",
           flush=True)
-    serve_web(args.host, args.port)
+    background = start_background(workers=args.workers)
+    try:
+        serve_web(args.host, args.port)
+    finally:
+        background.stop()
+    return 0
+
+
+class Background:
+    """The queue consumer and the scheduler loop running as threads of this process."""
+
+    def __init__(self, consumer, scheduler_thread, stop_event) -> None:
+        self.consumer, self.scheduler_thread, self.stop_event = (consumer, scheduler_thread,
+                                                                 stop_event)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.consumer is not None:
+            self.consumer.stop(graceful=True)
+        if self.scheduler_thread is not None:
+            self.scheduler_thread.join(timeout=10)
+
+
+def make_consumer(workers: int, *, periodic: bool = False, signals: bool = True):
+    """A Huey consumer of thread workers. ``signals=False`` leaves the process's signal
+    handlers alone (embedded in ``run``, where Ctrl-C must stop the web server)."""
+    from huey.consumer import Consumer
+    from huey.contrib.djhuey import HUEY
+
+    import dropstream.scheduling.tasks  # noqa: F401 — registers the tasks
+
+    class EmbeddedConsumer(Consumer):
+        def _set_signal_handlers(self) -> None:
+            if signals:
+                super()._set_signal_handlers()
+
+    return EmbeddedConsumer(HUEY, workers=workers, worker_type="thread", periodic=periodic,
+                            check_worker_health=signals)
+
+
+def start_background(*, workers: int | None = None, scheduler: bool = True) -> Background:
+    """Start the worker threads and the scheduler thread of ``dropstream run``."""
+    import threading
+
+    from django.conf import settings
+    from huey.contrib.djhuey import HUEY
+
+    from dropstream.scheduling.tasks import run_scheduler
+
+    consumer = None
+    if not HUEY.immediate:  # immediate mode (DROPSTREAM_QUEUE_IMMEDIATE) runs tasks inline
+        consumer = make_consumer(workers or settings.WORKERS, signals=False)
+        consumer.start()
+    stop_event = threading.Event()
+    thread = None
+    if scheduler:
+        thread = threading.Thread(target=run_scheduler, args=(stop_event,), name="scheduler",
+                                  daemon=True)
+        thread.start()
+    return Background(consumer, thread, stop_event)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    setup_django()
+    prepare_data(migrate=False)
+    from django.conf import settings
+
+    workers = args.workers or settings.WORKERS
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more")
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.immediate:
+        raise CommandError("DROPSTREAM_QUEUE_IMMEDIATE=true runs tasks inline; unset it to run "
+                           "a worker")
+    print(f"DropStream worker: {workers} thread(s) on the {settings.HUEY['huey_class']} queue "
+          "(Ctrl-C stops it)", flush=True)
+    make_consumer(workers).run()
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    setup_django()
+    prepare_data(migrate=False)
+    import threading
+
+    from dropstream.scheduling.tasks import run_scheduler, scheduler_tick
+
+    if args.once:
+        counts = scheduler_tick(refresh_budgets=True)
+        print(" ".join(f"{k}={v}" for k, v in counts.items()), flush=True)
+        return 0
+    print("DropStream scheduler running (Ctrl-C stops it)", flush=True)
+    stop_event = threading.Event()
+    try:
+        run_scheduler(stop_event, tick_seconds=args.tick)
+    except KeyboardInterrupt:
+        stop_event.set()
     return 0
 
 
@@ -263,7 +362,21 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=text)
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8000)
+        if name == "run":
+            command.add_argument("-w", "--workers", type=int, default=None,
+                                 help="worker threads (default DROPSTREAM_WORKERS, 4)")
         command.set_defaults(func=func)
+
+    worker = sub.add_parser("worker", help="run queued runs (scaled out: many, on many hosts)")
+    worker.add_argument("-w", "--workers", type=int, default=None,
+                        help="worker threads (default DROPSTREAM_WORKERS, 4)")
+    worker.set_defaults(func=cmd_worker)
+
+    scheduler = sub.add_parser("scheduler", help="dispatch due channels (scaled out: one)")
+    scheduler.add_argument("--tick", type=float, default=None,
+                           help="seconds between passes (default DROPSTREAM_SCHEDULER_TICK_SECONDS)")
+    scheduler.add_argument("--once", action="store_true", help="one pass, then exit")
+    scheduler.set_defaults(func=cmd_scheduler)
 
     sub.add_parser("check", help="show where data lives and whether it is healthy").set_defaults(
         func=cmd_check)

@@ -163,6 +163,27 @@ else:
         "utc": True,
     }
 
+def _positive(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value <= 0:
+        raise ConfigError(f"{name}={value} must be a positive whole number")
+    return value
+
+
+# Runs and the scheduler (dropstream.scheduling). RUN_FUNCTION is what a worker calls for a run:
+# dotted path to a function shaped like dropstream.sync.runner.run_channel.
+RUN_FUNCTION = env_str("DROPSTREAM_RUN_FUNCTION", "dropstream.sync.runner.run_channel")
+RUN_LEASE_SECONDS = _positive("DROPSTREAM_RUN_LEASE_SECONDS", 120)
+RUN_MAX_ATTEMPTS = _positive("DROPSTREAM_RUN_MAX_ATTEMPTS", 3)
+RUN_RETRY_SECONDS = _positive("DROPSTREAM_RUN_RETRY_SECONDS", 60)
+RUN_RESEND_SECONDS = _positive("DROPSTREAM_RUN_RESEND_SECONDS", 300)
+SCHEDULER_TICK_SECONDS = _positive("DROPSTREAM_SCHEDULER_TICK_SECONDS", 5)
+SCHEDULER_BATCH = _positive("DROPSTREAM_SCHEDULER_BATCH", 1000)
+BUDGET_REFRESH_SECONDS = _positive("DROPSTREAM_BUDGET_REFRESH_SECONDS", 300)
+WORKERS = _positive("DROPSTREAM_WORKERS", 4)
+METRICS_TOKEN = env_str("DROPSTREAM_METRICS_TOKEN")
+
+
 EMAIL_BACKEND = env_str("DROPSTREAM_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("DROPSTREAM_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("DROPSTREAM_SMTP_PORT", 25)

@@ -1,13 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dropstream.web import views as web_views
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", web_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", web_views.home, name="home"),
+    path("api/", include("dropstream.api.urls")),
+    path("hooks/", include("dropstream.sync.urls")),
+    path("", include("dropstream.scheduling.urls")),
+    path("", include("dropstream.web.urls")),
 ]

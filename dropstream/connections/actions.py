@@ -130,3 +130,118 @@ def all_stored_secrets() -> list[str]:
             if values:
                 return values
     return values
+
+
+# --------------------------------------------------------------------------------------------
+# Updates, ping and delete (used by the API; pages may share them)
+# --------------------------------------------------------------------------------------------
+
+MERCHANT_FIELDS = ("company_name", "street1", "street2", "street3", "city", "state", "zipcode",
+                   "country", "provider")
+
+
+def update_merchant(merchant: Merchant, changes: dict[str, Any]) -> Merchant:
+    """Apply the given fields (only those in MERCHANT_FIELDS); ConnectionsError names bad ones."""
+    unknown = sorted(set(changes) - set(MERCHANT_FIELDS))
+    if unknown:
+        raise ConnectionsError({key: f"{key} cannot be changed" for key in unknown})
+    if "company_name" in changes:
+        name = (changes["company_name"] or "").strip()
+        if not name:
+            raise ConnectionsError({"company_name": "company_name is required"})
+        changes = {**changes, "company_name": name}
+    for key, value in changes.items():
+        setattr(merchant, key, value)
+    merchant.save(update_fields=list(changes) or None)
+    return merchant
+
+
+def _merge_adapter(target: Store | Warehouse, changes: Any, *, prefix: str = "") -> None:
+    """Merge ``changes`` into the stored settings; a secret sent back masked keeps its value."""
+    if not isinstance(changes, dict):
+        raise ConnectionsError({f"{prefix}adapter": f"{prefix}adapter must be an object"})
+    spec = target.platform_spec
+    secret_names = set(spec.secret_fields)
+    # Clients often PATCH back what they read from GET; "••••1234" must not become the token.
+    changes = {key: value for key, value in changes.items()
+               if not (key in secret_names and isinstance(value, str) and crypto.MASK in value)}
+    try:
+        cleaned = spec.clean(changes, partial=True)
+    except AdapterSettingsError as exc:
+        raise ConnectionsError({prefix + k: prefix + v if prefix else v
+                                for k, v in exc.errors.items()}) from None
+    target.update_adapter(cleaned)
+
+
+def _update_adapter_owner(target: Store | Warehouse, changes: dict[str, Any],
+                          allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(changes) - set(allowed) - {"adapter", "enabled_at"})
+    if unknown:
+        raise ConnectionsError({key: f"{key} cannot be changed" for key in unknown})
+    with transaction.atomic():
+        for key in allowed:
+            if key in changes:
+                setattr(target, key, changes[key] if changes[key] is not None or key == "url"
+                        else "")
+        if "adapter" in changes:
+            _merge_adapter(target, changes["adapter"])
+        if "enabled_at" in changes:
+            target.enabled_at = changes["enabled_at"]
+        target.save()
+
+
+def update_store(store: Store, changes: dict[str, Any]) -> Store:
+    """Change name, description, url, enabled_at (a time enables, None disables) or adapter.
+
+    ``adapter`` is merged into the stored settings (secrets sent back masked are kept). The
+    platform and merchant cannot change. Raises ConnectionsError naming each bad field.
+    """
+    _update_adapter_owner(store, changes, ("name", "description", "url"))
+    return store
+
+
+def update_warehouse(warehouse: Warehouse, changes: dict[str, Any]) -> Warehouse:
+    """Like update_store, for description, enabled_at and adapter."""
+    _update_adapter_owner(warehouse, changes, ("description",))
+    return warehouse
+
+
+def update_connection(connection: Connection, changes: dict[str, Any]) -> Connection:
+    """Change name, locations or enabled_at (through set_connection_enabled)."""
+    unknown = sorted(set(changes) - {"name", "locations", "enabled_at"})
+    if unknown:
+        raise ConnectionsError({key: f"{key} cannot be changed" for key in unknown})
+    with transaction.atomic():
+        if "name" in changes:
+            name = (changes["name"] or "").strip()
+            if not name:
+                raise ConnectionsError({"name": "name cannot be empty"})
+            connection.name = name
+        if "locations" in changes:
+            connection.locations = list(changes["locations"] or [])
+        connection.save(update_fields=["name", "locations"])
+        if "enabled_at" in changes:
+            set_connection_enabled(connection, changes["enabled_at"])
+    return connection
+
+
+def delete_connection(connection: Connection) -> None:
+    """Delete the connection, its channels and what it imported; merchant, store and warehouse
+    stay for reuse (reference §1.3)."""
+    connection.delete()
+
+
+def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
+    """Check credentials with one cheap request; create nothing.
+
+    Raises ConnectionsError for invalid settings and the adapter's PlatformError (with its plain
+    ``message``) when the platform refuses or cannot be reached.
+    """
+    settings = clean_adapter(kind, platform, adapter)
+    client = get_platform(kind, platform).adapter_class()(settings)
+    try:
+        client.validate_credentials()
+    finally:
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()

@@ -138,6 +138,8 @@ class Warehouse(AdapterSettings):
     # SFTP host key pinned on first use; a different key stops the warehouse until accepted.
     host_key = models.TextField(blank=True, default="")
     pending_host_key = models.TextField(blank=True, default="")
+    # What the adapter remembers between runs (e.g. DSFX: the last listing of /out).
+    adapter_state = models.JSONField(default=dict, blank=True)
 
     objects = scoped_queryset("customer_id").as_manager()
 

@@ -59,6 +59,10 @@ class Order(models.Model):
     exported_at = models.DateTimeField(null=True, blank=True)
     export_reference = models.CharField(max_length=255, blank=True, default="")
     canceled_in_store_at = models.DateTimeField(null=True, blank=True)
+    # When the store's order status was set after the last shipment (or refused for good).
+    store_status_set_at = models.DateTimeField(null=True, blank=True)
+    # The store's detail could not be read yet (a stub row keeps the order from being lost).
+    detail_pending = models.BooleanField(default=False)
     retry_count = models.PositiveIntegerField(default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
     edited = models.BooleanField(default=False)

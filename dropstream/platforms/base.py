@@ -200,6 +200,7 @@ class StoreOrderLine:
     name: str
     quantity: int
     unit_price: Decimal
+    requires_shipping: bool = True  # False for gift certificates and other non-physical lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +264,11 @@ class StoreAdapter(Protocol):
         """One cheap request; raises a PlatformError with a message a merchant understands."""
 
     def list_orders(
-        self, *, updated_since: datetime | None, status: str | None = None
+        self, *, updated_since: datetime | None, status: str | None = None,
+        created_since: datetime | None = None,
     ) -> Iterator[OrderSummary]:
-        """Orders updated since the time (all statuses when ``status`` is None), deduplicated."""
+        """Orders updated since the time (all statuses when ``status`` is None) and created since
+        ``created_since``, deduplicated."""
 
     def get_order(self, external_id: str) -> StoreOrder:
         """Read and map one order; OrderDataError names the field that cannot be mapped."""
@@ -273,8 +276,9 @@ class StoreAdapter(Protocol):
     def order_from_payload(self, payload: Mapping[str, Any]) -> StoreOrder:
         """Map a pushed order body with no request; OrderDataError when it cannot be mapped."""
 
-    def post_shipment(self, shipment: StoreShipment) -> str:
-        """Create the shipment unless the store already has it; return the store's shipment id."""
+    def post_shipment(self, shipment: StoreShipment, *, check_existing: bool = False) -> str:
+        """Create the shipment; return the store's shipment id. With ``check_existing`` (a retry
+        after a run died mid-post) first look for it in the store and create it only if absent."""
 
     def set_order_shipped(self, external_id: str) -> None:
         """Set the order status the merchant chose for a fully shipped order (may do nothing)."""
@@ -324,6 +328,9 @@ class SubmitResult:
     reference: str
     order_numbers: tuple[str, ...]
     already_there: bool = False
+    # The order numbers as the warehouse knows them (same order as ``order_numbers``), when the
+    # platform had to rewrite some; shipments come back under these. Empty = unchanged.
+    warehouse_order_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,11 +83,15 @@ class BadResponse(PermanentError):
 
 
 class HostKeyMismatch(PermanentError):
-    def __init__(self, message: str, *, host: str, expected: str, presented: str) -> None:
+    """``expected``/``presented`` are fingerprints; ``presented_key`` the key text to accept."""
+
+    def __init__(self, message: str, *, host: str, expected: str, presented: str,
+                 presented_key: str = "") -> None:
         super().__init__(message)
         self.host = host
         self.expected = expected
         self.presented = presented
+        self.presented_key = presented_key
 
 
 class NotSupported(PermanentError):

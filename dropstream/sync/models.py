@@ -61,3 +61,19 @@ class PushDelivery(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+
+
+class ProcessedDocument(models.Model):
+    """A warehouse file the hub has handled, by content hash: a re-delivery is ignored."""
+
+    warehouse = models.ForeignKey("connections.Warehouse", on_delete=models.CASCADE,
+                                  related_name="processed_documents")
+    sha256 = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-processed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "sha256"], name="processed_doc_unique"),
+        ]

@@ -65,6 +65,16 @@ def clean_positive_int(value: object) -> int:
     return number
 
 
+def clean_settle_seconds(value: object) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number of seconds") from None
+    if not 0 <= seconds <= 3600:
+        raise ValueError("must be between 0 and 3600 seconds")
+    return seconds
+
+
 def clean_bool(value: object) -> bool:
     from dropstream.platforms.brightsites import clean_bool as parse
 
@@ -87,5 +97,9 @@ SPEC = PlatformSpec(
                      clean=clean_bool),
         SettingField("source_code", "Source code", default="BS"),
         SettingField("facility", "Facility ID (PH version 3)", default=""),
+        SettingField("settle_seconds", "Seconds a warehouse file must rest before it is read",
+                     default=5.0, clean=clean_settle_seconds,
+                     help="files younger than this, or still growing, wait for the next run; 0 "
+                          "for a warehouse that uploads under a temporary name and renames"),
     ),
 )

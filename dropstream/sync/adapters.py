@@ -1,0 +1,62 @@
+"""Building a connection's adapters from its stored (encrypted) settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dropstream.connections.models import Connection, Store, Warehouse
+from dropstream.platforms.base import MeterSink, StoreAdapter, WarehouseAdapter, discard_meter
+
+# Per-store caches that outlive one adapter (e.g. Bright Sites final_sku → product ids), so the
+# next run does not pay to learn them again. Keyed by store id; process-local by design: a new
+# worker process pays once.
+_STORE_CACHES: dict[int, dict[str, Any]] = {}
+
+
+def store_adapter(store: Store, *, meter: MeterSink = discard_meter) -> StoreAdapter:
+    cls = store.platform_spec.adapter_class()
+    return cls(store.adapter_settings(), meter=meter,
+               inventory_cache=_STORE_CACHES.setdefault(store.pk, {}))
+
+
+def pin_host_key(warehouse_id: int):
+    """A callback that pins the first host key a warehouse presents (trust on first use)."""
+
+    def pin(key_text: str) -> None:
+        Warehouse.objects.filter(pk=warehouse_id, host_key="").update(host_key=key_text)
+
+    return pin
+
+
+def warehouse_adapter(warehouse: Warehouse, *, meter: MeterSink = discard_meter) -> WarehouseAdapter:
+    """The warehouse's adapter, given what it remembered last time (``adapter_state``) and the
+    hashes of documents already handled; ``save_warehouse_state`` writes its memory back."""
+    from dropstream.sync.models import ProcessedDocument
+
+    cls = warehouse.platform_spec.adapter_class()
+    state = warehouse.adapter_state if isinstance(warehouse.adapter_state, dict) else {}
+    hashes = ProcessedDocument.objects.filter(warehouse=warehouse).values_list("sha256",
+                                                                              flat=True)
+    adapter = cls(warehouse.adapter_settings(), host_key=warehouse.host_key,
+                  on_new_host_key=pin_host_key(warehouse.pk), meter=meter,
+                  listing_state=state.setdefault("listing", {}), processed_hashes=hashes)
+    adapter._hub_state = state
+    return adapter
+
+
+def save_warehouse_state(warehouse: Warehouse, adapter: WarehouseAdapter) -> None:
+    state = getattr(adapter, "_hub_state", None)
+    if state is not None:
+        Warehouse.objects.filter(pk=warehouse.pk).update(adapter_state=state)
+
+
+def remember_document(warehouse: Warehouse, document) -> None:
+    """Record a handled document's hash so a re-delivered copy is recognised."""
+    from dropstream.sync.models import ProcessedDocument
+
+    ProcessedDocument.objects.get_or_create(warehouse=warehouse, sha256=document.sha256,
+                                            defaults={"name": document.name[:255]})
+
+
+def connection_adapters(connection: Connection, *, meter: MeterSink = discard_meter):
+    return store_adapter(connection.store, meter=meter), warehouse_adapter(connection.warehouse)

@@ -1,0 +1,342 @@
+"""Import orders from the store: poll (list, then detail only where needed) or push.
+
+Steps per order (OCA connector-magento importer): skip? → up to date? → lock → map → create or
+update → record. The list is read once; each order then gets its own try, so one bad order never
+stops the batch (DESIGN.md invariant 5).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from dropstream.alerts.actions import raise_alert
+from dropstream.alerts.models import AlertKind
+from dropstream.connections.models import Connection, Store
+from dropstream.orders import status as order_status
+from dropstream.orders.models import Order, OrderLine, OrderStatus
+from dropstream.platforms.base import OrderSummary, StoreAdapter, StoreOrder
+from dropstream.platforms.errors import OrderDataError, PlatformError, TransientError
+
+logger = logging.getLogger(__name__)
+
+# Orders updated in the same second as the cursor, or committed a little after their updated_at,
+# must not be missed: each poll re-reads this much before the cursor. Rows already known with the
+# same updated_at cost nothing more than their share of a list page.
+CURSOR_OVERLAP = timedelta(minutes=2)
+MAX_DETAIL_RETRIES = 5
+S = OrderStatus
+# Statuses in which a store update may still replace the hub's copy.
+REPLACEABLE = frozenset({S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR})
+
+
+@dataclass
+class ImportReport:
+    listed: int = 0
+    imported: int = 0
+    updated: int = 0
+    canceled: int = 0
+    errors: int = 0
+    touched: list[int] = field(default_factory=list)
+
+
+def parse_import_since(store: Store) -> datetime | None:
+    raw = store.adapter_settings().get("import_since")
+    if not raw:
+        return None
+    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing one order
+# ---------------------------------------------------------------------------------------------
+
+
+def _apply_store_order(order: Order, data: StoreOrder) -> None:
+    order.external_display_id = data.display_id or data.external_id
+    order.ordered_at = data.ordered_at
+    order.store_updated_at = data.updated_at
+    order.store_status = data.status
+    order.customer_email = data.customer_email
+    order.external_shipping_description = data.shipping_method
+    order.shipping_amount = data.shipping_amount
+    order.tax_amount = data.tax_amount
+    order.discount_amount = data.discount_amount
+    order.total_amount = data.total_amount
+    order.currency_code = data.currency or "USD"
+    order.notes = data.notes
+    order.gift_message = data.gift_message
+    order.detail_pending = False
+    for prefix, address in (("ship", data.ship_to), ("bill", data.bill_to)):
+        for part in ("name", "company", "street1", "street2", "city", "state", "postal_code",
+                     "country", "phone", "email"):
+            setattr(order, f"{prefix}_{part}", getattr(address, part) if address else "")
+
+
+def _replace_lines(order: Order, data: StoreOrder) -> None:
+    order.lines.all().delete()
+    OrderLine.objects.bulk_create([
+        OrderLine(order=order, external_line_id=line.external_line_id, store_sku=line.sku,
+                  name=line.name[:300], quantity_ordered=line.quantity, unit_price=line.unit_price)
+        for line in data.lines
+    ])
+
+
+def upsert_store_order(connection: Connection, data: StoreOrder, *, actor: str = "system",
+                       source: str = "import") -> tuple[Order, str]:
+    """Create or update the hub's order for ``data`` in one transaction.
+
+    Returns (order, outcome) with outcome "created", "updated", "unchanged" or "recorded" (an
+    update seen after processing began: written to the activity only). Idempotent: the unique
+    (store, external id) constraint makes a second delivery an update, never a second order.
+    """
+    with transaction.atomic():
+        order = (Order.objects.select_for_update()
+                 .filter(store_id=connection.store_id, external_id=data.external_id).first())
+        if order is None:
+            order = Order(connection=connection, store_id=connection.store_id,
+                          external_id=data.external_id, status=S.NEW)
+            _apply_store_order(order, data)
+            order.save()
+            _replace_lines(order, data)
+            order_status.record(order, "imported", f"Imported from the store ({source}).",
+                                actor=actor)
+            return order, "created"
+        if (not order.detail_pending and order.store_updated_at
+                and data.updated_at <= order.store_updated_at):
+            return order, "unchanged"
+        if order.status in REPLACEABLE and not order.edited and not order.export_reference:
+            was_stub = order.detail_pending
+            _apply_store_order(order, data)
+            order.retry_count = 0
+            order.save()
+            _replace_lines(order, data)
+            order_status.transition(order, S.NEW, event="updated" if not was_stub else "imported",
+                                    message=("Imported from the store" if was_stub else
+                                             "Updated from the store") + f" ({source}).",
+                                    actor=actor)
+            return order, "created" if was_stub else "updated"
+        order.store_updated_at = data.updated_at
+        order.store_status = data.status
+        order.save(update_fields=["store_updated_at", "store_status", "updated_at"])
+        order_status.record(order, "store_update_ignored",
+                            "The order changed in the store after processing began; the hub "
+                            "kept its copy. Reset the order to take the store's version.",
+                            actor=actor)
+        return order, "recorded"
+
+
+def record_detail_failure(connection: Connection, summary: OrderSummary, error: Exception) -> Order:
+    """Keep an order whose detail could not be read as a stub, so it is never lost.
+
+    A transient failure leaves it Delayed (the next run retries); a data or permanent failure
+    puts it in Error with the reason and raises an alert.
+    """
+    message = str(error)
+    permanent = not isinstance(error, TransientError)
+    with transaction.atomic():
+        order, created = Order.objects.select_for_update().get_or_create(
+            store_id=connection.store_id, external_id=summary.external_id,
+            defaults={"connection": connection, "status": S.NEW, "detail_pending": True,
+                      "external_display_id": summary.display_id or summary.external_id,
+                      "store_updated_at": summary.updated_at, "store_status": summary.status,
+                      "ordered_at": summary.created_at})
+        if not order.detail_pending:
+            return order
+        order.retry_count += 1
+        if permanent or order.retry_count >= MAX_DETAIL_RETRIES:
+            if isinstance(error, OrderDataError):
+                text = f"The store's order cannot be imported: {message}. Fix it in the store " \
+                       "(editing it there re-sends it), or Reprocess after a fix here."
+            else:
+                text = f"Reading the order from the store failed: {message}"
+            order_status.transition(order, S.ERROR, event="import_failed", message=text,
+                                    fields=("retry_count",))
+            raise_alert(AlertKind.IMPORT_FAILED, f"Order {order}: {text}", connection=connection,
+                        channel="sales_order", related=order)
+        else:
+            order.retry_at = timezone.now() + timedelta(minutes=2 ** order.retry_count)
+            order_status.transition(order, S.DELAYED, event="import_delayed",
+                                    message=f"Reading the order failed ({message}); will retry.",
+                                    fields=("retry_count", "retry_at"))
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Cancellations seen in the store
+# ---------------------------------------------------------------------------------------------
+
+
+def apply_store_cancellation(order: Order, *, warehouse_cancel) -> str:
+    """Handle an order canceled in the store. Returns what was done.
+
+    Before export: Closed, never exported. After export: ask the warehouse to cancel (the
+    callable raises NotSupported for DSFX); where it cannot, alert the user to cancel there, and
+    keep the order open so a later shipment still flows back.
+    """
+    from dropstream.platforms.errors import NotSupported
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.canceled_in_store_at is not None:
+            return "already"
+        order.canceled_in_store_at = timezone.now()
+        order.save(update_fields=["canceled_in_store_at", "updated_at"])
+        if order.status in (S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR) \
+                and not order.export_reference:
+            order_status.transition(order, S.CLOSED, event="canceled_in_store",
+                                    message="Canceled in the store before it was sent to the "
+                                            "warehouse; it will not be sent.")
+            return "closed"
+        if order.status in order_status.FINAL:
+            order_status.record(order, "canceled_in_store", "Canceled in the store.")
+            return "recorded"
+    try:
+        warehouse_cancel(order.warehouse_order_number or str(order))
+    except NotSupported as exc:
+        order_status.record(order, "cancel_at_warehouse",
+                            f"Canceled in the store after it was sent to the warehouse. {exc}")
+        raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
+                    f"Order {order} was canceled in the store after it reached the warehouse: "
+                    f"{exc}. Shipments it still gets will be passed to the store.",
+                    connection=order.connection, channel="sales_order", related=order)
+        return "alerted"
+    except PlatformError as exc:
+        raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
+                    f"Order {order}: asking the warehouse to cancel failed: {exc}",
+                    connection=order.connection, channel="sales_order", related=order)
+        return "alerted"
+    order_status.record(order, "cancel_at_warehouse", "The warehouse was asked to cancel it.")
+    return "warehouse_canceled"
+
+
+# ---------------------------------------------------------------------------------------------
+# Polling
+# ---------------------------------------------------------------------------------------------
+
+
+def _needs_detail(known: Order | None, summary: OrderSummary) -> bool:
+    if known is None:
+        return True
+    if known.detail_pending:
+        return known.status != S.ERROR
+    if known.store_updated_at is None or summary.updated_at > known.store_updated_at:
+        return known.status in REPLACEABLE and not known.edited and not known.export_reference
+    return False
+
+
+def import_orders(connection: Connection, adapter: StoreAdapter, *, warehouse_cancel,
+                  now: datetime | None = None) -> ImportReport:
+    """Poll the store once: list orders updated since the cursor, read details where needed.
+
+    Raises the adapter's PlatformError when the list itself fails (the run fails; nothing is
+    lost because the cursor only moves after a complete list).
+    """
+    store = Store.objects.get(pk=connection.store_id)
+    settings = store.adapter_settings()
+    import_status = settings["order_import_status"]
+    since = parse_import_since(store)
+    report = ImportReport()
+    cursor = store.order_cursor
+    # With no cursor, list only orders at the import status (the first import, or a backfill).
+    summaries = list(adapter.list_orders(
+        updated_since=(cursor - CURSOR_OVERLAP) if cursor else None,
+        status=None if cursor else import_status,
+        created_since=since,
+    ))
+    report.listed = len(summaries)
+    ids = [s.external_id for s in summaries]
+    known = {o.external_id: o for o in Order.objects.filter(store=store, external_id__in=ids)}
+    newest = cursor
+    for summary in summaries:
+        newest = summary.updated_at if newest is None else max(newest, summary.updated_at)
+        order = known.get(summary.external_id)
+        if since and summary.created_at and summary.created_at < since and order is None:
+            continue
+        try:
+            if summary.status == "canceled":
+                if order is not None and apply_store_cancellation(
+                        order, warehouse_cancel=warehouse_cancel) not in ("already", "recorded"):
+                    report.canceled += 1
+                continue
+            if summary.status != import_status:
+                continue
+            if not _needs_detail(order, summary):
+                if order is not None and order.store_updated_at \
+                        and summary.updated_at > order.store_updated_at:
+                    upsert_marker(order, summary)
+                continue
+            report.touched.append(_import_one(connection, adapter, summary, report))
+        except Exception as exc:  # noqa: BLE001 — one order's failure never stops the batch
+            logger.exception("importing order %s failed", summary.external_id,
+                             extra={"connection_id": connection.pk, "channel": "sales_order"})
+            report.errors += 1
+            record_detail_failure(connection, summary, exc)
+    retried = retry_pending_details(connection, adapter, report, exclude=set(ids))
+    report.touched.extend(retried)
+    Store.objects.filter(pk=store.pk).update(
+        order_cursor=newest, order_imported_at=now or timezone.now())
+    return report
+
+
+def upsert_marker(order: Order, summary: OrderSummary) -> None:
+    """A known order changed in the store after processing began: note it, read nothing."""
+    Order.objects.filter(pk=order.pk).update(store_updated_at=summary.updated_at,
+                                             store_status=summary.status)
+    order_status.record(order, "store_update_ignored",
+                        "The order changed in the store after processing began; the hub kept "
+                        "its copy. Reset the order to take the store's version.")
+
+
+def _import_one(connection: Connection, adapter: StoreAdapter, summary: OrderSummary,
+                report: ImportReport) -> int:
+    try:
+        data = adapter.get_order(summary.external_id)
+    except (PlatformError, OrderDataError) as exc:
+        report.errors += 1
+        return record_detail_failure(connection, summary, exc).pk
+    order, outcome = upsert_store_order(connection, data)
+    if outcome == "created":
+        report.imported += 1
+    elif outcome == "updated":
+        report.updated += 1
+    return order.pk
+
+
+def retry_pending_details(connection: Connection, adapter: StoreAdapter, report: ImportReport,
+                          *, exclude: set[str]) -> list[int]:
+    """Re-read stub orders whose retry time has come (they are not in this run's list)."""
+    due = Order.objects.filter(connection=connection, detail_pending=True, status=S.DELAYED,
+                               retry_at__lte=timezone.now()).exclude(external_id__in=exclude)
+    touched = []
+    for order in due:
+        summary = OrderSummary(external_id=order.external_id, status=order.store_status,
+                               updated_at=order.store_updated_at or timezone.now(),
+                               created_at=order.ordered_at)
+        touched.append(_import_one(connection, adapter, summary, report))
+    return touched
+
+
+def import_pushed_order(connection: Connection, adapter: StoreAdapter, payload: dict, *,
+                        verify: bool) -> tuple[Order | None, str]:
+    """Import an order body pushed by the store. Zero requests unless ``verify``.
+
+    Returns (order, outcome); outcome "ignored" when the order is not at the import status.
+    Raises OrderDataError when the body cannot be mapped.
+    """
+    data = adapter.order_from_payload(payload)
+    if verify:
+        data = adapter.get_order(data.external_id)
+    import_status = connection.store.adapter_settings()["order_import_status"]
+    if data.status != import_status:
+        if data.status == "canceled":
+            order = Order.objects.filter(store_id=connection.store_id,
+                                         external_id=data.external_id).first()
+            if order is not None:
+                return order, "canceled"
+        return None, "ignored"
+    return upsert_store_order(connection, data, source="push")

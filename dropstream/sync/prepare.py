@@ -1,0 +1,184 @@
+"""Prepare imported orders for the warehouse: translate SKUs, expand bundles, map the shipping
+method, validate. New → Queued (or Pending on manual-release stores), or Error with a message
+that says exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from dropstream.alerts.actions import raise_alert
+from dropstream.alerts.models import AlertKind
+from dropstream.catalog.models import BundleComponent, Listing, ShippingMethodMap
+from dropstream.connections.models import Connection
+from dropstream.orders import status as order_status
+from dropstream.orders.models import Order, OrderLine, OrderStatus
+
+S = OrderStatus
+_ORDER_NUMBER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+# Countries whose warehouses need a state/province code on the label.
+STATE_REQUIRED = frozenset({"US", "CA", "AU", "MX"})
+MAX_FIELD = 255
+
+
+def warehouse_order_number(display_id: str) -> str:
+    """DSFX order numbers hold letters, digits, ``-`` and ``_`` only (specs/dsfx.md)."""
+    return _ORDER_NUMBER_UNSAFE.sub("-", display_id.strip()) or "order"
+
+
+@dataclass
+class CatalogView:
+    """The catalog of one connection, loaded once per run."""
+
+    listings: dict[str, str] = field(default_factory=dict)  # store sku -> warehouse sku
+    bundles: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    shipping: dict[str, ShippingMethodMap] = field(default_factory=dict)
+    unmapped_shipping: str = "pass"
+    manual_release: bool = False
+
+    def warehouse_sku(self, store_sku: str) -> str:
+        return self.listings.get(store_sku, store_sku)
+
+
+def load_catalog(connection: Connection) -> CatalogView:
+    listings = dict(Listing.objects.filter(store_id=connection.store_id)
+                    .values_list("store_sku", "product__sku"))
+    bundles: dict[str, list[tuple[str, int]]] = {}
+    components = (BundleComponent.objects.filter(bundle__customer_id=connection.customer_id)
+                  .values_list("bundle__sku", "component__sku", "quantity"))
+    for bundle_sku, component_sku, quantity in components:
+        bundles.setdefault(bundle_sku, []).append((component_sku, quantity))
+    shipping = {m.store_description: m for m in connection.shipping_methods.all()}
+    return CatalogView(listings=listings, bundles=bundles, shipping=shipping,
+                       unmapped_shipping=connection.unmapped_shipping_method,
+                       manual_release=connection.store.manual_release)
+
+
+def validation_problems(order: Order, lines: list[OrderLine]) -> list[str]:
+    """Plain messages for everything the warehouse would reject; empty when the order is valid."""
+    problems = []
+    required = (("ship_name", "Ship-to name"), ("ship_street1", "Ship-to address line 1"),
+                ("ship_city", "Ship-to city"), ("ship_postal_code", "Ship-to postal code"),
+                ("ship_country", "Ship-to country"))
+    for attr, label in required:
+        if not getattr(order, attr).strip():
+            problems.append(f"{label} is empty: edit the shipping address, then Reprocess")
+    country = order.ship_country.strip()
+    if country and not (len(country) == 2 and country.isalpha() and country.isupper()):
+        problems.append(f"Ship-to country {country!r} is not an ISO 3166 two-letter code")
+    if country in STATE_REQUIRED and not order.ship_state.strip():
+        problems.append("Ship-to state/province is empty: edit the shipping address, then "
+                        "Reprocess")
+    for attr in ("ship_name", "ship_company", "ship_street1", "ship_street2", "ship_city",
+                 "customer_email"):
+        if len(getattr(order, attr)) > MAX_FIELD:
+            problems.append(f"{attr.replace('_', ' ')} is longer than {MAX_FIELD} characters")
+    if not order.shipping_warehouse_code.strip():
+        problems.append("The order has no shipping method: add one in the store or edit the "
+                        "order's carrier code, then Reprocess")
+    physical = [line for line in lines if line.line_number is not None]
+    if not physical:
+        problems.append("The order has no lines to ship")
+    for line in physical:
+        if not line.warehouse_sku.strip():
+            problems.append(f"Line {line.line_number} has no SKU: add a listing for it, then "
+                            "Reprocess")
+        if line.quantity_ordered <= 0:
+            problems.append(f"Line {line.line_number} ({line.warehouse_sku}) has quantity 0")
+    return problems
+
+
+def _expand_lines(order: Order, catalog: CatalogView) -> list[OrderLine]:
+    """Assign warehouse SKUs and line numbers; bundle lines get component lines."""
+    order.lines.filter(parent__isnull=False).delete()
+    lines = list(order.lines.filter(parent__isnull=True).order_by("id"))
+    number = 0
+    result: list[OrderLine] = []
+    for line in lines:
+        sku = catalog.warehouse_sku(line.store_sku)
+        line.warehouse_sku = sku
+        components = catalog.bundles.get(sku)
+        if components and not line.canceled:
+            line.line_number = None
+            line.save(update_fields=["warehouse_sku", "line_number"])
+            result.append(line)
+            for component_sku, per_bundle in components:
+                number += 1
+                result.append(OrderLine.objects.create(
+                    order=order, parent=line, line_number=number, warehouse_sku=component_sku,
+                    store_sku=line.store_sku, name=f"{line.name} — {component_sku}"[:300],
+                    quantity_ordered=per_bundle * line.quantity_ordered, unit_price=0))
+            continue
+        number += 1
+        line.line_number = number if not line.canceled else None
+        line.save(update_fields=["warehouse_sku", "line_number"])
+        result.append(line)
+    return result
+
+
+def _map_shipping(order: Order, catalog: CatalogView) -> str | None:
+    """Set the carrier code; return a problem message when the method may not pass through."""
+    description = order.external_shipping_description
+    mapped = catalog.shipping.get(description)
+    if mapped is not None:
+        order.shipping_warehouse_code = mapped.carrier_code
+        order.shipping_carrier_name = mapped.carrier_name
+        order.shipping_carrier_service_level = mapped.service_level
+        return None
+    if catalog.unmapped_shipping == "error":
+        order.shipping_warehouse_code = ""
+        return (f"The shipping method {description!r} has no carrier code: add it to the "
+                "connection's shipping-method map, then Reprocess")
+    if not order.edited or not order.shipping_warehouse_code:
+        order.shipping_warehouse_code = description
+    return None
+
+
+def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") -> str:
+    """Prepare one New order in its own transaction; return its new status."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != S.NEW:
+            return order.status
+        lines = _expand_lines(order, catalog)
+        problems = []
+        shipping_problem = _map_shipping(order, catalog)
+        if shipping_problem:
+            problems.append(shipping_problem)
+        order.warehouse_order_number = warehouse_order_number(
+            order.external_display_id or order.external_id)
+        problems.extend(p for p in validation_problems(order, lines) if p not in problems
+                        and not (shipping_problem and "no shipping method" in p))
+        fields = ("shipping_warehouse_code", "shipping_carrier_name",
+                  "shipping_carrier_service_level", "warehouse_order_number")
+        if problems:
+            message = "; ".join(problems)
+            order_status.transition(order, S.ERROR, event="validation_failed", message=message,
+                                    actor=actor, fields=fields)
+            raise_alert(AlertKind.ORDER_ERROR, f"Order {order}: {message}",
+                        connection=order.connection, channel="sales_order", related=order)
+            return S.ERROR
+        target = S.PENDING if catalog.manual_release else S.QUEUED
+        order_status.transition(
+            order, target, event="prepared", actor=actor, fields=fields,
+            message=("Held for manual release." if target == S.PENDING else
+                     "Prepared: SKUs translated, shipping method mapped; queued for the "
+                     "warehouse."))
+        return target
+
+
+def prepare_orders(connection: Connection, orders: Iterable[Order] | None = None) -> dict[str, int]:
+    """Prepare every New order of the connection (or the given ones); count outcomes."""
+    catalog = load_catalog(connection)
+    if orders is None:
+        orders = Order.objects.filter(connection=connection, status=S.NEW,
+                                      detail_pending=False).only("pk").order_by("id")
+    counts: dict[str, int] = {}
+    for order in orders:
+        outcome = prepare_order(order, catalog)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

@@ -1,0 +1,131 @@
+"""Push Orders intake: Bright Sites POSTs the show-order JSON to a store's secret URL.
+
+The view only checks and stores the body and answers at once (the store must never time out);
+the import runs from the queue with zero requests to the store (one when the store asks for
+``push_verify``). Specs: brightsites-api.md §10.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from dropstream.alerts.actions import raise_alert
+from dropstream.alerts.models import AlertKind
+from dropstream.connections.models import Connection, Store
+from dropstream.platforms.errors import OrderDataError, PlatformError
+from dropstream.sync.models import PushDelivery
+
+logger = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+
+
+class PushRejected(Exception):
+    """The body cannot be accepted; ``status`` is the HTTP answer and the message the reason."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def unwrap(body: bytes) -> dict:
+    """The order object from a bare or ``{"order": …}`` body; PushRejected says what is wrong."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PushRejected(f"the body is not JSON ({exc})") from None
+    if isinstance(payload, dict) and isinstance(payload.get("order"), dict):
+        payload = payload["order"]
+    if not isinstance(payload, dict):
+        raise PushRejected("the body must be an order object (or {\"order\": {...}})")
+    if "order_id" not in payload:
+        raise PushRejected("the order has no order_id")
+    return payload
+
+
+def site_matches(store: Store, payload: dict) -> bool:
+    """Whether the pushed order belongs to this store: its site URL names the store's subdomain
+    (or, when the store's api_url points elsewhere, e.g. a sandbox, the same host)."""
+    settings = store.adapter_settings()
+    site_url = str(payload.get("site_url") or "")
+    host = (urlsplit(site_url).hostname or "").lower()
+    if not host:
+        return False
+    subdomain = settings["subdomain"].lower()
+    if host == f"{subdomain}.mybrightsites.com" or host.split(".")[0] == subdomain:
+        return True
+    api_host = (urlsplit(settings.get("api_url") or "").hostname or "").lower()
+    return bool(api_host) and host == api_host
+
+
+def receive(store: Store, body: bytes) -> PushDelivery:
+    """Check and keep a delivery; enqueue its import on commit. Raises PushRejected (the body
+    is kept with the reason for a 400)."""
+    if len(body) > MAX_BODY:
+        raise PushRejected("the body is larger than 1 MB", status=413)
+    try:
+        payload = unwrap(body)
+        if not site_matches(store, payload):
+            raise PushRejected(f"the order's site ({payload.get('site_url')!r}) is not this "
+                               "store")
+    except PushRejected as exc:
+        PushDelivery.objects.create(store=store, body=body.decode("utf-8", "replace"),
+                                    state=PushDelivery.State.REJECTED, reason=exc.message)
+        raise
+    delivery = PushDelivery.objects.create(store=store, body=body.decode("utf-8"),
+                                           external_id=str(payload["order_id"]))
+    from dropstream.sync.tasks import import_push_delivery
+
+    transaction.on_commit(lambda: import_push_delivery(delivery.pk))
+    return delivery
+
+
+def _finish(delivery: PushDelivery, state: str, reason: str = "") -> str:
+    delivery.state, delivery.reason = state, reason[:2000]
+    delivery.save(update_fields=["state", "reason"])
+    return state
+
+
+def process_delivery(delivery_id: int) -> str:
+    """Import a stored delivery into every enabled connection of its store; return the state."""
+    from dropstream.sync import adapters
+    from dropstream.sync.import_orders import import_pushed_order
+    from dropstream.sync.meter import DbMeter
+    from dropstream.sync.prepare import prepare_orders
+
+    delivery = PushDelivery.objects.select_related("store").get(pk=delivery_id)
+    if delivery.state != PushDelivery.State.RECEIVED:
+        return delivery.state
+    store = delivery.store
+    connection = (Connection.objects.filter(store=store, enabled_at__isnull=False)
+                  .select_related("store", "warehouse", "customer").first())
+    if connection is None:
+        return _finish(delivery, PushDelivery.State.IGNORED,
+                       "no enabled connection uses this store")
+    meter = DbMeter(connection=connection, channel="sales_order")
+    adapter = adapters.store_adapter(store, meter=meter)
+    try:
+        order, outcome = import_pushed_order(
+            connection, adapter, json.loads(delivery.body) if delivery.body else {},
+            verify=bool(store.adapter_settings().get("push_verify")))
+    except OrderDataError as exc:
+        raise_alert(AlertKind.PUSH_REJECTED, f"A pushed order could not be imported: {exc}",
+                    connection=connection, channel="sales_order")
+        return _finish(delivery, PushDelivery.State.REJECTED, str(exc))
+    except PlatformError as exc:
+        # The poll is the safety net: the order is imported by the next reconciliation.
+        raise_alert(AlertKind.PUSH_REJECTED, f"Verifying a pushed order failed: {exc}",
+                    connection=connection, channel="sales_order")
+        return _finish(delivery, PushDelivery.State.REJECTED, str(exc))
+    finally:
+        adapter.close()
+    if order is None:
+        return _finish(delivery, PushDelivery.State.IGNORED,
+                       "the order is not at the store's import status")
+    if outcome == "created" or outcome == "updated":
+        prepare_orders(connection, [order])
+    return _finish(delivery, PushDelivery.State.IMPORTED, outcome)

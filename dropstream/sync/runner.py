@@ -1,0 +1,182 @@
+"""Run one channel of one connection: the single entry point for the CLI, the queue and the API.
+
+``run_channel`` is what the scheduler's tasks, ``dropstream sync run`` and "Run now" call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.utils import timezone
+
+from dropstream.alerts.actions import raise_alert
+from dropstream.alerts.models import AlertKind
+from dropstream.connections.models import Connection, Warehouse
+from dropstream.logs import redact
+from dropstream.platforms.errors import CredentialsRejected, HostKeyMismatch, PlatformError
+from dropstream.sync import adapters
+from dropstream.sync.export_orders import export_orders
+from dropstream.sync.import_orders import import_orders
+from dropstream.sync.maintenance import abandon_stale_orders
+from dropstream.sync.meter import DbMeter
+from dropstream.sync.prepare import prepare_orders
+from dropstream.sync.push_inventory import InventoryReport, import_levels, write_levels
+from dropstream.sync.shipments import ShipmentReport, import_shipments, post_shipments
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+CHANNELS = ("sales_order", "shipment", "inventory")
+
+
+@dataclass
+class RunResult:
+    """What a run did. ``counts`` keys: imported, exported, errors, shipments_imported,
+    shipments_posted, inventory_written …; ``requests`` maps endpoint template → store requests."""
+
+    ok: bool = True
+    counts: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def requests_used(self) -> int:
+        return sum(self.requests.values())
+
+
+def _say(progress: Progress | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
+def _warehouse_options(connection: Connection) -> dict:
+    settings = connection.warehouse.adapter_settings()
+    return {"source_code": settings.get("source_code") or "",
+            "facility": settings.get("facility") or ""}
+
+
+def _run_sales(connection: Connection, meter: DbMeter, result: RunResult,
+               progress: Progress | None) -> None:
+    store = adapters.store_adapter(connection.store, meter=meter)
+    warehouse = adapters.warehouse_adapter(connection.warehouse)
+    errors: list[PlatformError] = []
+    try:
+        _say(progress, "importing orders from the store")
+        try:
+            imported = import_orders(connection, store, warehouse_cancel=warehouse.cancel_order)
+            result.counts.update(listed=imported.listed, imported=imported.imported,
+                                 updated=imported.updated, canceled=imported.canceled,
+                                 errors=imported.errors)
+        except PlatformError as exc:
+            errors.append(exc)
+        _say(progress, "preparing orders")
+        prepared = prepare_orders(connection)
+        result.counts["queued"] = prepared.get("queued", 0)
+        result.counts["prepare_errors"] = prepared.get("error", 0)
+        _say(progress, "sending orders to the warehouse")
+        settings = connection.warehouse.adapter_settings()
+        exported = export_orders(connection, warehouse,
+                                 batch_size=int(settings.get("orders_per_file") or 500),
+                                 options=_warehouse_options(connection))
+        result.counts["exported"] = exported.exported
+        result.counts["files"] = exported.batches + (1 if exported.recovered else 0)
+    finally:
+        store.close()
+        warehouse.close()
+        adapters.save_warehouse_state(connection.warehouse, warehouse)
+    if errors:
+        raise errors[0]
+
+
+def _run_shipments(connection: Connection, meter: DbMeter, result: RunResult,
+                   progress: Progress | None) -> None:
+    report = ShipmentReport()
+    warehouse = adapters.warehouse_adapter(connection.warehouse)
+    store = adapters.store_adapter(connection.store, meter=meter)
+    try:
+        _say(progress, "reading shipments from the warehouse")
+        import_shipments(connection, warehouse, report)
+        Warehouse.objects.filter(pk=connection.warehouse_id).update(
+            order_status_imported_at=timezone.now())
+        _say(progress, "posting shipments to the store")
+        post_shipments(connection, store, report)
+        result.counts["abandoned"] = abandon_stale_orders(connection)
+    finally:
+        result.counts.update({f"shipments_{k}": v for k, v in asdict(report).items()})
+        store.close()
+        warehouse.close()
+        adapters.save_warehouse_state(connection.warehouse, warehouse)
+
+
+def _run_inventory(connection: Connection, meter: DbMeter, result: RunResult,
+                   progress: Progress | None, *, full: bool) -> None:
+    report = InventoryReport()
+    warehouse = adapters.warehouse_adapter(connection.warehouse)
+    store = adapters.store_adapter(connection.store, meter=meter)
+    try:
+        _say(progress, "reading inventory from the warehouse")
+        import_levels(connection, warehouse, report)
+        _say(progress, f"writing {'all' if full else 'changed'} quantities to the store")
+        write_levels(connection, store, full=full, report=report)
+    finally:
+        result.counts.update({f"inventory_{k}": v for k, v in asdict(report).items()})
+        store.close()
+        warehouse.close()
+        adapters.save_warehouse_state(connection.warehouse, warehouse)
+
+
+def _alert_for(connection: Connection, channel_type: str, error: PlatformError) -> None:
+    if isinstance(error, HostKeyMismatch):
+        Warehouse.objects.filter(pk=connection.warehouse_id).update(
+            pending_host_key=getattr(error, "presented_key", "") or error.presented)
+        kind = AlertKind.HOST_KEY_CHANGED
+    elif isinstance(error, CredentialsRejected):
+        kind = AlertKind.CREDENTIALS
+    else:
+        kind = {"sales_order": AlertKind.IMPORT_FAILED, "shipment": AlertKind.SHIPMENT_FAILED,
+                "inventory": AlertKind.INVENTORY_FAILED}[channel_type]
+    raise_alert(kind, str(error), connection=connection, channel=channel_type)
+
+
+def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
+                progress: Progress | None = None) -> RunResult:
+    """Run ``channel_type`` (sales_order, shipment, inventory) for the connection now.
+
+    ``mode`` is "default" or "full" (inventory full sync). Never raises for a platform or data
+    failure: those end in ``RunResult(ok=False, error=…)`` and alerts. The caller holds the
+    (connection, channel) lock.
+    """
+    if channel_type not in CHANNELS:
+        return RunResult(ok=False, error=f"unknown channel {channel_type!r}; use one of "
+                                         + ", ".join(CHANNELS))
+    connection = (Connection.objects.select_related("store", "warehouse", "customer")
+                  .get(pk=connection_id))
+    if connection.enabled_at is None:
+        return RunResult(ok=False, error=f"connection {connection} is disabled; enable it first")
+    meter = DbMeter(connection=connection, channel=channel_type)
+    result = RunResult()
+    log_extra = {"connection_id": connection.pk, "channel": channel_type}
+    try:
+        if channel_type == "sales_order":
+            _run_sales(connection, meter, result, progress)
+        elif channel_type == "shipment":
+            _run_shipments(connection, meter, result, progress)
+        else:
+            _run_inventory(connection, meter, result, progress, full=mode == "full")
+    except PlatformError as exc:
+        result.ok, result.error = False, redact(str(exc))
+        logger.warning("run failed: %s", result.error, extra=log_extra)
+        _alert_for(connection, channel_type, exc)
+    except Exception as exc:  # noqa: BLE001 — a bug must fail the run, not the worker
+        result.ok = False
+        result.error = redact(f"internal error ({type(exc).__name__}): {exc}")
+        logger.exception("run crashed", extra=log_extra)
+        raise_alert(AlertKind.IMPORT_FAILED if channel_type == "sales_order" else
+                    AlertKind.SHIPMENT_FAILED if channel_type == "shipment" else
+                    AlertKind.INVENTORY_FAILED, result.error, connection=connection,
+                    channel=channel_type)
+    result.requests = dict(meter.by_endpoint)
+    if result.ok:
+        result.counts.setdefault("errors", 0)
+    return result

@@ -1,0 +1,277 @@
+"""Forms of the pages. Platform forms are built from the platform's SettingField list, so a new
+platform needs no form code; the platform's own cleaners decide what is valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from dropstream.accounts.models import Role, User
+from dropstream.connections.errors import ConnectionsError
+from dropstream.connections.models import Merchant
+from dropstream.orders.models import OrderStatus
+from dropstream.platforms.base import PlatformSpec, SettingField
+from dropstream.web import services
+
+
+def _form_field(setting: SettingField, *, keep_secret: bool) -> forms.Field:
+    """A Django field for one setting. Values stay raw text: the platform's cleaner decides."""
+    common: dict[str, Any] = {"label": setting.label, "help_text": setting.help,
+                              "required": False}
+    if setting.choices:
+        choices = [(c, c) for c in setting.choices]
+        if not setting.required and setting.default is None:
+            choices = [("", "—"), *choices]
+        return forms.ChoiceField(choices=choices, initial=setting.default, **common)
+    if isinstance(setting.default, bool):
+        return forms.BooleanField(initial=setting.default, **common)
+    if setting.secret:
+        attrs = {"autocomplete": "off", "spellcheck": "false"}
+        if keep_secret:
+            attrs["placeholder"] = "Leave empty to keep the current value"
+        return forms.CharField(widget=forms.PasswordInput(render_value=False, attrs=attrs),
+                               **common)
+    initial = None if setting.default in (None, "") else setting.default
+    return forms.CharField(initial=initial, **common)
+
+
+class PlatformSettingsForm(forms.Form):
+    """One platform's ``adapter`` settings.
+
+    ``keep_secrets``: an empty secret field keeps the stored value (editing, not creating).
+    ``cleaned_settings`` holds what the platform's cleaners returned.
+    """
+
+    def __init__(self, spec: PlatformSpec, *args: Any, keep_secrets: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.keep_secrets = keep_secrets
+        self.cleaned_settings: dict[str, Any] = {}
+        for setting in spec.fields:
+            self.fields[setting.name] = _form_field(setting, keep_secret=keep_secrets)
+            if setting.required and not (setting.secret and keep_secrets):
+                self.fields[setting.name].widget.attrs["required"] = "required"
+                self.fields[setting.name].widget.attrs["aria-required"] = "true"
+
+    def primary(self) -> list[forms.BoundField]:
+        return [self[f.name] for f in services.primary_fields(self.spec)]
+
+    def advanced(self) -> list[forms.BoundField]:
+        return [self[f.name] for f in services.advanced_fields(self.spec)]
+
+    def raw_settings(self) -> dict[str, Any]:
+        """The submitted values, with empty ones dropped (and empty secrets kept when editing)."""
+        raw: dict[str, Any] = {}
+        for setting in self.spec.fields:
+            value = self.cleaned_data.get(setting.name)
+            if isinstance(value, bool):
+                raw[setting.name] = value
+            elif value not in (None, ""):
+                raw[setting.name] = value
+        return raw
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.keep_secrets:
+            return cleaned  # edits are validated against the merged settings by the view
+        try:
+            from dropstream.connections.actions import clean_adapter
+
+            self.cleaned_settings = clean_adapter(self.spec.kind, self.spec.name,
+                                                  self.raw_settings())
+        except ConnectionsError as exc:
+            self.add_connection_errors(exc)
+        return cleaned
+
+    def add_connection_errors(self, exc: ConnectionsError) -> None:
+        fields, other = services.split_errors(
+            {k.split(".", 1)[1] if k.startswith(("store.", "warehouse.")) else k: v
+             for k, v in exc.errors.items()})
+        for name, message in fields.items():
+            self.add_error(name if name in self.fields else None, message)
+        for message in other:
+            self.add_error(None, message)
+
+
+class BasicInformationForm(forms.Form):
+    name = forms.CharField(
+        label="Connection name", max_length=200,
+        help_text="A descriptive name, e.g. “Acme — BrightStores → Main DC”.")
+
+
+class MerchantChoiceForm(forms.Form):
+    MODE_CHOICES = [("existing", "Use an existing merchant"), ("new", "Create a new merchant")]
+    mode = forms.ChoiceField(choices=MODE_CHOICES, widget=forms.RadioSelect, initial="new",
+                             label="Merchant")
+    merchant = forms.ModelChoiceField(queryset=Merchant.objects.none(), required=False,
+                                      label="Existing merchant")
+    company_name = forms.CharField(max_length=200, required=False, label="Company name")
+    street1 = forms.CharField(max_length=200, required=False, label="Street")
+    city = forms.CharField(max_length=100, required=False)
+    state = forms.CharField(max_length=100, required=False)
+    zipcode = forms.CharField(max_length=20, required=False, label="ZIP / postal code")
+    country = forms.CharField(max_length=100, required=False)
+
+    def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].queryset = Merchant.objects.visible_to(user)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("mode") == "existing" and not cleaned.get("merchant"):
+            self.add_error("merchant", "Choose the merchant.")
+        if cleaned.get("mode") == "new" and not (cleaned.get("company_name") or "").strip():
+            self.add_error("company_name", "Enter the merchant's company name.")
+        return cleaned
+
+
+class WarehouseChoiceForm(forms.Form):
+    """For an existing merchant: reuse one of its warehouses or set up a new one."""
+
+    warehouse = forms.ChoiceField(label="Warehouse", widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, warehouses=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(str(w.pk), f"{w} ({w.platform_spec.label})") for w in warehouses]
+        choices.append(("new", "Set up a new warehouse"))
+        self.fields["warehouse"].choices = choices
+        self.fields["warehouse"].initial = choices[0][0]
+
+
+class NamedSetupForm(forms.Form):
+    """The name/description and platform above a platform settings form."""
+
+    label = forms.CharField(max_length=200)
+    platform = forms.ChoiceField()
+
+    def __init__(self, *args: Any, kind: str, platforms: list[PlatformSpec],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["platform"].choices = [(p.name, p.label) for p in platforms]
+        self.fields["platform"].initial = platforms[0].name if platforms else None
+        if kind == "store":
+            self.fields["label"].label = "Store name"
+        else:
+            self.fields["label"].label = "Warehouse description"
+            self.fields["label"].required = False
+            self.fields["label"].help_text = "How you call this warehouse, e.g. “Main DC”."
+
+
+class ConnectionOptionsForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Connection name")
+    inventory_reserve = forms.IntegerField(
+        min_value=0, max_value=100_000, label="Inventory reserve",
+        help_text="Units held back from every SKU's quantity written to the store.")
+    zero_out_threshold = forms.IntegerField(
+        min_value=0, max_value=100_000, label="Zero-out threshold",
+        help_text="A quantity at or below this is written to the store as 0.")
+    unmapped_shipping_method = forms.ChoiceField(
+        label="Shipping method with no map entry",
+        choices=[("pass", "Send the store's text unchanged"), ("error", "Put the order in Error")])
+
+
+class ShippingMapForm(forms.Form):
+    store_description = forms.CharField(max_length=200, label="Store shipping method",
+                                        help_text="Exactly as the store sends it.")
+    carrier_code = forms.CharField(max_length=100, label="Warehouse carrier code")
+    carrier_name = forms.CharField(max_length=100, required=False, label="Carrier")
+    service_level = forms.CharField(max_length=100, required=False, label="Service")
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(label="CSV file",
+                           help_text="Columns: store_description, carrier_code, carrier_name, "
+                                     "service_level (header row required).")
+    overwrite = forms.BooleanField(required=False, label="Overwrite existing rows")
+
+
+class ListingForm(forms.Form):
+    store_sku = forms.CharField(max_length=100, label="Store SKU")
+    warehouse_sku = forms.CharField(max_length=100, label="Warehouse SKU")
+    name = forms.CharField(max_length=300, required=False, label="Product name")
+
+
+class OrderFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "All"), *OrderStatus.choices])
+    q = forms.CharField(required=False, label="Order number or e-mail", max_length=200)
+    connection = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    date_from = forms.DateField(required=False, label="From",
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To",
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "Must be on or after the From date.")
+        return cleaned
+
+
+class OrderEditForm(forms.Form):
+    """The fields a person may correct before the order goes (again) to the warehouse."""
+
+    customer_email = forms.EmailField(required=False, label="Customer e-mail")
+    shipping_warehouse_code = forms.CharField(required=False, max_length=100,
+                                              label="Warehouse carrier code")
+    ship_name = forms.CharField(required=False, max_length=255, label="Name")
+    ship_company = forms.CharField(required=False, max_length=255, label="Company")
+    ship_street1 = forms.CharField(required=False, max_length=255, label="Street")
+    ship_street2 = forms.CharField(required=False, max_length=255, label="Street 2")
+    ship_city = forms.CharField(required=False, max_length=255, label="City")
+    ship_state = forms.CharField(required=False, max_length=255, label="State (ISO code)")
+    ship_postal_code = forms.CharField(required=False, max_length=255, label="Postal code")
+    ship_country = forms.CharField(required=False, max_length=255, label="Country (ISO code)")
+    ship_phone = forms.CharField(required=False, max_length=255, label="Phone")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class InviteUserForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect, initial=Role.STAFF)
+    merchant = forms.ModelChoiceField(
+        queryset=Merchant.objects.all(), required=False, label="Merchant",
+        help_text="Required for a Merchant user: the one merchant it belongs to.")
+    merchants = forms.ModelMultipleChoiceField(
+        queryset=Merchant.objects.all(), required=False, label="Limit to merchants",
+        help_text="Staff only. Leave empty for all merchants.",
+        widget=forms.CheckboxSelectMultiple)
+    time_zone = forms.CharField(max_length=64, initial="UTC", label="Time zone")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise ValidationError("A user with this e-mail already exists.")
+        return email
+
+    def clean_time_zone(self) -> str:
+        import zoneinfo
+
+        name = self.cleaned_data["time_zone"].strip() or "UTC"
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Not a time zone name; use e.g. America/New_York.") from None
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        role = cleaned.get("role")
+        if role == Role.MERCHANT and not cleaned.get("merchant"):
+            self.add_error("merchant", "A Merchant user needs exactly one merchant.")
+        if role != Role.MERCHANT and cleaned.get("merchant"):
+            self.add_error("merchant", "Only Merchant users belong to one merchant.")
+        if role != Role.STAFF and cleaned.get("merchants"):
+            self.add_error("merchants", "Only Staff users can be limited to merchants.")
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    time_zone = forms.CharField(max_length=64, label="Time zone")
+
+    clean_time_zone = InviteUserForm.clean_time_zone
