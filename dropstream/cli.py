@@ -249,8 +249,10 @@ def make_consumer(workers: int, *, periodic: bool = False, signals: bool = True)
             if signals:
                 super()._set_signal_handlers()
 
+    # max_delay: an idle worker polls a non-blocking queue (SQLite) at least every second, so
+    # "Run now" starts within a second; Redis blocks on the queue instead.
     return EmbeddedConsumer(HUEY, workers=workers, worker_type="thread", periodic=periodic,
-                            check_worker_health=signals)
+                            check_worker_health=signals, max_delay=1.0)
 
 
 def start_background(*, workers: int | None = None, scheduler: bool = True) -> Background:
@@ -280,7 +282,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     prepare_data(migrate=False)
     from django.conf import settings
 
-    workers = args.workers or settings.WORKERS
+    workers = settings.WORKERS if args.workers is None else args.workers
     if workers < 1:
         raise CommandError("--workers must be 1 or more")
     from huey.contrib.djhuey import HUEY
@@ -330,6 +332,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return int(sandbox_main(args.rest) or 0)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dropstream.demo import cmd_demo as run_demo
+
+    return run_demo(args)
+
+
 def cmd_sync_run(args: argparse.Namespace) -> int:
     setup_django()
     prepare_data()
@@ -377,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="seconds between passes (default DROPSTREAM_SCHEDULER_TICK_SECONDS)")
     scheduler.add_argument("--once", action="store_true", help="one pass, then exit")
     scheduler.set_defaults(func=cmd_scheduler)
+
+    demo = sub.add_parser("demo", help="run the hub with both sandboxes and a demo connection")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--sandbox-port", type=int, default=0,
+                      help="port of the Bright Sites sandbox (default: any free port)")
+    demo.set_defaults(func=cmd_demo)
 
     sub.add_parser("check", help="show where data lives and whether it is healthy").set_defaults(
         func=cmd_check)

@@ -15,6 +15,7 @@ from dropstream.config import (
     env_int,
     env_str,
 )
+from dropstream.scheduling.queue import SqliteQueueStorage
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = data_home()
@@ -159,6 +160,7 @@ else:
         "huey_class": "huey.SqliteHuey",
         "name": "dropstream",
         "filename": str(HOME / "queue.db"),
+        "storage_class": SqliteQueueStorage,
         "immediate": QUEUE_IMMEDIATE,
         "utc": True,
     }

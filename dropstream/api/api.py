@@ -10,6 +10,7 @@ from ninja import Body, NinjaAPI
 
 from dropstream.api import errors
 from dropstream.api.auth import BearerAuth, issue_token, user_for_basic
+from dropstream.api.docs import LocalSwagger
 from dropstream.api.parsing import BodyParser
 from dropstream.api.routers import adapters, connections, customers, orders, products, usage
 from dropstream.api.schemas import TokenIn, TokenOut
@@ -33,12 +34,13 @@ api = NinjaAPI(
     auth=BearerAuth(),
     parser=BodyParser(),
     urls_namespace="api",
+    docs=LocalSwagger(),
 )
 errors.install(api)
 
 
 @api.post("/auth/token", auth=None, tags=["auth"],
-          response={200: TokenOut, **error_responses(400, 401, 413, 422)})
+          response={200: TokenOut, **error_responses(400, 401, 413, 422, 429)})
 def token(request: HttpRequest, payload: TokenIn = Body(None)):  # noqa: B008
     """Exchange Basic credentials (e-mail:password) for a bearer token."""
     user = user_for_basic(request)

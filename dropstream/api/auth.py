@@ -21,7 +21,8 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 from ninja.security.http import HttpBearer
 
-from dropstream.api.errors import Unauthorized
+from dropstream.api.errors import ApiError, Unauthorized
+from dropstream.web import throttle
 
 DEFAULT_LIFETIME = 3600  # seconds; the reference calls its tokens "ephemeral" without a number
 _SALT = "dropstream.api.token"
@@ -103,9 +104,18 @@ def user_for_basic(request: HttpRequest) -> Any:
     email, sep, password = decoded.partition(":")
     if not sep:
         raise Unauthorized("the Basic credentials must be email:password", scheme="Basic")
-    user = authenticate(request, username=email.strip().lower(), password=password)
+    email = email.strip().lower()
+    # The sign-in page's lock-out counts here too, so the API is no way around it.
+    ip = throttle.client_ip(request)
+    wait = throttle.seconds_locked(email, ip)
+    if wait:
+        raise ApiError(f"too many failed attempts; try again in {wait} seconds", status=429,
+                       headers={"Retry-After": str(wait)})
+    user = authenticate(request, username=email, password=password)
     if user is None or not user.is_active:
+        throttle.record_failure(email, ip)
         raise Unauthorized("the e-mail or password is wrong", scheme="Basic")
+    throttle.clear(email, ip)
     return user
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from dropstream.api.api import api
+from dropstream.api.docs import docs_asset
 from dropstream.api.errors import error_response
 
 
@@ -44,4 +45,8 @@ def _patterns() -> list:
 
 
 app_name = "api"
-urlpatterns = [*_patterns(), re_path(r"^(?P<path>.*)$", not_found)]
+urlpatterns = [
+    *_patterns(),
+    path("docs/assets/<str:name>", docs_asset, name="docs-asset"),
+    re_path(r"^(?P<path>.*)$", not_found),
+]

@@ -36,6 +36,7 @@ from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Channel, Store
 from dropstream.scheduling import clock
+from dropstream.scheduling.bulk import update_many
 from dropstream.scheduling.errors import InvalidBudget
 from dropstream.scheduling.models import (
     ApiCall,
@@ -300,63 +301,83 @@ def _raise_threshold_alerts(store: Store, budget: StoreBudget, month: str, used:
                 customer=store.customer, related=store)
 
 
-def refresh_store(budget: StoreBudget, now: datetime, *, recount: bool = False) -> StoreBudget:
-    """Bring one store's guard state up to ``now``: count, alerts, stretch factor, stop."""
+GUARD_FIELDS = ["month", "month_requests", "counted_until", "stretch_factor", "stopped"]
+
+
+def refresh_store(budget: StoreBudget, now: datetime, *, recount: bool = False,
+                  used: int | None = None, save: bool = True) -> StoreBudget:
+    """Bring one store's guard state up to ``now``: count, alerts, stretch factor, stop.
+
+    ``used`` passes a count already known (the batch refresh); otherwise it is counted from
+    the meter. ``save=False`` leaves the row to the caller's bulk update.
+    """
     store = budget.store
     tz_name = _tz_name(store)
     month = month_key(now, tz_name)
     start, _ = month_bounds(now, tz_name)
     cutoff = max(now - COUNT_LAG, start)
-    if recount or budget.month != month or budget.counted_until is None:
-        used = ApiCall.objects.filter(store=store, at__gte=start, at__lt=cutoff).count()
-    else:
-        used = budget.month_requests + ApiCall.objects.filter(
-            store=store, at__gte=budget.counted_until, at__lt=cutoff).count()
+    if used is None:
+        if recount or budget.month != month or budget.counted_until is None:
+            used = ApiCall.objects.filter(store=store, at__gte=start, at__lt=cutoff).count()
+        else:
+            used = budget.month_requests + ApiCall.objects.filter(
+                store=store, at__gte=budget.counted_until, at__lt=cutoff).count()
     _raise_threshold_alerts(store, budget, month, used)
     factor = 1.0
     if budget.guard == BudgetGuard.STRETCH:
-        factor = stretch_factor_for(store, budget, now, used)
-        factor = min(factor, 1e6)
+        factor = min(stretch_factor_for(store, budget, now, used), 1e6)
     stopped = budget.guard == BudgetGuard.STOP and used >= budget.monthly_allowance
     if stopped and not budget.stopped:
         logger.warning("store %s reached its API allowance: scheduled polling paused",
                        store.pk, extra={"store_id": store.pk})
-    StoreBudget.objects.filter(pk=budget.pk).update(
-        month=month, month_requests=used, counted_until=cutoff, stretch_factor=factor,
-        stopped=stopped)  # one UPDATE; counted_until moves on every refresh
     budget.month, budget.month_requests, budget.counted_until = month, used, cutoff
     budget.stretch_factor, budget.stopped = factor, stopped
+    if save:
+        StoreBudget.objects.filter(pk=budget.pk).update(
+            **{name: getattr(budget, name) for name in GUARD_FIELDS})
     return budget
 
 
+def _increments(budgets: list[StoreBudget], cutoff: datetime) -> dict[datetime, dict[int, int]]:
+    """Requests per store since each distinct ``counted_until`` (normally one: every refresh
+    moves all budgets to the same cutoff), one grouped query per distinct start."""
+    starts = {b.counted_until for b in budgets if b.counted_until is not None}
+    return {since: dict(ApiCall.objects.filter(at__gte=since, at__lt=cutoff,
+                                               store__isnull=False)
+                        .values_list("store_id").annotate(n=Count("id")).order_by())
+            for since in sorted(starts)[-8:]}
+
+
 def refresh_guards(now: datetime | None = None) -> int:
-    """Refresh the guard of every store with activity since its last count, a new month, or a
-    guard that reads the projection. Creates default budgets for stores with connections.
-    Returns how many stores were refreshed."""
+    """Refresh every store's guard: running count, threshold alerts, stretch factor and stop.
+
+    Creates default budgets for stores with connections. Counting is incremental and grouped
+    (one query for all stores), so a refresh stays cheap with thousands of stores; a store
+    starts its count afresh at each new month. Returns how many stores had new requests, a new
+    month or a guard that reads the projection.
+    """
     now = now or clock.now()
     missing = (Store.objects.filter(connections__isnull=False, budget__isnull=True)
                .values_list("id", flat=True).distinct())
     StoreBudget.objects.bulk_create([StoreBudget(store_id=pk) for pk in missing],
                                     ignore_conflicts=True)
-    budgets = StoreBudget.objects.select_related("store__customer")
+    budgets = list(StoreBudget.objects.select_related("store__customer"))
     cutoff = now - COUNT_LAG
-    oldest = budgets.aggregate(oldest=Min("counted_until"))["oldest"]
-    active = set()
-    if oldest is not None:
-        active = set(ApiCall.objects.filter(at__gte=oldest, at__lt=cutoff)
-                     .values_list("store_id", flat=True).distinct())
-    refreshed, quiet = 0, []
-    for budget in budgets.iterator(chunk_size=500):
+    increments = _increments(budgets, cutoff)
+    changed: list[StoreBudget] = []
+    for budget in budgets:
         tz_name = _tz_name(budget.store)
-        due = (budget.counted_until is None or budget.month != month_key(now, tz_name)
-               or budget.store_id in active or budget.guard == BudgetGuard.STRETCH
-               or (budget.stopped and budget.guard != BudgetGuard.STOP))
-        if due:
-            refresh_store(budget, now)
-            refreshed += 1
-        elif budget.counted_until < cutoff:
-            quiet.append(budget.pk)
-    # No request since their last count: their count holds up to the cutoff, which keeps the
-    # next activity query short.
-    StoreBudget.objects.filter(pk__in=quiet).update(counted_until=cutoff)
-    return refreshed
+        fresh = budget.counted_until is None or budget.month != month_key(now, tz_name) \
+            or budget.counted_until not in increments
+        added = 0 if fresh else increments[budget.counted_until].get(budget.store_id, 0)
+        if fresh or added or budget.guard == BudgetGuard.STRETCH \
+                or budget.stopped != (budget.guard == BudgetGuard.STOP
+                                      and budget.month_requests >= budget.monthly_allowance):
+            refresh_store(budget, now, used=None if fresh else budget.month_requests + added,
+                          save=False)
+            changed.append(budget)
+    update_many(StoreBudget, GUARD_FIELDS,
+                ([getattr(b, name) for name in GUARD_FIELDS] + [b.pk] for b in changed))
+    # The rest had no request: their count holds up to the cutoff.
+    StoreBudget.objects.exclude(pk__in=[b.pk for b in changed]).update(counted_until=cutoff)
+    return len(changed)

@@ -29,6 +29,7 @@ from huey.contrib.djhuey import HUEY, db_task
 from dropstream.connections.models import Channel
 from dropstream.logs import redact
 from dropstream.scheduling import budget, clock, locks
+from dropstream.scheduling.bulk import update_many
 from dropstream.scheduling.models import Run, RunMode, RunState, RunTrigger, StoreBudget
 from dropstream.scheduling.rules import RuleError, clean_rules, next_fire, rules_key
 
@@ -264,15 +265,14 @@ def schedule_new_channels(now: datetime | None = None) -> int:
         | Q(next_full_sync_at__isnull=True) & ~Q(full_sync_rules=[]))
         .values_list("id", "rules", "full_sync_rules", "next_run_at", "next_full_sync_at",
                      "connection__customer__time_zone")[:settings.SCHEDULER_BATCH])
+    updates = []
     for pk, rules, full_rules, next_run, next_full, tz in rows:
-        changes = {}
         if next_run is None and rules:
-            changes["next_run_at"] = next_time_for(rules, now, tz)
+            next_run = next_time_for(rules, now, tz)
         if next_full is None and full_rules:
-            changes["next_full_sync_at"] = next_time_for(full_rules, now, tz)
-        changes = {k: v for k, v in changes.items() if v is not None}
-        if changes:
-            Channel.objects.filter(pk=pk).update(**changes)
+            next_full = next_time_for(full_rules, now, tz)
+        updates.append((next_run, next_full, pk))
+    update_many(Channel, ["next_run_at", "next_full_sync_at"], updates)
     return len(rows)
 
 
@@ -289,10 +289,25 @@ def dispatch_due(now: datetime | None = None, *, mode: str = RunMode.DEFAULT,
     ``mode`` "default" reads ``next_run_at``/``rules``; "full" reads ``next_full_sync_at``/
     ``full_sync_rules``. Missed fires collapse into one run; a channel that already has a queued
     run of this mode gets no second one; a store whose budget guard stopped polling gets none
-    (its schedule still advances). Returns the ids of the runs created; their queue messages
-    go out when the transaction commits.
+    (its schedule still advances). Works in batches of ``limit`` (``SCHEDULER_BATCH``), each
+    its own short transaction, until nothing is due. Returns the ids of the runs created;
+    their queue messages go out as each batch commits.
     """
     now = now or clock.now()
+    limit = limit or settings.SCHEDULER_BATCH
+    created: list[int] = []
+    for _ in range(10_000):
+        seen, ids = _dispatch_batch(now, mode, limit)
+        created += ids
+        if seen < limit:
+            break
+    if created:
+        logger.info("dispatched %s %s run(s)", len(created), mode)
+    return created
+
+
+def _dispatch_batch(now: datetime, mode: str, limit: int) -> tuple[int, list[int]]:
+    """One batch of ``dispatch_due``: (due channels handled, run ids created)."""
     full = mode == RunMode.FULL
     time_field, rules_field = (("next_full_sync_at", "full_sync_rules") if full
                                else ("next_run_at", "rules"))
@@ -305,31 +320,30 @@ def dispatch_due(now: datetime | None = None, *, mode: str = RunMode.DEFAULT,
         rows = list(due.values_list(
             "id", "connection_id", "type", rules_field, "enabled_at", "connection__enabled_at",
             "connection__customer__time_zone", "connection__store_id",
-        )[:limit or settings.SCHEDULER_BATCH])
+        )[:limit])
         if not rows:
-            return []
+            return 0, []
         channel_ids = [row[0] for row in rows]
         busy = set(Run.objects.filter(channel_id__in=channel_ids, state=RunState.QUEUED,
                                       mode=mode).values_list("channel_id", flat=True))
         budgets = _budget_states({row[7] for row in rows})
-        updates: list[Channel] = []
+        updates: list[tuple[datetime | None, int]] = []
         for pk, connection_id, kind, rules, enabled, connection_enabled, tz, store_id in rows:
             if enabled is None or connection_enabled is None:
                 # Parked: it leaves the index range until something enables it again.
-                updates.append(Channel(pk=pk, **{time_field: None}))
+                updates.append((None, pk))
                 continue
             state = budgets.get(store_id) or {}
             stretch = None
             if state.get("guard") == "stretch":
                 stretch = (state.get("stretch_factor") or 1.0, state.get("max_delay_minutes") or 60)
-            updates.append(Channel(pk=pk, **{time_field: next_time_for(rules, now, tz,
-                                                                       stretch=stretch)}))
+            updates.append((next_time_for(rules, now, tz, stretch=stretch), pk))
             if state.get("stopped") or pk in busy:
                 continue
             created.append(Run(connection_id=connection_id, channel_id=pk, channel_type=kind,
                                mode=mode, trigger=RunTrigger.SCHEDULED, queued_at=now,
                                enqueued_at=now))
-        Channel.objects.bulk_update(updates, [time_field], batch_size=500)
+        update_many(Channel, [time_field], updates)
         Run.objects.bulk_create(created, batch_size=500)
         ids = [run.pk for run in created]
         if ids and ids[0] is None:  # a backend that does not return ids from bulk_create
@@ -337,9 +351,7 @@ def dispatch_due(now: datetime | None = None, *, mode: str = RunMode.DEFAULT,
                                           state=RunState.QUEUED, mode=mode, queued_at=now)
                        .values_list("id", flat=True))
         transaction.on_commit(lambda: [enqueue_run(run_id, mark=False) for run_id in ids])
-    if ids:
-        logger.info("dispatched %s %s run(s)", len(ids), mode)
-    return ids
+    return len(rows), ids
 
 
 def resend_lost_runs(now: datetime | None = None) -> list[int]:

@@ -5,6 +5,7 @@ that says exactly what to fix.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,14 @@ from dropstream.connections.models import Connection
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 
+logger = logging.getLogger(__name__)
 S = OrderStatus
+# Orders prepared per transaction by the bulk path.
+PREPARE_CHUNK = 250
+FIELDS = ("shipping_warehouse_code", "shipping_carrier_name", "shipping_carrier_service_level",
+          "warehouse_order_number")
+PREPARED = "Prepared: SKUs translated, shipping method mapped; queued for the warehouse."
+HELD = "Held for manual release."
 _ORDER_NUMBER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 # Countries whose warehouses need a state/province code on the label.
 STATE_REQUIRED = frozenset({"US", "CA", "AU", "MX"})
@@ -92,31 +100,45 @@ def validation_problems(order: Order, lines: list[OrderLine]) -> list[str]:
     return problems
 
 
-def _expand_lines(order: Order, catalog: CatalogView) -> list[OrderLine]:
-    """Assign warehouse SKUs and line numbers; bundle lines get component lines."""
-    order.lines.filter(parent__isnull=False).delete()
-    lines = list(order.lines.filter(parent__isnull=True).order_by("id"))
+def _expanded(order: Order, lines: list[OrderLine],
+              catalog: CatalogView) -> tuple[list[OrderLine], list[OrderLine]]:
+    """Assign warehouse SKUs and line numbers to the store lines (``lines``, by id), in memory.
+
+    Returns (every line in warehouse order, the new component lines to insert); bundle lines
+    get component lines and no number themselves.
+    """
     number = 0
     result: list[OrderLine] = []
+    components_new: list[OrderLine] = []
     for line in lines:
         sku = catalog.warehouse_sku(line.store_sku)
         line.warehouse_sku = sku
         components = catalog.bundles.get(sku)
         if components and not line.canceled:
             line.line_number = None
-            line.save(update_fields=["warehouse_sku", "line_number"])
             result.append(line)
             for component_sku, per_bundle in components:
                 number += 1
-                result.append(OrderLine.objects.create(
+                component = OrderLine(
                     order=order, parent=line, line_number=number, warehouse_sku=component_sku,
                     store_sku=line.store_sku, name=f"{line.name} — {component_sku}"[:300],
-                    quantity_ordered=per_bundle * line.quantity_ordered, unit_price=0))
+                    quantity_ordered=per_bundle * line.quantity_ordered, unit_price=0)
+                components_new.append(component)
+                result.append(component)
             continue
         number += 1
         line.line_number = number if not line.canceled else None
-        line.save(update_fields=["warehouse_sku", "line_number"])
         result.append(line)
+    return result, components_new
+
+
+def _expand_lines(order: Order, catalog: CatalogView) -> list[OrderLine]:
+    """Assign warehouse SKUs and line numbers; bundle lines get component lines (saved)."""
+    order.lines.filter(parent__isnull=False).delete()
+    lines = list(order.lines.filter(parent__isnull=True).order_by("id"))
+    result, components = _expanded(order, lines, catalog)
+    order_status.update_rows(lines, ("warehouse_sku", "line_number"))
+    OrderLine.objects.bulk_create(components)
     return result
 
 
@@ -138,6 +160,19 @@ def _map_shipping(order: Order, catalog: CatalogView) -> str | None:
     return None
 
 
+def _problems(order: Order, lines: list[OrderLine], catalog: CatalogView) -> list[str]:
+    """Map the shipping method, number the order for the warehouse, and validate (in memory)."""
+    problems = []
+    shipping_problem = _map_shipping(order, catalog)
+    if shipping_problem:
+        problems.append(shipping_problem)
+    order.warehouse_order_number = warehouse_order_number(
+        order.external_display_id or order.external_id)
+    problems.extend(p for p in validation_problems(order, lines) if p not in problems
+                    and not (shipping_problem and "no shipping method" in p))
+    return problems
+
+
 def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") -> str:
     """Prepare one New order in its own transaction; return its new status."""
     with transaction.atomic():
@@ -145,40 +180,83 @@ def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") 
         if order.status != S.NEW:
             return order.status
         lines = _expand_lines(order, catalog)
-        problems = []
-        shipping_problem = _map_shipping(order, catalog)
-        if shipping_problem:
-            problems.append(shipping_problem)
-        order.warehouse_order_number = warehouse_order_number(
-            order.external_display_id or order.external_id)
-        problems.extend(p for p in validation_problems(order, lines) if p not in problems
-                        and not (shipping_problem and "no shipping method" in p))
-        fields = ("shipping_warehouse_code", "shipping_carrier_name",
-                  "shipping_carrier_service_level", "warehouse_order_number")
+        problems = _problems(order, lines, catalog)
         if problems:
             message = "; ".join(problems)
             order_status.transition(order, S.ERROR, event="validation_failed", message=message,
-                                    actor=actor, fields=fields)
+                                    actor=actor, fields=FIELDS)
             raise_alert(AlertKind.ORDER_ERROR, f"Order {order}: {message}",
                         connection=order.connection, channel="sales_order", related=order)
             return S.ERROR
         target = S.PENDING if catalog.manual_release else S.QUEUED
-        order_status.transition(
-            order, target, event="prepared", actor=actor, fields=fields,
-            message=("Held for manual release." if target == S.PENDING else
-                     "Prepared: SKUs translated, shipping method mapped; queued for the "
-                     "warehouse."))
+        order_status.transition(order, target, event="prepared", actor=actor, fields=FIELDS,
+                                message=HELD if target == S.PENDING else PREPARED)
         return target
 
 
+def prepare_chunk(order_ids: list[int], catalog: CatalogView, *,
+                  actor: str = "system") -> tuple[dict[int, str], list[int]]:
+    """Prepare the valid New orders among ``order_ids`` in one transaction, in bulk.
+
+    Returns (order id → new status for those prepared here, ids left for ``prepare_order``:
+    the invalid ones, which need their own message and alert). Orders no longer New are left
+    out of both. Raises what the database raises; nothing is written then.
+    """
+    target = S.PENDING if catalog.manual_release else S.QUEUED
+    with transaction.atomic():
+        orders = list(Order.objects.select_for_update()
+                      .filter(pk__in=order_ids, status=S.NEW).order_by("id"))
+        if not orders:
+            return {}, []
+        OrderLine.objects.filter(order__in=orders, parent__isnull=False).delete()
+        lines_of: dict[int, list[OrderLine]] = {order.pk: [] for order in orders}
+        for line in (OrderLine.objects.filter(order__in=orders, parent__isnull=True)
+                     .order_by("order_id", "id")):
+            lines_of[line.order_id].append(line)
+        good: list[Order] = []
+        later: list[int] = []
+        changed_lines: list[OrderLine] = []
+        components: list[OrderLine] = []
+        for order in orders:
+            expanded, new_lines = _expanded(order, lines_of[order.pk], catalog)
+            if _problems(order, expanded, catalog):
+                later.append(order.pk)
+                continue
+            good.append(order)
+            changed_lines.extend(lines_of[order.pk])
+            components.extend(new_lines)
+        order_status.update_rows(changed_lines, ("warehouse_sku", "line_number"))
+        OrderLine.objects.bulk_create(components, batch_size=500)
+        order_status.transition_each(good, target, event="prepared", actor=actor, fields=FIELDS,
+                                     message=HELD if target == S.PENDING else PREPARED)
+    return {order.pk: target for order in good}, later
+
+
 def prepare_orders(connection: Connection, orders: Iterable[Order] | None = None) -> dict[str, int]:
-    """Prepare every New order of the connection (or the given ones); count outcomes."""
+    """Prepare every New order of the connection (or the given ones); count outcomes.
+
+    Valid orders go in bulk, a chunk per transaction; an invalid order (or a chunk the bulk
+    path could not write) goes through ``prepare_order`` on its own.
+    """
     catalog = load_catalog(connection)
     if orders is None:
-        orders = Order.objects.filter(connection=connection, status=S.NEW,
-                                      detail_pending=False).only("pk").order_by("id")
+        ids = list(Order.objects.filter(connection=connection, status=S.NEW,
+                                        detail_pending=False).order_by("id")
+                   .values_list("pk", flat=True))
+    else:
+        ids = [order.pk for order in orders]
     counts: dict[str, int] = {}
-    for order in orders:
-        outcome = prepare_order(order, catalog)
-        counts[outcome] = counts.get(outcome, 0) + 1
+    for start in range(0, len(ids), PREPARE_CHUNK):
+        chunk = ids[start:start + PREPARE_CHUNK]
+        try:
+            prepared, later = prepare_chunk(chunk, catalog)
+        except Exception:  # noqa: BLE001 — the one-order path reports what is wrong
+            logger.exception("bulk prepare failed; preparing one by one",
+                             extra={"connection_id": connection.pk, "channel": "sales_order"})
+            prepared, later = {}, chunk
+        for outcome in prepared.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        for pk in later:
+            outcome = prepare_order(Order(pk=pk), catalog)
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -64,7 +64,8 @@ def _run_sales(connection: Connection, meter: DbMeter, result: RunResult,
     try:
         _say(progress, "importing orders from the store")
         try:
-            imported = import_orders(connection, store, warehouse_cancel=warehouse.cancel_order)
+            imported = import_orders(connection, store, warehouse_cancel=warehouse.cancel_order,
+                                     checkpoint=meter.flush)
             result.counts.update(listed=imported.listed, imported=imported.imported,
                                  updated=imported.updated, canceled=imported.canceled,
                                  errors=imported.errors)
@@ -154,7 +155,8 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
                   .get(pk=connection_id))
     if connection.enabled_at is None:
         return RunResult(ok=False, error=f"connection {connection} is disabled; enable it first")
-    meter = DbMeter(connection=connection, channel=channel_type)
+    # Meter rows are written ten at a time: a crash loses at most ten, the run's end flushes.
+    meter = DbMeter(connection=connection, channel=channel_type, buffer_size=10)
     result = RunResult()
     log_extra = {"connection_id": connection.pk, "channel": channel_type}
     try:
@@ -176,6 +178,8 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
                     AlertKind.SHIPMENT_FAILED if channel_type == "shipment" else
                     AlertKind.INVENTORY_FAILED, result.error, connection=connection,
                     channel=channel_type)
+    finally:
+        meter.flush()
     result.requests = dict(meter.by_endpoint)
     if result.ok:
         result.counts.setdefault("errors", 0)

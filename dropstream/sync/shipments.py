@@ -58,9 +58,10 @@ class ShipmentReport:
 # ---------------------------------------------------------------------------------------------
 
 
-def _match_lines(order: Order, incoming: WarehouseShipment) -> tuple[list, list[str]]:
-    """Pair each shipped line with an order line; return (pairs, problems)."""
-    physical = list(order.lines.filter(line_number__isnull=False))
+def _match_lines(order: Order, incoming: WarehouseShipment,
+                 physical: list[OrderLine]) -> tuple[list, list[str]]:
+    """Pair each shipped line with one of the order's ``physical`` (numbered) lines; return
+    (pairs, problems)."""
     by_number = {line.line_number: line for line in physical}
     pairs: list[tuple[OrderLine, int, str]] = []
     problems: list[str] = []
@@ -87,7 +88,9 @@ def _match_lines(order: Order, incoming: WarehouseShipment) -> tuple[list, list[
     return pairs, problems
 
 
-def _refresh_bundle_parents(order: Order) -> None:
+def _refresh_bundle_parents(order: Order, physical: list[OrderLine]) -> None:
+    if not any(line.parent_id for line in physical):
+        return  # no bundle in this order: nothing to recompute
     for parent in order.lines.filter(components__isnull=False).distinct():
         complete = min((c.quantity_shipped * parent.quantity_ordered) // c.quantity_ordered
                        for c in parent.components.all())
@@ -96,9 +99,10 @@ def _refresh_bundle_parents(order: Order) -> None:
             parent.save(update_fields=["quantity_shipped"])
 
 
-def _update_order_status(order: Order) -> None:
-    physical = order.lines.filter(line_number__isnull=False, canceled=False)
-    if not physical.exists():
+def _update_order_status(order: Order, physical: list[OrderLine]) -> None:
+    """Move the order to Shipped or Partially Shipped from its ``physical`` lines' quantities."""
+    physical = [line for line in physical if not line.canceled]
+    if not physical:
         return
     done = all(line.quantity_shipped >= line.quantity_ordered for line in physical)
     target = S.SHIPPED if done else S.PARTIALLY_SHIPPED
@@ -139,7 +143,8 @@ def store_warehouse_shipment(connection: Connection, incoming: WarehouseShipment
                        "connection; the shipment is kept for review.")
             _keep_in_error(shipment, incoming, message)
             return "unmatched", [RowError(row, message) for row in rows]
-        pairs, problems = _match_lines(order, incoming)
+        physical = list(order.lines.filter(line_number__isnull=False))
+        pairs, problems = _match_lines(order, incoming, physical)
         if problems:
             message = "; ".join(problems)
             _keep_in_error(shipment, incoming, message)
@@ -149,14 +154,15 @@ def store_warehouse_shipment(connection: Connection, incoming: WarehouseShipment
             ShipmentLine(shipment=shipment, order_line=line, line_number=line.line_number,
                          sku=sku, quantity=quantity) for line, quantity, sku in pairs])
         for line, quantity, _ in pairs:
-            OrderLine.objects.filter(pk=line.pk).update(
-                quantity_shipped=line.quantity_shipped + quantity)
             line.quantity_shipped += quantity
-        _refresh_bundle_parents(order)
+        # The order row is locked (select_for_update above), so writing the sums is safe.
+        order_status.update_rows(list({line.pk: line for line, _, _ in pairs}.values()),
+                                 ("quantity_shipped",))
+        _refresh_bundle_parents(order, physical)
         order_status.record(order, "shipment_received",
                             f"{incoming.carrier} {incoming.service} {incoming.tracking_number}"
                             .strip())
-        _update_order_status(order)
+        _update_order_status(order, physical)
         if order.status in NOT_POSTED_FOR:
             raise_alert(AlertKind.SHIPMENT_UNMATCHED,
                         f"Order {order} is {S(order.status).label}; its late shipment "

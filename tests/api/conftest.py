@@ -48,7 +48,8 @@ class ApiClient:
         else:
             data = raw if raw is not None else (json.dumps(body) if body is not None else "")
             response = call(path, data=data, content_type=content_type, **kwargs)
-        self.record.append(response.content)
+        if not response.streaming:  # only the docs page's static files stream
+            self.record.append(response.content)
         return response
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw):
@@ -148,6 +149,15 @@ def make_shipment(order: Order, tracking: str, *, ship_date: date) -> Shipment:
     return shipment
 
 
+def make_run(channel):
+    """A finished run of ``channel``, as the scheduler records it."""
+    from dropstream.scheduling.models import Run
+
+    return Run.objects.create(connection=channel.connection, channel=channel,
+                              channel_type=channel.type, trigger="manual", state="succeeded",
+                              counts={"imported": 1}, requests_used=2)
+
+
 @pytest.fixture
 def other_store_token() -> str:
     return make_secret("bs")
@@ -173,9 +183,10 @@ def other_world(other_merchant, other_store_token, tmp_path):
     order = make_order(connection, "9001", ordered_at=datetime(2025, 1, 5, tzinfo=UTC))
     shipment = make_shipment(order, "1ZOTHER", ship_date=date(2025, 1, 6))
     product = Product.objects.create(customer=other_merchant, sku="OTHER-1")
+    channel = connection.channels.first()
     return {"customer": other_merchant, "store": store, "warehouse": warehouse,
-            "connection": connection, "channel": connection.channels.first(), "order": order,
-            "shipment": shipment, "product": product}
+            "connection": connection, "channel": channel, "order": order,
+            "shipment": shipment, "product": product, "run": make_run(channel)}
 
 
 @pytest.fixture
@@ -188,6 +199,7 @@ def world(merchant, store, warehouse, connection):
                         status="shipped")
     shipment = make_shipment(second, "1ZACME", ship_date=date(2025, 1, 4))
     product = Product.objects.create(customer=merchant, sku="TEE-S")
+    channel = connection.channels.first()
     return {"customer": merchant, "store": store, "warehouse": warehouse,
-            "connection": connection, "channel": connection.channels.first(),
-            "orders": [first, second], "shipment": shipment, "product": product}
+            "connection": connection, "channel": channel, "orders": [first, second],
+            "shipment": shipment, "product": product, "run": make_run(channel)}

@@ -87,3 +87,40 @@ def test_a_deactivated_user_loses_access(api_as, staff_user):
     staff_user.is_active = False
     staff_user.save()
     assert client.get("/api/stores").status_code == 401
+
+
+def test_the_token_body_may_be_left_out(api_as, staff_user):
+    response = api_as(None).post("/api/auth/token",
+                                 headers=_basic("staff@example.com", "pw-staff-1"))
+    assert response.status_code == 200
+
+
+def test_the_openapi_document_and_docs_need_no_token(api_as, db):
+    client = api_as(None)
+    document = client.get("/api/openapi.json")
+    assert document.status_code == 200
+    paths = document.json()["paths"]
+    assert len(paths) == 22
+    assert "/api/connections/{id}/channels/{channel_id}/runs/{run_id}" in paths
+    assert document.json()["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    assert b"/api/docs/assets/swagger-ui-bundle.js" in docs.content
+    assert b"https://" not in docs.content  # served locally: the hub works offline
+    bundle = client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert bundle["Content-Type"] == "text/javascript"
+    assert client.get("/api/docs/assets/..%2Fsettings.py").status_code == 404
+
+
+def test_repeated_wrong_passwords_lock_the_login_out(api_as, db):
+    from dropstream.accounts.models import User
+
+    User.objects.create_user("locked@example.com", "pw-right-1", role="staff")
+    client = api_as(None)
+    for _ in range(5):
+        assert client.post("/api/auth/token", headers=_basic("locked@example.com",
+                                                             "wrong")).status_code == 401
+    locked = client.post("/api/auth/token", headers=_basic("locked@example.com", "pw-right-1"))
+    assert locked.status_code == 429
+    assert 0 < int(locked["Retry-After"]) <= 900

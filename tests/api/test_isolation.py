@@ -29,8 +29,8 @@ def _reads(w: dict) -> list[str]:
     order = w["order"] if "order" in w else w["orders"][0]
     return [f"/api/customers/{w['customer'].pk}", f"/api/stores/{w['store'].pk}",
             f"/api/warehouses/{w['warehouse'].pk}", f"/api/connections/{c}",
-            f"/api/connections/{c}/channels", f"/api/orders/{order.pk}",
-            f"/api/products/{w['product'].pk}"]
+            f"/api/connections/{c}/channels", f"/api/connections/{c}/channels/{ch}/runs/"
+            f"{w['run'].pk}", f"/api/orders/{order.pk}", f"/api/products/{w['product'].pk}"]
 
 
 def _writes(w: dict) -> list[tuple[str, str, dict | None]]:
@@ -132,6 +132,22 @@ def test_creating_under_another_merchant_is_refused(request, api_as, role, world
         assert client.post(path, body).status_code == expected, path
     assert counts == (Store.objects.count(), Warehouse.objects.count(), Product.objects.count(),
                       Connection.objects.count())
+
+
+def test_merchant_users_cannot_create_or_ping_anything(merchant_api, merchant, warehouse_root):
+    store = {"customer_id": merchant.pk, "name": "x", "platform": "brightsites",
+             "adapter": {"subdomain": "x", "api_token": "t0ken-value"}}
+    warehouse = {"customer_id": merchant.pk, "platform": "dropstream",
+                 "adapter": {"connection_string": f"file://{warehouse_root}"}}
+    for path, body in (("/api/customers", {"company_name": "Mine"}), ("/api/stores", store),
+                       ("/api/stores/ping", store), ("/api/warehouses", warehouse),
+                       ("/api/warehouses/ping", warehouse),
+                       ("/api/products", {"customer_id": merchant.pk, "sku": "NEW"})):
+        response = merchant_api.post(path, body)
+        assert response.status_code == 403, path
+        assert response.json() == {"detail": "merchant users have read-only access"}
+    assert Merchant.objects.count() == 1
+    assert Store.objects.count() == Product.objects.count() == 0
 
 
 def test_scoped_staff_cannot_create_customers_but_unscoped_staff_can(api_as, staff_api,

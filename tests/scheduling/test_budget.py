@@ -18,13 +18,13 @@ from tests.scheduling import flows
 
 JUNE = datetime(2025, 6, 1, tzinfo=UTC)
 JULY = datetime(2025, 7, 1, tzinfo=UTC)
-ALLOWANCE = 500  # the natural month below needs 2 requests × 12 runs × 30 days = 720
-RUNS_IN_JUNE = 12 * 30 - 1  # every 2 hours after June 1 00:00, before July 1 00:00
+ALLOWANCE = 250  # the natural month below needs 2 requests × 6 runs × 30 days = 360
+RUNS_IN_JUNE = 6 * 30 - 1  # every 4 hours after June 1 00:00, before July 1 00:00
 
 
 @pytest.fixture
 def month_connection(connection, fake_clock, run_with, monkeypatch):
-    """A connection whose sales channel polls every 2 hours at 2 store requests a run;
+    """A connection whose sales channel polls every 4 hours at 2 store requests a run;
     the other channels are paused."""
     run_with("metered")
     monkeypatch.setitem(flows.REQUESTS_PER_RUN, "sales_order", 2)
@@ -33,7 +33,7 @@ def month_connection(connection, fake_clock, run_with, monkeypatch):
     for channel in Channel.objects.filter(connection=connection).select_related(
             "connection__customer"):
         if channel.type == "sales_order":
-            actions.set_channel_rules(channel, [{"type": "minutely", "every": 120}])
+            actions.set_channel_rules(channel, [{"type": "minutely", "every": 240}])
         else:
             actions.set_channel_enabled(channel, None)
     return connection
@@ -69,14 +69,14 @@ def test_alert_mode_alerts_once_at_80_and_once_at_100_percent(
     store = month_connection.store
     budget.update_budget(store, monthly_allowance=ALLOWANCE, guard="alert")
     changes = simulate(fake_clock, django_capture_on_commit_callbacks)
-    # 400 requests = 200 runs → the 200th run at June 17 16:00; counted at the next tick.
-    assert changes == [(datetime(2025, 6, 17, 18, 0, tzinfo=UTC), 1),
-                       (datetime(2025, 6, 21, 22, 0, tzinfo=UTC), 2)]
+    # 200 requests = 100 runs → the 100th run at June 17 16:00; counted at the next tick.
+    assert changes == [(datetime(2025, 6, 17, 20, 0, tzinfo=UTC), 1),
+                       (datetime(2025, 6, 22, 0, 0, tzinfo=UTC), 2)]
     messages = list(Alert.objects.filter(kind="budget").order_by("id")
                     .values_list("message", flat=True))
     assert messages == [
-        "Store Acme Team Store used 400 of its 500 API requests for 2025-06 (80 %).",
-        "Store Acme Team Store used 500 of its 500 API requests for 2025-06 (100 %)."]
+        "Store Acme Team Store used 200 of its 250 API requests for 2025-06 (80 %).",
+        "Store Acme Team Store used 250 of its 250 API requests for 2025-06 (100 %)."]
     assert len(_scheduled_runs()) == RUNS_IN_JUNE  # alert mode never holds polling back
     usage = budget.store_usage(store, now=JULY - timedelta(seconds=1))
     assert usage["requests_month"] == 2 * RUNS_IN_JUNE
@@ -88,18 +88,18 @@ def test_the_projection_reads_the_schedule_and_prices_the_overage(
     noon = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
     simulate(fake_clock, django_capture_on_commit_callbacks, until=noon + timedelta(seconds=1))
     usage = budget.store_usage(store, now=noon)
-    # 14 days × 12 runs + 6 today (02:00 … 12:00) = 174 runs so far; 5 + 15 × 12 = 185 to come.
-    assert usage["requests_month"] == 348
-    assert usage["requests_today"] == 14
-    assert usage["by_channel"] == {"sales_order": 348}
-    assert usage["by_endpoint"] == {"GET /orders": 348}
+    # 14 days × 6 runs + 3 today (04:00, 08:00, 12:00) = 87 runs so far; 2 + 15 × 6 = 92 to come.
+    assert usage["requests_month"] == 174
+    assert usage["requests_today"] == 8  # 00:00 too
+    assert usage["by_channel"] == {"sales_order": 174}
+    assert usage["by_endpoint"] == {"GET /orders": 174}
     assert usage["allowance"] == 30000 and usage["overage_price"] == Decimal("0.0300")
-    assert usage["projection"] == 720 - 2
+    assert usage["projection"] == 174 + 184
     assert usage["projected_overage_cost"] == Decimal("0.00")
     assert usage["guard"]["defaults_unconfirmed"] is True
     budget.update_budget(store, monthly_allowance=ALLOWANCE)
     usage = budget.store_usage(store, now=noon)
-    assert usage["projected_overage_cost"] == Decimal("6.54")  # 218 × $0.03
+    assert usage["projected_overage_cost"] == Decimal("3.24")  # 108 × $0.03
     assert usage["guard"]["defaults_unconfirmed"] is False
 
 
@@ -107,24 +107,24 @@ def test_stretch_lands_the_month_under_the_allowance_within_the_maximum_delay(
         month_connection, fake_clock, django_capture_on_commit_callbacks):
     store = month_connection.store
     budget.update_budget(store, monthly_allowance=ALLOWANCE, guard="stretch",
-                         max_delay_minutes=240)
+                         max_delay_minutes=480)
     simulate(fake_clock, django_capture_on_commit_callbacks)
     used = budget.store_usage(store, now=JULY - timedelta(seconds=1))["requests_month"]
     assert ALLOWANCE * 0.85 <= used <= ALLOWANCE
     runs = _scheduled_runs()
     gaps = {b - a for a, b in zip(runs, runs[1:], strict=False)}
-    assert max(gaps) <= timedelta(minutes=240)
-    assert min(gaps) >= timedelta(minutes=120)
+    assert max(gaps) <= timedelta(minutes=480)
+    assert min(gaps) >= timedelta(minutes=240)
     assert Alert.objects.filter(kind="budget").count() == 1  # 80 % reached, 100 % never
 
 
 def test_stretch_never_exceeds_the_maximum_delay_even_over_the_allowance(
         month_connection, fake_clock, django_capture_on_commit_callbacks):
     store = month_connection.store
-    budget.update_budget(store, monthly_allowance=100, guard="stretch", max_delay_minutes=180)
+    budget.update_budget(store, monthly_allowance=50, guard="stretch", max_delay_minutes=360)
     simulate(fake_clock, django_capture_on_commit_callbacks, until=JUNE + timedelta(days=3))
     runs = _scheduled_runs()
-    assert max(b - a for a, b in zip(runs, runs[1:], strict=False)) == timedelta(minutes=180)
+    assert max(b - a for a, b in zip(runs, runs[1:], strict=False)) == timedelta(minutes=360)
 
 
 def test_stop_pauses_polling_at_the_allowance_and_push_goes_on(

@@ -33,6 +33,7 @@ from dropstream.api.schemas import (
 )
 from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, DateString, Id, Text, errors
 from dropstream.connections.models import Merchant, Store, Warehouse
+from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments.models import Shipment, ShipmentState
 
@@ -146,8 +147,6 @@ def act_on_order(request: HttpRequest, id: Id, action: OrderAction,
     allow the action (the message says why). ``{"force": true}`` deletes an order already sent
     to the warehouse: administrators only.
     """
-    from dropstream.orders import actions as order_actions
-
     user = current_user(request)
     order = _order(request, id)
     require_writer(user)

@@ -233,7 +233,8 @@ class BrightSitesAdapter:
     def write_inventory(self, quantities: Mapping[str, int]) -> InventoryWriteResult:
         """Write absolute levels keyed by final_sku: one ``batch_update`` per changed product.
 
-        Levels equal to the last known store level cost nothing. The SKU map is read from
+        Levels equal to the last known store level cost nothing; a negative level is written
+        as 0. The SKU map is read from
         ``GET /inventories`` only when a SKU was never seen or the map is a day old. SKUs the
         store does not list (vendor-managed, unknown, inventory off) and untracked variants are
         skipped with the reason; a product the store refuses is reported per SKU in ``failed``.

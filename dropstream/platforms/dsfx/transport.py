@@ -136,6 +136,8 @@ def unsafe_name_reason(name: str) -> str | None:
         return f"the name is longer than {MAX_NAME_LENGTH} characters"
     if "/" in name or "\\" in name:
         return "the name contains a path separator"
+    if any("\udc80" <= char <= "\udcff" for char in name):
+        return "the name is not UTF-8"
     for char in name:
         # Cc: control characters (NUL, newline, ESC…); Zl/Zp: line separators; Cf: invisible
         # format characters such as right-to-left overrides that disguise a name in a listing.
@@ -681,7 +683,7 @@ class SftpTransport(Transport):
 
     def _list(self, path: str) -> list[tuple[str, str, int, float]]:
         return [(a.filename, _kind_of_mode(a.st_mode), a.st_size or 0, float(a.st_mtime or 0))
-                for a in self._sftp.listdir_attr(path)]
+                for a in _listdir_attr(self._sftp, path)]
 
     def _read(self, path: str) -> bytes:
         buffer = io.BytesIO()
@@ -716,6 +718,38 @@ class SftpTransport(Transport):
         return super()._translate(exc, op, endpoint)
 
 
+def _listdir_attr(sftp, path: str) -> list:
+    """``SFTPClient.listdir_attr`` that survives names which are not UTF-8.
+
+    paramiko decodes each listed name strictly, so one Latin-1 name would make a whole folder
+    unreadable. Here such bytes become surrogates, which ``unsafe_name_reason`` refuses, and the
+    rest of the folder is listed. Uses paramiko's request layer the way ``listdir_attr`` does.
+    """
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+    from paramiko.sftp_attr import SFTPAttributes
+
+    kind, msg = sftp._request(CMD_OPENDIR, path)
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    try:
+        while True:
+            try:
+                kind, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if kind != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = msg.get_string().decode("utf-8", "surrogateescape")
+                longname = msg.get_string().decode("utf-8", "replace")
+                entries.append(SFTPAttributes._from_msg(msg, name, longname))
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return entries
+
+
 def _same_family(key_type: str, pinned_type: str) -> bool:
     if pinned_type in ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512"):
         return key_type in ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
@@ -748,7 +782,9 @@ class FtpTransport(Transport):
         else:
             # Plain FTP only because a warehouse asked for ftp:// (specs/dsfx.md allows it).
             ftp = ftplib.FTP(timeout=self.timeout)  # noqa: S321
-        ftp.encoding = "utf-8"
+        # latin-1 maps every byte to a character, so a listed name that is not UTF-8 cannot
+        # break the whole listing; _wire/_unwire convert to and from UTF-8 at the edge.
+        ftp.encoding = "latin-1"
         try:
             ftp.connect(endpoint.host, endpoint.port, timeout=self.timeout)
             try:
@@ -771,7 +807,8 @@ class FtpTransport(Transport):
 
     def _list(self, path: str) -> list[tuple[str, str, int, float]]:
         entries = []
-        for name, facts in self._ftp.mlsd(path, facts=["type", "size", "modify"]):
+        for wire_name, facts in self._ftp.mlsd(_wire(path), facts=["type", "size", "modify"]):
+            name = _unwire(wire_name)
             kind = {"file": "file", "dir": "dir", "cdir": "dir", "pdir": "dir"}.get(
                 facts.get("type", "").lower(), "other")
             if facts.get("type", "").lower().startswith("os.unix=symlink"):
@@ -782,18 +819,18 @@ class FtpTransport(Transport):
 
     def _read(self, path: str) -> bytes:
         buffer = io.BytesIO()
-        self._ftp.retrbinary(f"RETR {path}", buffer.write)
+        self._ftp.retrbinary(f"RETR {_wire(path)}", buffer.write)
         return buffer.getvalue()
 
     def _write(self, path: str, data: bytes) -> None:
-        self._ftp.storbinary(f"STOR {path}", io.BytesIO(data))
+        self._ftp.storbinary(f"STOR {_wire(path)}", io.BytesIO(data))
 
     def _stat(self, path: str) -> tuple[int, float] | None:
         parent, name = posixpath.split(path)
         try:
-            listing = self._ftp.mlsd(parent or "/", facts=["type", "size", "modify"])
+            listing = self._ftp.mlsd(_wire(parent or "/"), facts=["type", "size", "modify"])
             for entry, facts in listing:
-                if entry == name:
+                if _unwire(entry) == name:
                     return int(facts.get("size", 0) or 0), _mlsd_time(facts.get("modify", ""))
         except ftplib.error_perm as exc:
             # 550: no such folder; pyftpdlib answers 501 for a listing of a missing folder.
@@ -803,13 +840,13 @@ class FtpTransport(Transport):
         return None
 
     def _rename(self, source: str, target: str) -> None:
-        self._ftp.rename(source, target)
+        self._ftp.rename(_wire(source), _wire(target))
 
     def _mkdir(self, path: str) -> None:
-        self._ftp.mkd(path)
+        self._ftp.mkd(_wire(path))
 
     def _remove(self, path: str) -> None:
-        self._ftp.delete(path)
+        self._ftp.delete(_wire(path))
 
     def _translate(self, exc: Exception, op: str, endpoint: str) -> PlatformError:
         code = _ftp_code(exc)
@@ -833,6 +870,16 @@ class FtpTransport(Transport):
             return RemoteUnavailable(f"the TLS session with {self.where} failed: "
                                      f"{exc.reason or type(exc).__name__}")
         return super()._translate(exc, op, endpoint)
+
+
+def _wire(text: str) -> str:
+    """A UTF-8 path as the latin-1 text ftplib sends byte for byte."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def _unwire(text: str) -> str:
+    """A name received as latin-1 text, read as UTF-8 (bad bytes become surrogates)."""
+    return text.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 def _ftp_code(exc: Exception) -> int | None:

@@ -138,7 +138,8 @@ def test_a_missing_folder_is_reported_by_name(sftp_server):
 
 
 def test_hostile_names_listed_by_an_sftp_server_are_skipped_and_reported(sftp_server, tmp_path):
-    sftp_server.hostile_names = ["../../escape.csv", "shp_a/../../b.csv", "..", "shp_\x1b[2J.csv"]
+    sftp_server.hostile_names = ["../../escape.csv", "shp_a/../../b.csv", "..", "shp_\x1b[2J.csv",
+                                 "shp_caf\udce9.csv"]
     (sftp_server.root / "out" / "shp_ok.csv").write_bytes(b"ok")
     transport = open_transport(sftp_server.connection_string)
 
@@ -146,7 +147,8 @@ def test_hostile_names_listed_by_an_sftp_server_are_skipped_and_reported(sftp_se
 
     assert [f.name for f in listing.files] == ["shp_ok.csv"]
     assert [name for name, _ in listing.rejected] == ["../../escape.csv", "shp_a/../../b.csv",
-                                                      "shp_\x1b[2J.csv"]
+                                                      "shp_\x1b[2J.csv", "shp_caf\udce9.csv"]
+    assert dict(listing.rejected)["shp_caf\udce9.csv"] == "the name is not UTF-8"
     assert dict(listing.rejected)["shp_\x1b[2J.csv"] == ("the name contains the control "
                                                           "character U+001B")
 
@@ -274,16 +276,20 @@ def test_a_malformed_connection_string_is_a_plain_error(value):
 def test_ftp_lists_reads_writes_and_renames(ftp_server):
     transport = open_transport(ftp_server.connection_string, backoff=0)
     (ftp_server.root / "out" / "shp_1.csv").write_bytes(b"a,b\r\n")
+    (ftp_server.root / "out" / "shp_café.csv").write_bytes(b"ok")
 
     transport.write(IN, "ord_1_240101000000.csv", "Crème".encode())
     listing = transport.list(OUT)
     data = transport.read(OUT, "shp_1.csv")
+    accented = transport.read(OUT, "shp_café.csv")
     transport.mkdir("/out/processed")
     transport.rename(OUT, "shp_1.csv", "/out/processed", "shp_1.csv")
     transport.close()
 
     assert (ftp_server.root / "in" / "ord_1_240101000000.csv").read_bytes() == "Crème".encode()
-    assert [(f.name, f.size) for f in listing.files] == [("shp_1.csv", 5)]
+    assert sorted((f.name, f.size) for f in listing.files) == [("shp_1.csv", 5),
+                                                               ("shp_café.csv", 2)]
+    assert accented == b"ok"
     assert data == b"a,b\r\n"
     assert (ftp_server.root / "out" / "processed" / "shp_1.csv").exists()
     assert not (ftp_server.root / "out" / "shp_1.csv").exists()

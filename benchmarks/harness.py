@@ -1,0 +1,160 @@
+"""Shared set-up for benchmarks: a private data directory, migrated database, the Bright Sites
+sandbox and a DSFX folder, all on loopback. Set DATABASE_URL to benchmark on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def setup_django(label: str, *, immediate_queue: bool = True) -> Path:
+    """Point the hub at a fresh data directory (and a fresh PostgreSQL schema when asked)."""
+    home = Path(tempfile.mkdtemp(prefix=f"dropstream-bench-{label}-"))
+    os.environ["DROPSTREAM_HOME"] = str(home)
+    os.environ.setdefault("DROPSTREAM_SECRET_KEY", "benchmark-key")
+    os.environ["DROPSTREAM_QUEUE_IMMEDIATE"] = "true" if immediate_queue else "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropstream.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # A clean slate in the benchmark database.
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    call_command("migrate", interactive=False, verbosity=0)
+    return home
+
+
+@dataclass
+class Bench:
+    sandbox: object
+    control: object
+    subdomain: str
+    token: str
+    root: Path
+    connection: object
+
+    def run(self, channel: str, mode: str = "default"):
+        from dropstream.sync.runner import run_channel
+
+        result = run_channel(self.connection.pk, channel, mode=mode)
+        if not result.ok:
+            raise SystemExit(f"{channel} run failed: {result.error}")
+        return result
+
+
+def make_bench(*, products: int = 40, subdomain: str = "bench", orders_per_file: int = 500,
+               import_since: str = "2000-01-01T00:00:00Z",
+               separate_process: bool = False) -> Bench:
+    """A merchant, store, DSFX folder warehouse and enabled connection on a fresh sandbox.
+
+    ``separate_process`` runs the sandbox as its own process (throughput benchmarks), else in a
+    thread of this one.
+    """
+    from django.utils import timezone
+
+    from dropstream.connections import actions
+    from dropstream.sandbox.brightsites.control import SandboxControl
+    from dropstream.sandbox.brightsites.server import BrightSitesSandbox
+
+    token = "bench-" + secrets.token_hex(12)
+    if separate_process:
+        sandbox = start_sandbox_process(subdomain=subdomain, token=token, products=products)
+    else:
+        sandbox = BrightSitesSandbox(port=0).start()
+        sandbox.add_store(subdomain, read_write_token=token, read_only_token=token + "-ro",
+                          products=products)
+    root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-"))
+    (root / "in").mkdir()
+    (root / "out").mkdir()
+    merchant = actions.create_merchant("Bench Merchant")
+    store = actions.create_store(merchant, name="Bench", platform="brightsites", adapter={
+        "subdomain": subdomain, "api_token": token, "api_url": sandbox.api_url(subdomain),
+        "import_since": import_since})
+    warehouse = actions.create_warehouse(merchant, platform="dropstream", adapter={
+        "connection_string": f"file://{root}", "settle_seconds": 0,
+        "orders_per_file": orders_per_file})
+    connection = actions.create_connection(name="Bench", customer=merchant, store=store,
+                                           warehouse=warehouse)
+    actions.set_connection_enabled(connection, timezone.now())
+    return Bench(sandbox=sandbox, control=SandboxControl(sandbox.control_url(subdomain)),
+                 subdomain=subdomain, token=token, root=root, connection=connection)
+
+
+def print_table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    line = "  ".join("-" * w for w in widths)
+    print(f"\n{title}")
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
+    print(line)
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+@dataclass
+class SandboxProcess:
+    """The Bright Sites sandbox running as its own process (its own core, like production)."""
+
+    process: object
+    url: str
+
+    def api_url(self, subdomain: str) -> str:
+        return f"{self.url}/{subdomain}/api/v2.6.1"
+
+    def control_url(self, subdomain: str) -> str:
+        return f"{self.url}/_sandbox/{subdomain}"
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except Exception:  # noqa: BLE001 — a stuck sandbox is killed, never left behind
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_sandbox_process(*, subdomain: str, token: str, products: int = 40,
+                          timeout: float = 30.0) -> SandboxProcess:
+    """``dropstream sandbox brightsites`` on a free loopback port, in a child process.
+
+    Returns once it prints its URL. Raises SystemExit when it does not start in ``timeout`` s.
+    """
+    import re
+    import subprocess
+    import time
+
+    command = [str(ROOT / ".venv" / "bin" / "dropstream"), "sandbox", "brightsites",
+               "--host", "127.0.0.1", "--port", "0", "--products", str(products),
+               "--store", f"{subdomain}:{token}:{token}-ro"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = re.search(r"sandbox on (http://\S+)", line)
+        if found:
+            # Keep draining its output so the child never blocks on a full pipe.
+            import threading
+
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return SandboxProcess(process=process, url=found.group(1))
+    process.kill()
+    raise SystemExit("the sandbox did not start: " + "".join(seen)[-2000:])
