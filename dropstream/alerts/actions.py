@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from dropstream.alerts.models import Alert, AlertKind
@@ -37,7 +37,38 @@ def raise_alert(
     )
     logger.warning("alert %s: %s", alert.kind, alert.message,
                    extra={"connection_id": getattr(connection, "pk", None), "channel": channel})
+    _group_into_issues(alert)
     return alert
+
+
+def _group_into_issues(alert: Alert) -> None:
+    """Apply the alert policies; when an issue opened with an "Immediately" channel, send its
+    e-mail once the transaction commits (off the flow's path when a worker queue runs).
+
+    A failure here is logged and swallowed: the alert itself is recorded, and a flow must never
+    fail because notifying about its failure did.
+    """
+    from dropstream.alerts.models import NotificationChannel
+    from dropstream.alerts.policies import apply_policies
+
+    try:
+        with transaction.atomic():
+            opened = apply_policies(alert)
+    except (DatabaseError, RuntimeError):
+        logger.exception("alert %s: could not group it into issues", alert.pk)
+        return
+    if opened and NotificationChannel.objects.filter(
+            policies__issues__in=opened, batch_minutes=0).exists():
+        transaction.on_commit(_send_now)
+
+
+def _send_now() -> None:
+    from dropstream.alerts.tasks import send_notifications_task
+
+    try:
+        send_notifications_task()
+    except Exception:  # noqa: BLE001 — the queue being down must not fail the flow
+        logger.exception("could not queue the alert e-mails; the periodic pass will send them")
 
 
 def resolve_alerts_for(related: models.Model) -> int:

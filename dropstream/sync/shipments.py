@@ -221,6 +221,30 @@ def import_shipments(connection: Connection, adapter: WarehouseAdapter,
 # ---------------------------------------------------------------------------------------------
 
 
+def _bundles_completed_by(shipment: Shipment, parent_id: int) -> int:
+    """Whole bundles this shipment completes: complete bundles counting every package of the
+    order up to and including this one, minus those complete before it. A component split over
+    several packages completes its bundle in the package that brings the last piece."""
+    components = list(OrderLine.objects.filter(parent_id=parent_id))
+    parent = OrderLine.objects.get(pk=parent_id)
+    shipped = (ShipmentLine.objects.filter(order_line__in=components,
+                                           shipment__order_id=shipment.order_id,
+                                           shipment_id__lte=shipment.pk)
+               .values_list("order_line_id", "shipment_id", "quantity"))
+    upto: dict[int, int] = defaultdict(int)
+    before: dict[int, int] = defaultdict(int)
+    for line_id, shipment_id, quantity in shipped:
+        upto[line_id] += quantity
+        if shipment_id != shipment.pk:
+            before[line_id] += quantity
+
+    def complete(counts: dict[int, int]) -> int:
+        return min(counts[c.pk] // max(c.quantity_ordered // max(parent.quantity_ordered, 1), 1)
+                   for c in components)
+
+    return complete(upto) - complete(before)
+
+
 def store_shipment_for(shipment: Shipment) -> StoreShipment:
     """The store's view: quantities per store line (bundle components become whole bundles)."""
     lines: dict[str, int] = defaultdict(int)
@@ -233,13 +257,11 @@ def store_shipment_for(shipment: Shipment) -> StoreShipment:
             bundle_parts[order_line.parent_id].append((line, order_line))
         else:
             lines[order_line.external_line_id] += line.quantity
-    for parts in bundle_parts.values():
-        parent = parts[0][1].parent
-        per_bundle = {ol.pk: ol.quantity_ordered // max(parent.quantity_ordered, 1)
-                      for _, ol in parts}
-        complete = min(sl.quantity // max(per_bundle[ol.pk], 1) for sl, ol in parts)
-        if complete:
-            lines[parent.external_line_id] += complete
+    for parent_id in bundle_parts:
+        added = _bundles_completed_by(shipment, parent_id)
+        if added:
+            parent = bundle_parts[parent_id][0][1].parent
+            lines[parent.external_line_id] += added
     return StoreShipment(
         order_external_id=shipment.order.external_id,
         tracking_number=shipment.tracking_number,
@@ -252,16 +274,30 @@ def store_shipment_for(shipment: Shipment) -> StoreShipment:
 
 
 def _post_one(connection: Connection, adapter: StoreAdapter, shipment: Shipment) -> bool:
-    intent, created = Intent.objects.get_or_create(
-        key=f"{POST}:{shipment.pk}",
-        defaults={"kind": POST, "connection": connection, "reference": shipment.key})
-    if intent.state == IntentState.DONE:
-        Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.COMPLETED)
+    outgoing = store_shipment_for(shipment)
+    if not outgoing.lines:
+        # Only part of a bundle: the store has no line to mark until a package completes one.
+        Shipment.objects.filter(pk=shipment.pk).update(
+            state=ShipmentState.COMPLETED, posted_at=timezone.now(), error_message="")
+        order_status.record(shipment.order, "shipment_not_posted",
+                            f"Package {shipment.tracking_number or shipment.key} holds only part "
+                            "of a bundle; the store hears of it with the package that completes "
+                            "the bundle.")
         return False
-    Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.OPEN)
-    intent.attempts += 1
-    intent.save(update_fields=["attempts"])
-    store_id = adapter.post_shipment(store_shipment_for(shipment),
+    # One commit records the intent (and this attempt) before the request is sent.
+    with transaction.atomic():
+        intent, created = Intent.objects.get_or_create(
+            key=f"{POST}:{shipment.pk}",
+            defaults={"kind": POST, "connection": connection, "reference": shipment.key,
+                      "attempts": 1})
+        if intent.state == IntentState.DONE:
+            Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.COMPLETED)
+            return False
+        Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.OPEN)
+        if not created:
+            intent.attempts += 1
+            intent.save(update_fields=["attempts"])
+    store_id = adapter.post_shipment(outgoing,
                                      check_existing=not created or intent.attempts > 1)
     now = timezone.now()
     with transaction.atomic():
@@ -277,15 +313,18 @@ def _post_one(connection: Connection, adapter: StoreAdapter, shipment: Shipment)
 
 
 def _mark_shipped(connection: Connection, adapter: StoreAdapter, order: Order) -> bool:
-    intent, _ = Intent.objects.get_or_create(
-        key=f"{MARK_SHIPPED}:{order.pk}",
-        defaults={"kind": MARK_SHIPPED, "connection": connection, "reference": order.external_id})
-    if intent.state != IntentState.PENDING:
-        Order.objects.filter(pk=order.pk).update(store_status_set_at=intent.done_at
-                                                 or timezone.now())
-        return False
-    intent.attempts += 1
-    intent.save(update_fields=["attempts"])
+    with transaction.atomic():
+        intent, created = Intent.objects.get_or_create(
+            key=f"{MARK_SHIPPED}:{order.pk}",
+            defaults={"kind": MARK_SHIPPED, "connection": connection,
+                      "reference": order.external_id, "attempts": 1})
+        if intent.state != IntentState.PENDING:
+            Order.objects.filter(pk=order.pk).update(store_status_set_at=intent.done_at
+                                                     or timezone.now())
+            return False
+        if not created:
+            intent.attempts += 1
+            intent.save(update_fields=["attempts"])
     try:
         adapter.set_order_shipped(order.external_id)
     except RemoteValidationError as exc:
@@ -298,10 +337,11 @@ def _mark_shipped(connection: Connection, adapter: StoreAdapter, order: Order) -
                     f"Order {order}: the store refused to set its shipped status: {exc}",
                     connection=connection, channel="shipment", related=order)
         return False
-    intent.state, intent.done_at = IntentState.DONE, timezone.now()
-    intent.save(update_fields=["state", "done_at"])
-    Order.objects.filter(pk=order.pk).update(store_status_set_at=intent.done_at)
-    order_status.record(order, "store_status_set", "The store's order status was set.")
+    with transaction.atomic():
+        intent.state, intent.done_at = IntentState.DONE, timezone.now()
+        intent.save(update_fields=["state", "done_at"])
+        Order.objects.filter(pk=order.pk).update(store_status_set_at=intent.done_at)
+        order_status.record(order, "store_status_set", "The store's order status was set.")
     return True
 
 

@@ -275,3 +275,118 @@ class ProfileForm(forms.Form):
     time_zone = forms.CharField(max_length=64, label="Time zone")
 
     clean_time_zone = InviteUserForm.clean_time_zone
+
+
+# ---------------------------------------------------------------------------------------------
+# API usage budget, alert policies, notification channels, the merchant's credentials page
+# ---------------------------------------------------------------------------------------------
+
+
+class BudgetForm(forms.Form):
+    """A store's request budget; ``scheduling.budget.update_budget`` decides what is valid."""
+
+    monthly_allowance = forms.IntegerField(
+        label="Monthly allowance (requests)", min_value=0,
+        help_text="Default 30,000 — a figure to confirm with Bright Sites.")
+    overage_price = forms.DecimalField(
+        label="Price per request beyond the allowance ($)", min_value=0, decimal_places=4,
+        help_text="Default $0.03 — a figure to confirm with Bright Sites.")
+    guard = forms.ChoiceField(label="When the month's requests run high", choices=())
+    max_delay_minutes = forms.IntegerField(
+        label="Longest gap between scheduled runs when stretching (minutes)", min_value=1,
+        max_value=10080)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from dropstream.scheduling.models import BudgetGuard
+
+        self.fields["guard"].choices = BudgetGuard.choices
+
+
+class NotificationChannelForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Channel name")
+    emails = forms.CharField(label="E-mail addresses", widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="One per line.")
+    batch_minutes = forms.TypedChoiceField(label="Send", coerce=int, choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from dropstream.alerts.models import NotificationChannel
+
+        self.fields["batch_minutes"].choices = NotificationChannel.Batch.choices
+
+    def clean_emails(self) -> str:
+        from django.core.validators import validate_email
+
+        text = self.cleaned_data["emails"]
+        addresses = [a.strip() for a in text.replace(",", "\n").replace(";", "\n").splitlines()
+                     if a.strip()]
+        if not addresses:
+            raise ValidationError("Enter at least one e-mail address.")
+        bad = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            raise ValidationError(f"Not an e-mail address: {', '.join(bad[:5])}.")
+        if len(addresses) > 50:
+            raise ValidationError("At most 50 addresses per channel.")
+        return "\n".join(addresses)
+
+
+class AlertPolicyForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Policy name",
+                           help_text="e.g. “Order Import & Processing Alerts”.")
+    kinds = forms.MultipleChoiceField(label="Monitored events", choices=(),
+                                      widget=forms.CheckboxSelectMultiple)
+    customer = forms.ModelChoiceField(queryset=Merchant.objects.none(), required=False,
+                                      label="Merchant", empty_label="Every merchant")
+    connections = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, label="Only these connections",
+        widget=forms.CheckboxSelectMultiple, help_text="None ticked: every connection.")
+    grouping = forms.ChoiceField(label="Alert grouping", choices=(), widget=forms.RadioSelect)
+    auto_close_hours = forms.IntegerField(
+        label="Auto-close after (hours without a new alert)", min_value=1, max_value=8760,
+        initial=24)
+    channels = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, label="Notification channels",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Without a channel the policy still opens issues but sends nothing.")
+
+    def __init__(self, *args: Any, user=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from dropstream.alerts.models import AlertKind, Grouping, NotificationChannel
+        from dropstream.connections.models import Connection
+
+        self.fields["kinds"].choices = AlertKind.choices
+        self.fields["grouping"].choices = Grouping.choices
+        self.fields["grouping"].initial = Grouping.POLICY
+        self.fields["customer"].queryset = Merchant.objects.visible_to(user)
+        self.fields["connections"].queryset = Connection.objects.visible_to(user)
+        self.fields["channels"].queryset = NotificationChannel.objects.all()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        customer = cleaned.get("customer")
+        for connection in cleaned.get("connections") or []:
+            if customer is not None and connection.customer_id != customer.pk:
+                self.add_error("connections", f"{connection.name} belongs to another merchant "
+                                              "than the one chosen.")
+                break
+        return cleaned
+
+
+class CredentialLinkForm(forms.Form):
+    """What the merchant enters on the one-time credentials page."""
+
+    subdomain = forms.CharField(label="BrightStores Subdomain", max_length=200,
+                                help_text="https://mysite.mybrightsites.com → mysite")
+    api_token = forms.CharField(
+        label="BrightStores API Token", max_length=500,
+        widget=forms.PasswordInput(render_value=False,
+                                   attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="A read/write token from Settings → API in your store's admin.")
+    api_url = forms.CharField(label="API URL (leave empty unless told otherwise)",
+                              max_length=300, required=False)

@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from dropstream.web.views import alerts, connections, help, inventory, orders, users, wizard
+from dropstream.web.views import (
+    alerts,
+    connections,
+    credentials,
+    help,
+    inventory,
+    issues,
+    orders,
+    usage,
+    users,
+    wizard,
+)
 from dropstream.web.views.dashboard import home
 
 app_name = "web"
@@ -45,6 +56,24 @@ urlpatterns = [
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert"),
     path("alerts/<int:pk>/resolve/", alerts.alert_resolve, name="alert-resolve"),
+    path("issues/", issues.issue_list, name="issues"),
+    path("issues/<int:pk>/", issues.issue_detail, name="issue"),
+    path("alert-settings/", issues.policy_list, name="policies"),
+    path("alert-settings/policies/new/", issues.policy_edit, name="policy-new"),
+    path("alert-settings/policies/<int:pk>/", issues.policy_edit, name="policy-edit"),
+    path("alert-settings/policies/<int:pk>/delete/", issues.policy_delete, name="policy-delete"),
+    path("alert-settings/channels/new/", issues.channel_edit, name="notify-channel-new"),
+    path("alert-settings/channels/<int:pk>/", issues.channel_edit, name="notify-channel-edit"),
+    path("alert-settings/channels/<int:pk>/delete/", issues.channel_delete,
+         name="notify-channel-delete"),
+    path("usage/", usage.usage, name="usage"),
+    path("usage/<int:store_pk>/", usage.usage, name="usage-store"),
+    path("usage/<int:store_pk>/budget/", usage.budget_save, name="usage-budget"),
+    path("connections/<int:pk>/credential-link/", credentials.link_create,
+         name="credential-link"),
+    path("connections/<int:pk>/credential-link/<int:link_pk>/revoke/", credentials.link_revoke,
+         name="credential-link-revoke"),
+    path("credentials/<str:token>/", credentials.merchant_entry, name="credential-entry"),
     path("users/", users.user_list, name="users"),
     path("users/invite/", users.user_invite, name="user-invite"),
     path("profile/", users.profile, name="profile"),

@@ -227,8 +227,19 @@ def _render_settings(request: HttpRequest, connection: Connection, *, options=No
         "listings": Listing.objects.filter(store=store).select_related("product")[:200],
         "listing_count": Listing.objects.filter(store=store).count(),
         "listing_form": listing_form or ListingForm(),
+        "credential_links": store.credential_links.select_related("created_by")[:10],
+        "new_link": _new_link(request, connection),
     }
     return render(request, "web/connections/settings.html", context, status=status)
+
+
+def _new_link(request: HttpRequest, connection: Connection) -> str:
+    """The credential link just created for this connection, shown once, then forgotten."""
+    shown = request.session.get("credential_link_shown")
+    if not shown or shown.get("connection") != connection.pk:
+        return ""
+    request.session.pop("credential_link_shown", None)
+    return shown.get("url", "")
 
 
 @page(manage=True)

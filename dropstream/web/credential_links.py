@@ -1,0 +1,121 @@
+"""One-time credential links: a 3PL asks the merchant for a store's token without e-mail.
+
+The 3PL user creates a link (``create_link``) and sends it to the merchant; the merchant opens
+it without logging in, tests and saves the subdomain and API token (``redeem``). The link
+works once and for ``CREDENTIAL_LINK_HOURS`` (72 by default). Only the token's SHA-256 is
+stored; the token the merchant enters is encrypted with the store's other secrets and shown
+to nobody afterwards (masked everywhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from dropstream.connections.errors import ConnectionsError
+from dropstream.connections.models import Connection, Store
+from dropstream.platforms.base import AdapterSettingsError
+from dropstream.web import services
+from dropstream.web.models import CredentialLink
+
+DEFAULT_HOURS = 72
+
+
+class LinkUnusable(Exception):
+    """The link is unknown, used, revoked or expired (one message for all: no oracle)."""
+
+    def __init__(self) -> None:
+        super().__init__("This link has expired or was already used. Ask your fulfillment "
+                         "provider for a new one.")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def link_hours() -> int:
+    return int(getattr(settings, "CREDENTIAL_LINK_HOURS", DEFAULT_HOURS))
+
+
+@dataclass(frozen=True)
+class NewLink:
+    link: CredentialLink
+    token: str  # shown once; never stored
+
+    @property
+    def path(self) -> str:
+        return f"/credentials/{self.token}/"
+
+
+def create_link(store: Store, *, user=None, connection: Connection | None = None,
+                hours: int | None = None) -> NewLink:
+    """A new link for ``store``; earlier open links of the store stop working (revoked)."""
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        CredentialLink.objects.filter(store=store, used_at__isnull=True,
+                                      revoked_at__isnull=True).update(revoked_at=now)
+        link = CredentialLink.objects.create(
+            store=store, connection=connection, token_hash=_hash(token), created_by=user,
+            created_at=now, expires_at=now + timedelta(hours=hours or link_hours()))
+    return NewLink(link=link, token=token)
+
+
+def open_link(token: str) -> CredentialLink:
+    """The usable link for ``token``; raises LinkUnusable otherwise."""
+    if not token or len(token) > 200:
+        raise LinkUnusable()
+    link = (CredentialLink.objects.select_related("store", "store__customer", "connection")
+            .filter(token_hash=_hash(token)).first())
+    if link is None or link.state != "open":
+        raise LinkUnusable()
+    return link
+
+
+def merchant_settings(link: CredentialLink, values: dict[str, Any]) -> dict[str, Any]:
+    """The store's settings with the merchant's subdomain, token (and API URL if given)."""
+    changes = {"subdomain": values["subdomain"], "api_token": values["api_token"]}
+    if values.get("api_url"):
+        changes["api_url"] = values["api_url"]
+    spec = link.store.platform_spec
+    try:
+        cleaned = spec.clean(changes, partial=True)
+    except AdapterSettingsError as exc:
+        raise ConnectionsError(dict(exc.errors)) from None
+    merged = link.store.adapter_settings()
+    merged.update(cleaned)
+    return merged
+
+
+def test_link_settings(link: CredentialLink, values: dict[str, Any]) -> services.TestResult:
+    """Test the merchant's values through the platform adapter (nothing is saved)."""
+    spec = link.store.platform_spec
+    return services.test_credentials(spec.kind, spec.name, merchant_settings(link, values))
+
+
+def redeem(token: str, values: dict[str, Any]) -> CredentialLink:
+    """Save the merchant's credentials into the store and use the link up, atomically.
+
+    Raises LinkUnusable (used, expired: nothing saved) or ConnectionsError (a bad value).
+    """
+    with transaction.atomic():
+        link = open_link(token)
+        now = timezone.now()
+        # Claim first: of two submits racing, exactly one updates the row.
+        if CredentialLink.objects.filter(pk=link.pk, used_at__isnull=True,
+                                         revoked_at__isnull=True,
+                                         expires_at__gt=now).update(used_at=now) != 1:
+            raise LinkUnusable()
+        changes = {"subdomain": values["subdomain"], "api_token": values["api_token"]}
+        if values.get("api_url"):
+            changes["api_url"] = values["api_url"]
+        services.update_settings(link.store, changes)
+        link.used_at = now
+    return link
