@@ -100,7 +100,9 @@ def database_config(home: Path) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        config.setdefault("TEST", {})
+        # Tests get a file too: an in-memory database shared with a live server thread fails
+        # with "table is locked" where a file in WAL mode simply waits.
+        config.setdefault("TEST", {"NAME": str(home / "test-dropstream.db")})
     else:
         config.setdefault("CONN_MAX_AGE", 60)
         config.setdefault("CONN_HEALTH_CHECKS", True)

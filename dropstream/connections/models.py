@@ -111,6 +111,8 @@ class Store(AdapterSettings):
     push_secret = models.CharField(max_length=64, unique=True, default=_push_secret)
     manual_release = models.BooleanField(
         default=False, help_text="Hold imported orders in Pending until released")
+    # Set when the first pushed order is imported: the sales schedule then only reconciles.
+    push_orders_since = models.DateTimeField(null=True, blank=True)
 
     objects = scoped_queryset("customer_id").as_manager()
 
@@ -204,6 +206,8 @@ class Channel(models.Model):
     # Rules as a list of {"type": "minutely"|"hourly"|"daily"|"flexible", ...}; see scheduling.
     rules = models.JSONField(default=list, blank=True)
     full_sync_rules = models.JSONField(default=list, blank=True)
+    # The polling rules in force before Push Orders turned the schedule into a reconciliation.
+    rules_before_push = models.JSONField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
     next_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_completed_at = models.DateTimeField(null=True, blank=True)

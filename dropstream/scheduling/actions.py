@@ -47,6 +47,8 @@ def request_run(channel: Channel, *, mode: str = RunMode.DEFAULT,
         raise RunRefused({"mode": f"mode must be one of {', '.join(RunMode.values)}"})
     if trigger not in RunTrigger.values:
         raise RunRefused({"trigger": f"trigger must be one of {', '.join(RunTrigger.values)}"})
+    if mode == RunMode.EXPORT and channel.type != ChannelType.SALES_ORDER:
+        raise RunRefused({"mode": "an export-only run exists only for the sales order channel"})
     if mode == RunMode.FULL and channel.type != ChannelType.INVENTORY:
         raise RunRefused({"mode": "a full sync exists only for the inventory channel"})
     connection = Connection.objects.only("enabled_at").get(pk=channel.connection_id)

@@ -56,6 +56,7 @@ class RunTrigger(models.TextChoices):
 class RunMode(models.TextChoices):
     DEFAULT = "default", "Default"
     FULL = "full", "Full sync"  # inventory only
+    EXPORT = "export", "Send queued orders"  # sales orders only: after a push, no store request
 
 
 ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)

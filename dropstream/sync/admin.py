@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dropstream.sync.models import Intent, PushDelivery
+from dropstream.sync.models import Intent, ProcessedDocument, PushDelivery
 
 
 @admin.register(Intent)
@@ -13,3 +13,9 @@ class IntentAdmin(admin.ModelAdmin):
 class PushDeliveryAdmin(admin.ModelAdmin):
     list_display = ("received_at", "store", "external_id", "state", "reason")
     list_filter = ("state",)
+
+
+@admin.register(ProcessedDocument)
+class ProcessedDocumentAdmin(admin.ModelAdmin):
+    list_display = ("processed_at", "warehouse", "name", "sha256")
+    search_fields = ("name", "sha256")

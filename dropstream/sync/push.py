@@ -128,4 +128,61 @@ def process_delivery(delivery_id: int) -> str:
                        "the order is not at the store's import status")
     if outcome == "created" or outcome == "updated":
         prepare_orders(connection, [order])
+        request_export(connection)
+    if store.push_orders_since is None:
+        switch_to_reconciliation(store)
     return _finish(delivery, PushDelivery.State.IMPORTED, outcome)
+
+
+# With Push Orders on, polling is only the safety net (specs/brightsites-api.md §10, issue 6).
+RECONCILIATION_RULES = [{"type": "daily", "every": 1, "at": "03:00"}]
+
+
+def request_export(connection: Connection) -> None:
+    """Queue an export-only sales run: pushed orders reach the warehouse without waiting for
+    the (now daily) poll, and without a request to the store. Repeated pushes share one run."""
+    from dropstream.connections.models import Channel, ChannelType
+    from dropstream.scheduling.actions import request_run
+    from dropstream.scheduling.errors import RunRefused
+
+    channel = Channel.objects.filter(connection=connection, type=ChannelType.SALES_ORDER).first()
+    if channel is None or channel.enabled_at is None:
+        return
+    try:
+        request_run(channel, mode="export", trigger="push")
+    except RunRefused:
+        logger.info("export after push not queued: connection %s is disabled", connection.pk)
+
+
+def switch_to_reconciliation(store: Store) -> None:
+    """The first pushed order proves Push Orders is on: poll once a day from now on, keeping
+    the user's polling rules to restore if pushes stop (``restore_polling``)."""
+    from django.utils import timezone
+
+    from dropstream.connections.models import Channel, ChannelType
+    from dropstream.scheduling.actions import set_channel_rules
+
+    with transaction.atomic():
+        if not Store.objects.filter(pk=store.pk, push_orders_since__isnull=True).update(
+                push_orders_since=timezone.now()):
+            return  # another delivery switched it first
+        for channel in Channel.objects.filter(connection__store=store,
+                                              type=ChannelType.SALES_ORDER):
+            Channel.objects.filter(pk=channel.pk).update(rules_before_push=channel.rules)
+            set_channel_rules(channel, RECONCILIATION_RULES)
+    logger.info("Push Orders is on for store %s: sales polling reduced to a daily reconciliation",
+                store.pk)
+
+
+def restore_polling(store: Store) -> None:
+    """Push Orders stopped (or was turned off): bring back the polling rules it replaced."""
+    from dropstream.connections.models import Channel, ChannelType
+    from dropstream.scheduling.actions import set_channel_rules
+
+    with transaction.atomic():
+        Store.objects.filter(pk=store.pk).update(push_orders_since=None)
+        for channel in Channel.objects.filter(connection__store=store,
+                                              type=ChannelType.SALES_ORDER,
+                                              rules_before_push__isnull=False):
+            set_channel_rules(channel, channel.rules_before_push)
+            Channel.objects.filter(pk=channel.pk).update(rules_before_push=None)

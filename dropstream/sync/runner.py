@@ -57,20 +57,24 @@ def _warehouse_options(connection: Connection) -> dict:
 
 
 def _run_sales(connection: Connection, meter: DbMeter, result: RunResult,
-               progress: Progress | None) -> None:
+               progress: Progress | None, *, import_first: bool = True) -> None:
     store = adapters.store_adapter(connection.store, meter=meter)
     warehouse = adapters.warehouse_adapter(connection.warehouse)
     errors: list[PlatformError] = []
     try:
-        _say(progress, "importing orders from the store")
-        try:
-            imported = import_orders(connection, store, warehouse_cancel=warehouse.cancel_order,
-                                     checkpoint=meter.flush)
-            result.counts.update(listed=imported.listed, imported=imported.imported,
-                                 updated=imported.updated, canceled=imported.canceled,
-                                 errors=imported.errors)
-        except PlatformError as exc:
-            errors.append(exc)
+        if import_first:
+            _say(progress, "importing orders from the store")
+            try:
+                imported = import_orders(connection, store,
+                                         warehouse_cancel=warehouse.cancel_order,
+                                         checkpoint=meter.flush)
+                result.counts.update(listed=imported.listed, imported=imported.imported,
+                                     updated=imported.updated, canceled=imported.canceled,
+                                     errors=imported.errors)
+                if imported.imported and connection.store.push_orders_since is not None:
+                    _pushes_missed(connection, imported.imported)
+            except PlatformError as exc:
+                errors.append(exc)
         _say(progress, "preparing orders")
         prepared = prepare_orders(connection)
         result.counts["queued"] = prepared.get("queued", 0)
@@ -127,6 +131,18 @@ def _run_inventory(connection: Connection, meter: DbMeter, result: RunResult,
         adapters.save_warehouse_state(connection.warehouse, warehouse)
 
 
+def _pushes_missed(connection: Connection, count: int) -> None:
+    """The reconciliation poll found orders no push delivered: poll as before, and say so."""
+    from dropstream.sync.push import restore_polling
+
+    restore_polling(connection.store)
+    raise_alert(AlertKind.PUSH_REJECTED,
+                f"{count} order(s) reached the hub through the reconciliation poll, not Push "
+                "Orders: check the Push Orders set-up in the store's admin. Regular polling is "
+                "back on until pushes arrive again.", connection=connection,
+                channel="sales_order")
+
+
 def _alert_for(connection: Connection, channel_type: str, error: PlatformError) -> None:
     if isinstance(error, HostKeyMismatch):
         Warehouse.objects.filter(pk=connection.warehouse_id).update(
@@ -144,7 +160,8 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
                 progress: Progress | None = None) -> RunResult:
     """Run ``channel_type`` (sales_order, shipment, inventory) for the connection now.
 
-    ``mode`` is "default" or "full" (inventory full sync). Never raises for a platform or data
+    ``mode`` is "default", "full" (inventory full sync) or "export" (sales orders: prepare and
+    send what is queued without asking the store anything — after a push). Never raises for a platform or data
     failure: those end in ``RunResult(ok=False, error=…)`` and alerts. The caller holds the
     (connection, channel) lock.
     """
@@ -161,7 +178,7 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
     log_extra = {"connection_id": connection.pk, "channel": channel_type}
     try:
         if channel_type == "sales_order":
-            _run_sales(connection, meter, result, progress)
+            _run_sales(connection, meter, result, progress, import_first=mode != "export")
         elif channel_type == "shipment":
             _run_shipments(connection, meter, result, progress)
         else:

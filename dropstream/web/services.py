@@ -136,7 +136,8 @@ def create_from_wizard(*, name: str, merchant: dict, warehouse: dict, store: dic
     """Create (as needed) the merchant, warehouse and store, then the connection, atomically.
 
     ``merchant`` is ``{"id": …}`` or the new merchant's fields; ``warehouse`` is ``{"id": …}`` or
-    ``{"platform", "description", "adapter"}``; ``store`` is ``{"name", "platform", "adapter"}``.
+    ``{"platform", "description", "adapter"}``; ``store`` is ``{"name", "platform", "adapter"}``
+    (or ``{"name", "platform", "pending": True}`` when the merchant sends the credentials).
     Raises ConnectionsError (nothing is left behind: one transaction).
     """
     with transaction.atomic():
@@ -152,9 +153,15 @@ def create_from_wizard(*, name: str, merchant: dict, warehouse: dict, store: dic
             wh = connection_actions.create_warehouse(
                 customer, platform=warehouse["platform"], adapter=warehouse["adapter"],
                 description=warehouse.get("description", ""), prefix="warehouse.")
-        st = connection_actions.create_store(
-            customer, name=store["name"], platform=store["platform"], adapter=store["adapter"],
-            prefix="store.")
+        if store.get("pending"):
+            # The merchant will enter the credentials through a one-time link; until then the
+            # store has none (the connection is created disabled, so nothing polls it).
+            st = Store.objects.create(customer=customer, name=store["name"],
+                                      platform=store["platform"], adapter={})
+        else:
+            st = connection_actions.create_store(
+                customer, name=store["name"], platform=store["platform"],
+                adapter=store["adapter"], prefix="store.")
         return connection_actions.create_connection(name=name, customer=customer, store=st,
                                                     warehouse=wh)
 

@@ -62,8 +62,8 @@ def test_pushed_orders_are_imported_with_zero_store_requests(live_server, bs_sto
     ids = bs_store.control.create_orders(3, status="paid")
     wait_for(lambda: Order.objects.count() == 3)
     assert sorted(Order.objects.values_list("external_id", flat=True)) == sorted(map(str, ids))
-    # An order is committed (imported) before it is prepared: wait for the last prepare.
-    wait_for(lambda: set(Order.objects.values_list("status", flat=True)) == {"queued"})
+    # Imported, prepared, then sent by an export-only run (no store request).
+    wait_for(lambda: set(Order.objects.values_list("status", flat=True)) == {"open"})
     assert Order.objects.count() == 3
     assert bs_store.control.meter()["total"] == 0
 
@@ -122,3 +122,37 @@ def test_an_order_not_at_the_import_status_is_recorded_and_ignored(live_server, 
     assert response.status_code == 200
     wait_for(lambda: PushDelivery.objects.filter(state="ignored").exists())
     assert Order.objects.count() == 1
+
+
+def test_a_push_exports_at_once_and_turns_the_sales_schedule_into_a_reconciliation(
+        live_server, bs_store, pushed_store):
+    from dropstream.connections.models import Channel, Store
+
+    bs_store.control.set_push(push_url(live_server, pushed_store))
+    bs_store.control.reset_meter()
+    bs_store.control.create_orders(2, status="paid")
+    wait_for(lambda: Order.objects.filter(status="open").count() == 2)
+    assert bs_store.control.meter()["total"] == 0
+    channel = Channel.objects.get(connection__store=pushed_store, type="sales_order")
+    assert channel.rules == [{"type": "daily", "every": 1, "at": "03:00"}]
+    assert channel.rules_before_push == [{"type": "minutely", "every": 15}]
+    assert Store.objects.get(pk=pushed_store.pk).push_orders_since is not None
+
+
+def test_orders_found_only_by_the_reconciliation_poll_bring_polling_back(
+        live_server, bs_store, pushed_store):
+    from dropstream.alerts.models import Alert
+    from dropstream.connections.models import Channel, Store
+    from dropstream.sync.runner import run_channel
+
+    bs_store.control.set_push(push_url(live_server, pushed_store))
+    bs_store.control.create_orders(1, status="paid")
+    wait_for(lambda: Store.objects.get(pk=pushed_store.pk).push_orders_since is not None)
+    bs_store.control.clear_push()
+    bs_store.control.create_orders(2, status="paid")  # Push Orders silently stopped
+    connection = pushed_store.connections.get()
+    result = run_channel(connection.pk, "sales_order")
+    assert result.ok and result.counts["imported"] == 2
+    channel = Channel.objects.get(connection=connection, type="sales_order")
+    assert channel.rules == [{"type": "minutely", "every": 15}]
+    assert Alert.objects.filter(kind="push_rejected", message__contains="reconciliation").exists()

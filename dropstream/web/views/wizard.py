@@ -262,6 +262,8 @@ def _store(request: HttpRequest) -> HttpResponse:
         return _render(request, "store", context)
 
     action = request.POST.get("action", "create")
+    if action == "ask":
+        return _create_asking_merchant(request, state, setup, spec, context)
     setup_ok = setup.is_valid()
     result = _test_and_report(settings_form)
     context["test"] = result
@@ -298,6 +300,44 @@ def _store(request: HttpRequest) -> HttpResponse:
     messages.success(request, f"Connection “{connection.name}” created. It is disabled: review "
                               "its channels, then switch it on.")
     return redirect(reverse("web:connections") + f"?created={connection.pk}")
+
+
+def _create_asking_merchant(request: HttpRequest, state: dict[str, Any], setup: NamedSetupForm,
+                            spec: PlatformSpec, context: dict[str, Any]) -> HttpResponse:
+    """Create the connection without store credentials and a one-time link for the merchant
+    to enter them (shown once on the Settings tab)."""
+    from dropstream.web import credential_links
+    from dropstream.web.views.credentials import SESSION_NEW_LINK
+
+    context["settings_form"] = PlatformSettingsForm(spec, prefix="adapter")
+    if not setup.is_valid():
+        return _render(request, "store", context, status=422)
+    warehouse = dict(state["warehouse"])
+    if warehouse.get("adapter"):
+        warehouse["adapter"] = _unseal(warehouse["adapter"])
+    merchant = state["merchant"]
+    if merchant.get("id") and not Merchant.objects.visible_to(request.user).filter(
+            pk=merchant["id"]).exists():
+        request.session.pop(SESSION_KEY, None)
+        messages.error(request, "That merchant is no longer available to you; start again.")
+        return redirect("web:connections")
+    try:
+        connection = services.create_from_wizard(
+            name=state["name"], merchant=merchant, warehouse=warehouse,
+            store={"name": setup.cleaned_data["label"].strip(), "platform": spec.name,
+                   "pending": True})
+    except ConnectionsError as exc:
+        for message in exc.errors.values():
+            setup.add_error(None, message)
+        return _render(request, "store", context, status=422)
+    request.session.pop(SESSION_KEY, None)
+    new = credential_links.create_link(connection.store, user=request.user,
+                                       connection=connection)
+    request.session[SESSION_NEW_LINK] = {"connection": connection.pk,
+                                         "url": request.build_absolute_uri(new.path)}
+    messages.success(request, f"Connection “{connection.name}” created, disabled, without store "
+                              "credentials. Send the merchant the link below.")
+    return redirect(reverse("web:connection-settings", args=[connection.pk]) + "#credential-link")
 
 
 def _merchant_name(request: HttpRequest, state: dict[str, Any]) -> str:
