@@ -126,9 +126,9 @@ def main() -> None:
 
     table = []
     for name, made, bound in rows:
-        ratio = "1.00" if made == bound else (f"{made / bound:.2f}" if bound else "∞")
+        ratio = f"{made / bound:.3f}" if bound else ("1.000" if made == 0 else "∞")
         table.append((name, made, bound, ratio))
-    print_table("Store requests ÷ the fewest possible (target 1.00)",
+    print_table("Store requests ÷ the fewest possible (target 1.000)",
                 ("work", "requests", "bound", "ratio"), table)
     bench.sandbox.stop()
 

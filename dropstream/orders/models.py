@@ -101,6 +101,8 @@ class Order(models.Model):
             models.Index(fields=["customer_email"], name="order_email"),
             models.Index(fields=["-ordered_at", "-id"], name="order_ordered_desc"),
             models.Index(fields=["created_at"], name="order_created"),
+            models.Index(fields=["connection", "warehouse_order_number"],
+                         name="order_conn_wh_number"),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +128,8 @@ class OrderLine(models.Model):
     quantity_shipped = models.PositiveIntegerField(default=0)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     canceled = models.BooleanField(default=False)
+    # False for lines nothing is shipped for (gift certificates): never sent to the warehouse.
+    ships = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["order_id", "id"]

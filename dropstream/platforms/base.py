@@ -384,6 +384,23 @@ class WarehouseDocument:
     duplicate: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class WarehouseRejection:
+    """The warehouse refused an order it was sent (an unknown SKU, a malformed file).
+
+    ``reference`` is the submission that carried it (for DSFX, the order file's name) and
+    ``source`` the warehouse-side report it came from, to pass to ``acknowledge_rejections``.
+    ``order_number`` is empty when the warehouse refused the whole submission
+    (``whole_submission``), or when a report line could not be read (the reason says which).
+    """
+
+    order_number: str
+    reason: str
+    reference: str
+    source: str
+    whole_submission: bool = False
+
+
 @runtime_checkable
 class WarehouseAdapter(Protocol):
     """A warehouse platform. Constructed as ``Adapter(settings, ...)``; ``close()`` when done."""
@@ -408,6 +425,12 @@ class WarehouseAdapter(Protocol):
 
     def acknowledge(self, document: WarehouseDocument, errors: Sequence[RowError] = ()) -> None:
         """Move a handled document aside (processed, or error with the reasons)."""
+
+    def fetch_rejections(self) -> list[WarehouseRejection]:
+        """Every refusal the warehouse reported that was not acknowledged yet."""
+
+    def acknowledge_rejections(self, source: str) -> None:
+        """Set a refusal report aside once the hub applied it (never deleted)."""
 
     def cancel_order(self, order_number: str) -> None:
         """Ask the warehouse to cancel; NotSupported where it cannot."""

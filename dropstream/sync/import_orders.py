@@ -92,7 +92,8 @@ def _replace_lines(order: Order, data: StoreOrder) -> None:
     order.lines.all().delete()
     OrderLine.objects.bulk_create([
         OrderLine(order=order, external_line_id=line.external_line_id, store_sku=line.sku,
-                  name=line.name[:300], quantity_ordered=line.quantity, unit_price=line.unit_price)
+                  name=line.name[:300], quantity_ordered=line.quantity, unit_price=line.unit_price,
+                  ships=line.requires_shipping)
         for line in data.lines
     ])
 
@@ -163,7 +164,7 @@ def create_store_orders(connection: Connection, items: list[StoreOrder], *,
         OrderLine.objects.bulk_create([
             OrderLine(order=order, external_line_id=line.external_line_id, store_sku=line.sku,
                       name=line.name[:300], quantity_ordered=line.quantity,
-                      unit_price=line.unit_price)
+                      unit_price=line.unit_price, ships=line.requires_shipping)
             for order, data in zip(orders, items, strict=True) for line in data.lines
         ], batch_size=500)
         order_status.record_many(orders, "imported", f"Imported from the store ({source}).",

@@ -111,6 +111,10 @@ def _expanded(order: Order, lines: list[OrderLine],
     result: list[OrderLine] = []
     components_new: list[OrderLine] = []
     for line in lines:
+        if not line.ships:
+            line.line_number = None  # a gift certificate: nothing for the warehouse
+            result.append(line)
+            continue
         sku = catalog.warehouse_sku(line.store_sku)
         line.warehouse_sku = sku
         components = catalog.bundles.get(sku)

@@ -85,7 +85,7 @@ def open_store_lines(connection: Connection, snapshot_at: datetime | None):
     if snapshot_at is not None:
         unsent |= Q(order__exported_at__gt=snapshot_at)
     return (OrderLine.objects
-            .filter(order__connection=connection, parent__isnull=True, canceled=False,
+            .filter(order__connection=connection, parent__isnull=True, canceled=False, ships=True,
                     order__canceled_in_store_at__isnull=True)
             .exclude(order__status__in=(S.SKIPPED, S.CLOSED, S.ARCHIVED))
             .filter(unsent)

@@ -142,3 +142,24 @@ def test_a_wrong_key_refuses_to_start(tmp_path):
     started = dropstream(tmp_path, "init")
     assert started.returncode == 2
     assert "does not open the stored secrets" in started.stderr
+
+
+def test_sync_run_prints_a_summary_and_exits_non_zero_when_the_store_is_unreachable(tmp_path):
+    root = tmp_path / "dsfx"
+    (root / "in").mkdir(parents=True)
+    (root / "out").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env["DROPSTREAM_HOME"] = str(tmp_path / "home")
+    setup = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.crash_helper", "http://127.0.0.1:9/acme/api/v2.6.1",
+         "acme", "tokSeCrEtZ0123456789", str(root)], env=env, capture_output=True, text=True,
+        timeout=120)
+    assert setup.returncode == 0, setup.stderr
+    connection_id = setup.stdout.strip().splitlines()[-1]
+    result = subprocess.run([sys.executable, "-m", "dropstream.cli", "sync", "run",
+                             connection_id, "--channel", "sales_order"], env=env,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 1
+    assert "Summary" in result.stdout and "importing orders from the store" in result.stdout
+    assert "Failed:" in result.stdout
+    assert "SeCrEtZ" not in result.stdout + result.stderr

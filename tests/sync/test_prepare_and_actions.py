@@ -148,3 +148,21 @@ def test_bulk_reports_each_order(connection):
 def test_order_numbers_are_made_safe_for_the_warehouse():
     assert warehouse_order_number("BS 1001/7~") == "BS-1001-7-"
     assert warehouse_order_number("A_1-2") == "A_1-2"
+
+
+def test_a_line_that_ships_nothing_is_kept_but_never_sent(connection):
+    from decimal import Decimal
+
+    from dropstream.platforms.base import StoreOrderLine
+
+    data = store_order("1", lines=(("TEE-M", 1),))
+    gift = StoreOrderLine(external_line_id="1-9", sku="", name="Gift certificate", quantity=1,
+                          unit_price=Decimal("25.00"), requires_shipping=False)
+    order, _ = upsert_store_order(connection, data.__class__(
+        **{**{f: getattr(data, f) for f in data.__slots__}, "lines": data.lines + (gift,)}))
+    prepare_orders(connection)
+    order.refresh_from_db()
+    assert order.status == S.QUEUED
+    assert list(order.lines.filter(line_number__isnull=False)
+                .values_list("store_sku", flat=True)) == ["TEE-M"]
+    assert order.lines.filter(ships=False, name="Gift certificate").count() == 1

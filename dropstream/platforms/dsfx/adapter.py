@@ -7,6 +7,15 @@ Folder conventions (specs/dsfx.md, plus two of ours stated here because the spec
 - ``/in/processed/`` **ours:** where the warehouse moves an order file once it has read it.
                      ``submission_exists`` looks in both places, so a batch the warehouse has
                      already taken is never sent twice.
+- ``/in/error/``     **ours:** what the warehouse refused. A whole malformed order file is moved
+                     here with ``<file>.error.txt`` beside it (free text, line by line). Orders
+                     refused one by one (e.g. an unknown SKU) while the rest of their file is
+                     accepted are listed in ``<order file name>.rejected.txt``: UTF-8, one line
+                     per refused order, ``<order number>\t<reason>`` (e.g. ``BS-1002<TAB>unknown
+                     SKU WH-XYZ on line 2``), written under a temporary name and renamed. A name
+                     taken already gets ``~2``, ``~3``… before ``.csv`` (``ord_…~2.csv``).
+                     ``fetch_rejections`` reads both kinds; ``acknowledge_rejections`` moves a
+                     report the hub has applied to ``/in/error/processed/``.
 - ``/out``           shipment (``shp_``) and inventory (``inv_``) files from the warehouse.
 - ``/out/processed/`` files the hub has handled. A file with *some* bad rows goes here too: its
                      good rows were used, and ``<name>.error.txt`` beside it lists the bad rows.
@@ -35,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -47,11 +57,14 @@ from dropstream.platforms.base import (
     SubmitResult,
     WarehouseDocument,
     WarehouseOrder,
+    WarehouseRejection,
     discard_meter,
 )
 from dropstream.platforms.dsfx import format as dsfx_format
 from dropstream.platforms.dsfx.transport import (
     IN,
+    IN_ERROR,
+    IN_ERROR_PROCESSED,
     IN_PROCESSED,
     OUT,
     OUT_ERROR,
@@ -75,6 +88,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SETTLE_SECONDS = 5.0
 ERROR_SUFFIX = ".error.txt"
+REJECTED_SUFFIX = ".rejected.txt"
+MAX_REASON = 1000
+# ``ord_X_240501100000~2.csv``: the warehouse's copy of a name that was taken.
+_COPY_SUFFIX = re.compile(r"~[0-9]+(?=\.csv$)")
 
 
 class DsfxAdapter:
@@ -196,6 +213,61 @@ class DsfxAdapter:
             # Appeared between the check and the rename: an earlier attempt got there.
             return _already(result)
         return result
+
+    def fetch_rejections(self) -> list[WarehouseRejection]:
+        """The refusals reported in ``/in/error/`` and not acknowledged yet, oldest report first.
+
+        ``<file>.rejected.txt`` gives one rejection per line; a line that is not
+        ``<order number>\t<reason>`` gives one with an empty order number and a reason naming
+        the line, so it is not lost. ``<file>.error.txt`` beside a refused order file gives one
+        ``whole_submission`` rejection carrying the report's text. A missing ``/in/error/`` gives
+        an empty list. Raises PlatformError from the transport.
+        """
+        try:
+            listing = self.transport.list(IN_ERROR)
+        except RemoteNotFound:
+            return []
+        rejections: list[WarehouseRejection] = []
+        for remote in listing.files:
+            name = remote.name
+            if name.endswith(REJECTED_SUFFIX):
+                kind = REJECTED_SUFFIX
+            elif name.endswith(ERROR_SUFFIX):
+                kind = ERROR_SUFFIX
+            else:
+                continue
+            reference = _COPY_SUFFIX.sub("", name[:-len(kind)])
+            if not reference.startswith(dsfx_format.ORDER_PREFIX):
+                continue  # only order files are refused by the warehouse
+            try:
+                data = self.transport.read(IN_ERROR, name)
+            except RemoteNotFound:
+                continue  # acknowledged by a concurrent run between listing and reading
+            text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+            if kind == REJECTED_SUFFIX:
+                rejections.extend(_report_lines(text, reference, name))
+            else:
+                rejections.append(WarehouseRejection(
+                    order_number="", reason=_whole_file_reason(text), reference=reference,
+                    source=name, whole_submission=True))
+        return rejections
+
+    def acknowledge_rejections(self, source: str) -> None:
+        """Move the report ``source`` from ``/in/error/`` to ``/in/error/processed/``.
+
+        Never deletes and never overwrites (a taken name gets ``.1``, ``.2``…); a report already
+        gone is not an error. Raises PlatformError from the transport (UnsafeName for a name
+        that is not a plain file name).
+        """
+        check_name(source)
+        transport = self.transport
+        if not transport.exists(IN_ERROR, source):
+            log.info("DSFX %s: %s already acknowledged", transport.where, source)
+            return
+        if not transport.exists(IN_ERROR_PROCESSED):
+            transport.mkdir(IN_ERROR_PROCESSED)
+        target = self._free_name(IN_ERROR_PROCESSED, source)
+        transport.rename(IN_ERROR, source, IN_ERROR_PROCESSED, target)
 
     def cancel_order(self, order_number: str) -> None:
         """DSFX has no cancel record; always raises NotSupported."""
@@ -319,6 +391,40 @@ def _already(result: SubmitResult) -> SubmitResult:
     return SubmitResult(reference=result.reference, order_numbers=result.order_numbers,
                         warehouse_order_numbers=result.warehouse_order_numbers,
                         already_there=True)
+
+
+def _clean(text: str) -> str:
+    """One printable line: control characters become spaces, the length is capped."""
+    flat = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text).strip()
+    return flat[:MAX_REASON]
+
+
+def _report_lines(text: str, reference: str, source: str) -> list[WarehouseRejection]:
+    """The rejections of one ``.rejected.txt`` report (see the module docstring)."""
+    rejections = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        order_number, tab, reason = line.partition("\t")
+        order_number = order_number.strip()
+        if not tab or not order_number:
+            rejections.append(WarehouseRejection(
+                order_number="", reference=reference, source=source,
+                reason=_clean(f"line {number} of {source} is not "
+                              f"'<order number><TAB><reason>': {line[:200]!r}")))
+            continue
+        rejections.append(WarehouseRejection(
+            order_number=order_number, reference=reference, source=source,
+            reason=_clean(reason) or "no reason given"))
+    return rejections
+
+
+def _whole_file_reason(text: str) -> str:
+    """The report's lines joined with ``; `` (a leading ``…:`` title line left out)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        lines = lines[1:]
+    return _clean("; ".join(lines)) or "no reason given"
 
 
 def _has_usable_rows(document: WarehouseDocument, caller_errors: Sequence[RowError]) -> bool:

@@ -76,7 +76,10 @@ OUT = "/out"
 IN_PROCESSED = "/in/processed"
 OUT_PROCESSED = "/out/processed"
 OUT_ERROR = "/out/error"
-FOLDERS = frozenset({IN, OUT, IN_PROCESSED, OUT_PROCESSED, OUT_ERROR})
+IN_ERROR = "/in/error"  # ours: order files and reports the warehouse refused
+IN_ERROR_PROCESSED = "/in/error/processed"  # ours: refusal reports the hub has applied
+FOLDERS = frozenset({IN, OUT, IN_PROCESSED, OUT_PROCESSED, OUT_ERROR, IN_ERROR,
+                     IN_ERROR_PROCESSED})
 TEMP_SUFFIX = ".part"
 PROBE_PREFIX = ".dropstream-probe-"
 MAX_NAME_LENGTH = 255
