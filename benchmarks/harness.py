@@ -92,6 +92,30 @@ def make_bench(*, products: int = 40, subdomain: str = "bench", orders_per_file:
                  subdomain=subdomain, token=token, root=root, connection=connection)
 
 
+def make_connection(sandbox, *, subdomain: str, token: str, name: str,
+                    import_since: str = "2000-01-01T00:00:00Z", orders_per_file: int = 500):
+    """A merchant with one store on ``sandbox`` (``subdomain``), its own DSFX folder warehouse
+    and an enabled connection between them. Returns the Connection."""
+    from django.utils import timezone
+
+    from dropstream.connections import actions
+
+    root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-"))
+    (root / "in").mkdir()
+    (root / "out").mkdir()
+    merchant = actions.create_merchant(f"{name} Merchant")
+    store = actions.create_store(merchant, name=name, platform="brightsites", adapter={
+        "subdomain": subdomain, "api_token": token, "api_url": sandbox.api_url(subdomain),
+        "import_since": import_since})
+    warehouse = actions.create_warehouse(merchant, platform="dropstream", adapter={
+        "connection_string": f"file://{root}", "settle_seconds": 0,
+        "orders_per_file": orders_per_file})
+    connection = actions.create_connection(name=name, customer=merchant, store=store,
+                                           warehouse=warehouse)
+    actions.set_connection_enabled(connection, timezone.now())
+    return connection
+
+
 def print_table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
     line = "  ".join("-" * w for w in widths)
@@ -128,10 +152,13 @@ class SandboxProcess:
 
 
 def start_sandbox_process(*, subdomain: str, token: str, products: int = 40,
-                          timeout: float = 30.0) -> SandboxProcess:
+                          timeout: float = 30.0, more_stores: list[tuple[str, str]] = (),
+                          orders: int = 0) -> SandboxProcess:
     """``dropstream sandbox brightsites`` on a free loopback port, in a child process.
 
-    Returns once it prints its URL. Raises SystemExit when it does not start in ``timeout`` s.
+    ``more_stores`` adds (subdomain, token) stores to the same process; ``orders`` paid orders
+    are created in every store at start. Returns once it prints its URL. Raises SystemExit
+    when it does not start in ``timeout`` s.
     """
     import re
     import subprocess
@@ -139,7 +166,9 @@ def start_sandbox_process(*, subdomain: str, token: str, products: int = 40,
 
     command = [str(ROOT / ".venv" / "bin" / "dropstream"), "sandbox", "brightsites",
                "--host", "127.0.0.1", "--port", "0", "--products", str(products),
-               "--store", f"{subdomain}:{token}:{token}-ro"]
+               "--orders", str(orders)]
+    for name, secret in [(subdomain, token), *more_stores]:
+        command += ["--store", f"{name}:{secret}:{secret}-ro"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + timeout

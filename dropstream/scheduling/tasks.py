@@ -400,8 +400,30 @@ def scheduler_tick(now: datetime | None = None, *, refresh_budgets: bool | None 
     dispatched = len(dispatch_due(now))
     full = len(dispatch_due(now, mode=RunMode.FULL))
     resent = len(resend_lost_runs(now))
+    alerted = _alerts_tick_if_due(now)
     return {"scheduled": scheduled, "dispatched": dispatched, "full_dispatched": full,
-            "resent": resent, "budgets": refreshed}
+            "resent": resent, "budgets": refreshed, "alerts": alerted}
+
+
+_last_alerts_tick: dict[str, datetime] = {}
+ALERTS_TICK_SECONDS = 60
+
+
+def _alerts_tick_if_due(now: datetime) -> int:  # returns e-mails sent
+    """About once a minute: close quiet issues and send batched alert e-mails (the scheduler is
+    the one process that always runs; Huey periodic tasks are not started by our consumers)."""
+    last = _last_alerts_tick.get("at")
+    if last is not None and 0 <= (now - last).total_seconds() < ALERTS_TICK_SECONDS:
+        return 0
+    _last_alerts_tick["at"] = now
+    from dropstream.alerts.notify import alerts_tick
+
+    try:
+        result = alerts_tick(now)
+    except Exception:  # noqa: BLE001 — mail trouble must not stop scheduling
+        logger.exception("alerts tick failed")
+        return 0
+    return result.get("emails", 0)
 
 
 def run_scheduler(stop: threading.Event, *, tick_seconds: float | None = None) -> None:

@@ -78,7 +78,7 @@ def test_run_now_then_reprocess_an_errored_order_after_adding_a_mapping(
     bs_store.control.create_orders(1, shipping_method="UPS Ground")
     bs_store.control.create_orders(1, shipping_method="FedEx 2 Day")
     page.click("#channel-sales_order button:has-text('Run now')")
-    page.wait_for_selector("#channel-sales_order .badge:has-text('Succeeded')")
+    page.wait_for_selector("#channel-sales_order .badge:has-text('Succeeded')", timeout=30_000)
     page.screenshot(path=str(artifacts / "connection-after-run.png"), full_page=True)
 
     page.click("#nav >> text=Orders")

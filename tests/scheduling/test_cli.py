@@ -73,7 +73,7 @@ def test_scheduler_once_prints_what_it_did_and_worker_rejects_zero_threads(tmp_p
                           env=env, capture_output=True, text=True, timeout=60)
     assert once.returncode == 0, once.stderr
     assert once.stdout.strip() == ("scheduled=0 dispatched=0 full_dispatched=0 resent=0 "
-                                   "budgets=0")
+                                   "budgets=0 alerts=0")
     zero = subprocess.run([sys.executable, "-m", "dropstream.cli", "worker", "-w", "0"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert zero.returncode == 2

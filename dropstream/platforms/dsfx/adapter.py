@@ -223,10 +223,10 @@ class DsfxAdapter:
         ``whole_submission`` rejection carrying the report's text. A missing ``/in/error/`` gives
         an empty list. Raises PlatformError from the transport.
         """
-        try:
-            listing = self.transport.list(IN_ERROR)
-        except RemoteNotFound:
+        # Asked first: FTP servers answer a listing of a missing folder in different ways.
+        if not self.transport.exists(IN_ERROR):
             return []
+        listing = self.transport.list(IN_ERROR)
         rejections: list[WarehouseRejection] = []
         for remote in listing.files:
             name = remote.name

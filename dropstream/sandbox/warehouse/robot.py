@@ -6,7 +6,14 @@ Each pass (``tick``) it:
    dropped connection);
 2. reads new ``ord_*.csv`` files in ``/in`` (PH version 1, 2 or 3 by field count, and PD rows),
    records their orders, and moves each file to ``/in/processed/`` — or, when malformed, to
-   ``/in/error/`` with ``<name>.error.txt`` saying why, line by line;
+   ``/in/error/`` with ``<name>.error.txt`` saying why, line by line. With
+   ``reject_unknown_skus`` the robot knows only the SKUs of its ``stock``: an order naming any
+   other SKU is refused on its own, listed in ``/in/error/<order file name>.rejected.txt`` (our
+   convention, read by the hub's DSFX adapter: UTF-8, one line per refused order,
+   ``<order number>\t<reason>`` such as ``unknown SKU WH-XYZ on line 2``, written under a
+   temporary name and renamed), while the file's other orders are received as usual and the
+   file goes to ``/in/processed/``. A refused order is not remembered, so a corrected copy sent
+   later is received;
 3. ships every order received at least ``ship_delay_s`` ago into one ``shp_…csv`` file in
    ``/out`` (layout 1, header row): some orders in two packages, some lines short, each decided
    from ``seed`` and the order number, so a run is reproducible; never more than it has in
@@ -67,6 +74,7 @@ SHIPMENT_COLUMNS = ("order_number", "line_number", "sku", "quantity", "ship_date
 INVENTORY_COLUMNS = ("sku", "available", "on_hand", "facility")
 ORDERS_PER_SHIPMENT_FILE = 500
 STATE_VERSION = 1
+REJECTED_SUFFIX = ".rejected.txt"
 
 # Errors that mean "the folder or the connection failed": retry on the next tick.
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, paramiko.SSHException)
@@ -83,6 +91,7 @@ class TickReport:
     orders_received: int = 0
     shipments_written: int = 0
     files_rejected: int = 0
+    orders_rejected: int = 0
     inventory_written: int = 0
     orders_shipped: int = 0
     shipment_files_written: int = 0
@@ -121,6 +130,12 @@ def _csv_bytes(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _printable(text: str) -> str:
+    """``text`` with tabs, newlines and other control characters shown as ``?``: a reason is one
+    line of a tab-separated report."""
+    return "".join("?" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text)
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -150,7 +165,7 @@ class WarehouseRobot:
                  state_path: str | None = None, clock: Callable[[], float] = time.time,
                  default_carrier: str = DEFAULT_CARRIER,
                  ship_methods: dict[str, tuple[str, str]] | None = None,
-                 facility: str = "") -> None:
+                 facility: str = "", reject_unknown_skus: bool = False) -> None:
         root = str(root)
         check_root(root)
         for name, rate in (("split_rate", split_rate), ("short_rate", short_rate)):
@@ -166,6 +181,8 @@ class WarehouseRobot:
         self.default_carrier = default_carrier
         self.ship_methods = dict(ship_methods or {})
         self.facility = facility
+        # The catalog is the SKUs of ``stock``; off, any SKU is taken (at ``default_stock``).
+        self.reject_unknown_skus = reject_unknown_skus
         self._clock = clock
         self._lock = threading.RLock()
         self._folder: Folder | None = None
@@ -335,6 +352,7 @@ class WarehouseRobot:
                                             f"({type(exc).__name__}: {exc})"])
                 report.files_rejected += 1
                 continue
+            orders = self._refuse_unknown_skus(folder, name, orders, report)
             report.orders_received += self._accept(orders, name, now)
             # Saved before the move: a crash in between re-reads the file, and every order in
             # it is then already known, so nothing is received twice.
@@ -342,6 +360,56 @@ class WarehouseRobot:
             target = self._free_name(folder, "in/processed", name)
             folder.move(f"in/{name}", f"in/processed/{target}")
             log.info("sandbox warehouse: received %s (%d orders)", name, len(orders))
+
+    def _unknown_skus(self, order: ReceivedOrder) -> list[str]:
+        """Why ``order`` names SKUs outside the catalog, one reason per line; empty when known."""
+        catalog = self._state["stock"]
+        return [f"unknown SKU {_printable(line.sku)} on line {line.line_number}"
+                for line in order.lines if line.sku not in catalog]
+
+    def _refuse_unknown_skus(self, folder: Folder, name: str, orders: list[ReceivedOrder],
+                             report: TickReport) -> list[ReceivedOrder]:
+        """Write the rejection report for orders with unknown SKUs; return the others.
+
+        Does nothing unless ``reject_unknown_skus``. Orders already received are left to
+        ``_accept`` (a repeat is ignored there, not refused). The report is written before the
+        order file moves: a crash in between re-reads the file and finds the same report.
+        """
+        if not self.reject_unknown_skus:
+            return orders
+        known = self._state["orders"]
+        kept: list[ReceivedOrder] = []
+        lines: list[str] = []
+        for order in orders:
+            reasons = [] if order.order_number in known else self._unknown_skus(order)
+            if reasons:
+                lines.append(f"{order.order_number}\t{'; '.join(reasons)}\n")
+            else:
+                kept.append(order)
+        if lines:
+            content = "".join(lines).encode("utf-8")
+            report_name = self._report_name(folder, name, content)
+            if report_name is not None:
+                folder.write_atomic("in/error", report_name, content)
+            report.orders_rejected += len(lines)
+            log.warning("sandbox warehouse: refused %d order(s) of %s (unknown SKUs)",
+                        len(lines), name)
+        return kept
+
+    @staticmethod
+    def _report_name(folder: Folder, name: str, content: bytes) -> str | None:
+        """``<name>.rejected.txt``, or ``<stem>~2.csv.rejected.txt``… when that name holds
+        another report; None when the same report is already there (a pass that crashed)."""
+        stem, dot, suffix = name.rpartition(".")
+        candidate = name
+        for attempt in range(2, 10_000):
+            path = f"in/error/{candidate}{REJECTED_SUFFIX}"
+            if not folder.exists(path):
+                return f"{candidate}{REJECTED_SUFFIX}"
+            if folder.read(path) == content:
+                return None
+            candidate = f"{stem}~{attempt}.{suffix}" if dot else f"{name}~{attempt}"
+        raise FileExistsError(f"in/error/{name}{REJECTED_SUFFIX}")
 
     def _accept(self, orders: list[ReceivedOrder], file_name: str, now: float) -> int:
         """Record new orders as pending; return how many were new (repeats are ignored)."""
@@ -539,6 +607,13 @@ def _rate(text: str) -> float:
     return value
 
 
+def _stock_entry(text: str) -> tuple[str, int]:
+    sku, sep, units = text.rpartition("=")
+    if not sep or not sku or not units.isdigit():
+        raise argparse.ArgumentTypeError("must be SKU=UNITS, e.g. TEE-RED-M=40")
+    return sku, int(units)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dropstream sandbox warehouse",
@@ -559,6 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds between passes (default 2)")
     parser.add_argument("--default-stock", type=int, default=100,
                         help="units on hand of a SKU seen for the first time (default 100)")
+    parser.add_argument("--reject-unknown-skus", action="store_true",
+                        help="refuse orders naming a SKU not in stock (the SKUs of an earlier "
+                             "inventory, or --stock); listed in /in/error/<file>.rejected.txt")
+    parser.add_argument("--stock", action="append", default=[], metavar="SKU=UNITS",
+                        type=_stock_entry,
+                        help="units on hand of a SKU at start; repeat for several")
     parser.add_argument("--state", default=None, help="state file (default: beside a local "
                         "root, or in the data directory for SFTP)")
     return parser
@@ -573,7 +654,9 @@ def main(argv: list[str]) -> int:
         robot = WarehouseRobot(args.root, ship_delay_s=args.ship_delay,
                                split_rate=args.split_rate, short_rate=args.short_rate,
                                seed=args.seed, default_stock=args.default_stock,
-                               inventory_every_s=args.inventory_every, state_path=args.state)
+                               inventory_every_s=args.inventory_every, state_path=args.state,
+                               stock=dict(args.stock) or None,
+                               reject_unknown_skus=args.reject_unknown_skus)
     except ValueError as exc:
         print(f"dropstream sandbox warehouse: {exc}", file=sys.stderr)
         return 2
