@@ -93,14 +93,16 @@ def make_bench(*, products: int = 40, subdomain: str = "bench", orders_per_file:
 
 
 def make_connection(sandbox, *, subdomain: str, token: str, name: str,
-                    import_since: str = "2000-01-01T00:00:00Z", orders_per_file: int = 500):
+                    import_since: str = "2000-01-01T00:00:00Z", orders_per_file: int = 500,
+                    parent: Path | None = None):
     """A merchant with one store on ``sandbox`` (``subdomain``), its own DSFX folder warehouse
-    and an enabled connection between them. Returns the Connection."""
+    (under ``parent`` when given) and an enabled connection between them. Returns the
+    Connection."""
     from django.utils import timezone
 
     from dropstream.connections import actions
 
-    root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-"))
+    root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-", dir=parent))
     (root / "in").mkdir()
     (root / "out").mkdir()
     merchant = actions.create_merchant(f"{name} Merchant")

@@ -381,7 +381,8 @@ def run_concurrency(args: argparse.Namespace) -> int:
     worker = None
     try:
         for subdomain, token in stores:
-            make_connection(sandbox, subdomain=subdomain, token=token, name=subdomain)
+            make_connection(sandbox, subdomain=subdomain, token=token, name=subdomain,
+                            parent=home)
             with SandboxControl(sandbox.control_url(subdomain)) as control:
                 control.add_faults({"endpoint": "*", "action": "latency",
                                     "delay_ms": args.latency_ms, "count": None})

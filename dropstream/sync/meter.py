@@ -24,9 +24,12 @@ class DbMeter:
     """
 
     def __init__(self, *, connection=None, store=None, channel: str = "",
-                 buffer_size: int = 0) -> None:
+                 buffer_size: int = 0, billed: bool = True) -> None:
         self.connection = connection
-        self.store = store if store is not None else getattr(connection, "store", None)
+        # Warehouse operations are metered too, but against no store: they are not on the
+        # store's bill (``billed=False``).
+        self.store = (store if store is not None else getattr(connection, "store", None)) \
+            if billed else None
         self.channel = channel
         self.buffer_size = max(0, buffer_size)
         self.by_endpoint: Counter[str] = Counter()

@@ -56,10 +56,11 @@ def _warehouse_options(connection: Connection) -> dict:
             "facility": settings.get("facility") or ""}
 
 
-def _run_sales(connection: Connection, meter: DbMeter, result: RunResult,
+def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
+               result: RunResult,
                progress: Progress | None, *, import_first: bool = True) -> None:
     store = adapters.store_adapter(connection.store, meter=meter)
-    warehouse = adapters.warehouse_adapter(connection.warehouse)
+    warehouse = adapters.warehouse_adapter(connection.warehouse, meter=warehouse_meter)
     errors: list[PlatformError] = []
     try:
         if import_first:
@@ -94,10 +95,11 @@ def _run_sales(connection: Connection, meter: DbMeter, result: RunResult,
         raise errors[0]
 
 
-def _run_shipments(connection: Connection, meter: DbMeter, result: RunResult,
+def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
+                   result: RunResult,
                    progress: Progress | None) -> None:
     report = ShipmentReport()
-    warehouse = adapters.warehouse_adapter(connection.warehouse)
+    warehouse = adapters.warehouse_adapter(connection.warehouse, meter=warehouse_meter)
     store = adapters.store_adapter(connection.store, meter=meter)
     try:
         _say(progress, "reading shipments from the warehouse")
@@ -114,10 +116,11 @@ def _run_shipments(connection: Connection, meter: DbMeter, result: RunResult,
         adapters.save_warehouse_state(connection.warehouse, warehouse)
 
 
-def _run_inventory(connection: Connection, meter: DbMeter, result: RunResult,
+def _run_inventory(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
+                   result: RunResult,
                    progress: Progress | None, *, full: bool) -> None:
     report = InventoryReport()
-    warehouse = adapters.warehouse_adapter(connection.warehouse)
+    warehouse = adapters.warehouse_adapter(connection.warehouse, meter=warehouse_meter)
     store = adapters.store_adapter(connection.store, meter=meter)
     try:
         _say(progress, "reading inventory from the warehouse")
@@ -174,15 +177,19 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
         return RunResult(ok=False, error=f"connection {connection} is disabled; enable it first")
     # Meter rows are written ten at a time: a crash loses at most ten, the run's end flushes.
     meter = DbMeter(connection=connection, channel=channel_type, buffer_size=10)
+    warehouse_meter = DbMeter(connection=connection, channel=channel_type, buffer_size=50,
+                              billed=False)
     result = RunResult()
     log_extra = {"connection_id": connection.pk, "channel": channel_type}
     try:
         if channel_type == "sales_order":
-            _run_sales(connection, meter, result, progress, import_first=mode != "export")
+            _run_sales(connection, meter, warehouse_meter, result, progress,
+                       import_first=mode != "export")
         elif channel_type == "shipment":
-            _run_shipments(connection, meter, result, progress)
+            _run_shipments(connection, meter, warehouse_meter, result, progress)
         else:
-            _run_inventory(connection, meter, result, progress, full=mode == "full")
+            _run_inventory(connection, meter, warehouse_meter, result, progress,
+                           full=mode == "full")
     except PlatformError as exc:
         result.ok, result.error = False, redact(str(exc))
         logger.warning("run failed: %s", result.error, extra=log_extra)
@@ -197,7 +204,10 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
                     channel=channel_type)
     finally:
         meter.flush()
+        warehouse_meter.flush()
     result.requests = dict(meter.by_endpoint)
+    if warehouse_meter.by_endpoint:
+        result.counts["warehouse_operations"] = sum(warehouse_meter.by_endpoint.values())
     if result.ok:
         result.counts.setdefault("errors", 0)
     return result
