@@ -23,6 +23,7 @@ from dropstream.sync.maintenance import abandon_stale_orders
 from dropstream.sync.meter import DbMeter
 from dropstream.sync.prepare import prepare_orders
 from dropstream.sync.push_inventory import InventoryReport, import_levels, write_levels
+from dropstream.sync.rejections import apply_warehouse_rejections
 from dropstream.sync.shipments import ShipmentReport, import_shipments, post_shipments
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
                     _pushes_missed(connection, imported.imported)
             except PlatformError as exc:
                 errors.append(exc)
+        _say(progress, "reading orders the warehouse refused")
+        try:
+            result.counts["refused"] = apply_warehouse_rejections(connection, warehouse)
+        except PlatformError as exc:
+            errors.append(exc)
         _say(progress, "preparing orders")
         prepared = prepare_orders(connection)
         result.counts["queued"] = prepared.get("queued", 0)

@@ -23,7 +23,7 @@ S = OrderStatus
 
 
 def apply(hub: Hub) -> int:
-    # Until run_channel calls it, the test calls the flow the way the runner will.
+    # The flow as each sales run calls it (tests of the run itself are below).
     adapter = warehouse_adapter(hub.connection.warehouse)
     try:
         return apply_warehouse_rejections(hub.connection, adapter)
@@ -234,3 +234,14 @@ def test_a_report_about_another_connections_file_is_left_for_it(hub, bs_store):
 
     assert report.exists()
     assert Alert.objects.count() == 0
+
+
+def test_a_sales_run_applies_the_warehouse_refusals(rejecting_hub, store_skus):
+    a, b, c = place_orders(rejecting_hub, store_skus)
+    rejecting_hub.robot.tick()
+    result = rejecting_hub.run("sales_order")
+    assert result.counts["refused"] == 1
+    assert [o.status for o in (Order.objects.get(pk=x.pk) for x in (a, b, c))] == \
+        [S.OPEN, S.ERROR, S.OPEN]
+    again = rejecting_hub.run("sales_order")
+    assert again.counts["refused"] == 0
