@@ -81,5 +81,6 @@ urlpatterns = [
         template_name="registration/set_password.html",
         success_url=reverse_lazy("login")), name="set-password"),
     path("help/", help.help_page, name="help"),
+    path("help/images/<str:name>", help.help_image, name="help-image"),
     path("help/<slug:slug>/", help.help_page, name="help-page"),
 ]

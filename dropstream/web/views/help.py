@@ -47,6 +47,7 @@ def _render_markdown(path: Path, mtime: float) -> str:
     text = path.read_text(encoding="utf-8")
     # Links between guide pages are written as `other-page.md` so they work on GitHub too.
     text = re.sub(r"\]\(([a-z0-9-]+)\.md(#[^)]*)?\)", r"](/help/\1/\2)", text)
+    text = re.sub(r"\]\(images/([a-z0-9-]+\.png)\)", r"](/help/images/\1)", text)
     return markdown.markdown(text, extensions=["tables", "fenced_code", "toc", "sane_lists"],
                              output_format="html")
 
@@ -65,3 +66,16 @@ def help_page(request: HttpRequest, slug: str = "") -> HttpResponse:
     # The guide is our own Markdown from the repository, not user input.
     return render(request, "web/help.html", {"pages": pages, "slug": slug,
                                              "html": mark_safe(html)})  # noqa: S308
+
+
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9-]*\.png$")
+
+
+def help_image(request: HttpRequest, name: str) -> HttpResponse:
+    """A screenshot of the guide (docs/images/*.png); names are checked, never paths."""
+    path = DOCS_DIR / "images" / name
+    if not _IMAGE.match(name) or not path.is_file():
+        raise Http404("No such image")
+    response = HttpResponse(path.read_bytes(), content_type="image/png")
+    response["Cache-Control"] = "max-age=3600"
+    return response
