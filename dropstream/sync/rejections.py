@@ -49,7 +49,7 @@ def refusal_message(rejection: WarehouseRejection) -> str:
                 "what it names (edit the order, or the warehouse connection's settings), then "
                 "Reprocess.")
     if "sku" in reason.lower():
-        return (f"The warehouse refused this order: {reason}. Add a listing (Products → "
+        return (f"The warehouse refused this order: {reason}. Add a listing (the connection's Settings → "
                 "Listings) or edit the line, then Reprocess.")
     return (f"The warehouse refused this order: {reason}. Fix what it names (edit the order), "
             "then Reprocess.")

@@ -92,7 +92,7 @@ def test_reprocess_an_order_the_warehouse_refused_after_adding_a_listing(
 
     order = Order.objects.get(connection=connection, external_id=str(external_id))
     expected = (f"The warehouse refused this order: unknown SKU {unknown} on line 2. Add a "
-                "listing (Products → Listings) or edit the line, then Reprocess.")
+                "listing (the connection's Settings → Listings) or edit the line, then Reprocess.")
     assert (order.status, order.error_message) == (OrderStatus.ERROR, expected)
     page.click("#nav >> text=Orders")
     page.click(f"a:has-text('{order}')")

@@ -95,7 +95,7 @@ def test_a_refused_order_goes_to_error_and_ships_after_a_listing_and_reprocess(
 
     b.refresh_from_db()
     expected = (f"The warehouse refused this order: unknown SKU {unknown} on line 2. Add a "
-                "listing (Products → Listings) or edit the line, then Reprocess.")
+                "listing (the connection's Settings → Listings) or edit the line, then Reprocess.")
     assert (b.status, b.error_message) == (S.ERROR, expected)
     assert (b.export_reference, b.exported_at) == ("", None)
     [alert] = Alert.objects.filter(kind=AlertKind.EXPORT_FAILED)
