@@ -39,6 +39,7 @@ urlpatterns = [
     path("connections/<int:pk>/channels/<slug:channel_type>/rules/", connections.channel_rules,
          name="channel-rules"),
     path("connections/<int:pk>/shipping/", connections.shipping_add, name="shipping-add"),
+    path("connections/<int:pk>/push-url/", connections.push_rotate, name="push-rotate"),
     path("connections/<int:pk>/shipping/import/", connections.shipping_import,
          name="shipping-import"),
     path("connections/<int:pk>/shipping/<int:row>/delete/", connections.shipping_delete,

@@ -307,6 +307,18 @@ def shipping_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @page(manage=True)
 @require_POST
+def push_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new secret Push Orders URL; the old one answers 404 from now on."""
+    connection = _connection(request, pk)
+    store = connection.store
+    store.rotate_push_secret()
+    store.save(update_fields=["push_secret"])
+    messages.success(request, "A new Push Orders URL was made: paste it into Bright Sites.")
+    return redirect(reverse("web:connection-settings", args=[pk]) + "#push")
+
+
+@page(manage=True)
+@require_POST
 def shipping_delete(request: HttpRequest, pk: int, row: int) -> HttpResponse:
     connection = _connection(request, pk)
     ShippingMethodMap.objects.filter(connection=connection, pk=row).delete()
