@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dropstream.alerts.models import Alert, AlertPolicy, Issue, NotificationChannel
+from dropstream.alerts.models import Alert, AlertPolicy, Issue, Notification, NotificationChannel
 
 
 @admin.register(Alert)
@@ -22,3 +22,9 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
     list_display = ("opened_at", "title", "alert_count", "closed_at")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "channel", "issue", "event", "sent_at", "attempts", "error")
+    list_filter = ("event",)
