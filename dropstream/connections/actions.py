@@ -245,3 +245,21 @@ def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
         close = getattr(client, "close", None)
         if close is not None:
             close()
+
+
+def accept_host_key(warehouse: Warehouse) -> str:
+    """Trust the SFTP host key the warehouse's server presented instead of the pinned one.
+
+    Returns the key now pinned; raises ConnectionsError when no new key is waiting.
+    """
+    with transaction.atomic():
+        locked = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        if not locked.pending_host_key:
+            raise ConnectionsError({"host_key": "no new host key is waiting to be accepted"})
+        locked.host_key, locked.pending_host_key = locked.pending_host_key, ""
+        locked.save(update_fields=["host_key", "pending_host_key"])
+    warehouse.host_key, warehouse.pending_host_key = locked.host_key, ""
+    from dropstream.alerts.actions import resolve_alerts_for
+
+    resolve_alerts_for(warehouse)
+    return locked.host_key

@@ -21,12 +21,20 @@ from dropstream.connections.models import Connection
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.platforms.base import Address, WarehouseAdapter, WarehouseOrder, WarehouseOrderLine
-from dropstream.platforms.errors import PlatformError, TransientError
+from dropstream.platforms.errors import (
+    CredentialsRejected,
+    HostKeyMismatch,
+    PlatformError,
+    RemoteNotFound,
+    TransientError,
+)
 from dropstream.sync.models import Intent, IntentState
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
 MAX_EXPORT_ATTEMPTS = 5
+# Failures of the warehouse connection as a whole, not of the orders being sent.
+CONNECTION_LEVEL = (CredentialsRejected, HostKeyMismatch, RemoteNotFound)
 EXPORT = "export"
 
 
@@ -127,6 +135,14 @@ def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
 def _fail_batch(connection: Connection, intent: Intent, orders: list[Order],
                 error: PlatformError, report: ExportReport) -> None:
     report.errors += 1
+    if isinstance(error, CONNECTION_LEVEL):
+        # The warehouse itself is unreachable as configured (login, host key, folders): the
+        # run's alert says so once; the orders wait, queued, and go when it is fixed.
+        for order in orders:
+            order_status.record(order, "export_waiting",
+                                f"The warehouse cannot be reached as configured ({error}); the "
+                                "order waits and is sent once that is fixed.")
+        return
     if isinstance(error, TransientError) and intent.attempts < MAX_EXPORT_ATTEMPTS:
         for order in orders:
             order_status.record(order, "export_delayed",

@@ -162,7 +162,8 @@ def _alert_for(connection: Connection, channel_type: str, error: PlatformError) 
     else:
         kind = {"sales_order": AlertKind.IMPORT_FAILED, "shipment": AlertKind.SHIPMENT_FAILED,
                 "inventory": AlertKind.INVENTORY_FAILED}[channel_type]
-    raise_alert(kind, str(error), connection=connection, channel=channel_type)
+    related = connection.warehouse if isinstance(error, HostKeyMismatch) else None
+    raise_alert(kind, str(error), connection=connection, channel=channel_type, related=related)
 
 
 def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",

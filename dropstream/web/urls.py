@@ -40,6 +40,7 @@ urlpatterns = [
          name="channel-rules"),
     path("connections/<int:pk>/shipping/", connections.shipping_add, name="shipping-add"),
     path("connections/<int:pk>/push-url/", connections.push_rotate, name="push-rotate"),
+    path("connections/<int:pk>/host-key/", connections.host_key_accept, name="host-key-accept"),
     path("connections/<int:pk>/shipping/import/", connections.shipping_import,
          name="shipping-import"),
     path("connections/<int:pk>/shipping/<int:row>/delete/", connections.shipping_delete,

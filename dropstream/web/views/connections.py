@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dropstream.catalog.models import Listing, ShippingMethodMap
+from dropstream.connections.actions import accept_host_key
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Channel, ChannelType, Connection, Merchant
 from dropstream.platforms.base import get_platform, platforms
@@ -205,6 +206,16 @@ def _settings_form(obj, data) -> PlatformSettingsForm:
                                 prefix=spec.kind)
 
 
+def _host_key_change(warehouse) -> dict[str, str] | None:
+    """Fingerprints of the pinned and the newly presented SFTP key, when one is waiting."""
+    if not warehouse.pending_host_key:
+        return None
+    from dropstream.platforms.dsfx.transport import fingerprint
+
+    return {"trusted": fingerprint(warehouse.host_key) or "(none)",
+            "presented": fingerprint(warehouse.pending_host_key) or "(unreadable key)"}
+
+
 def _render_settings(request: HttpRequest, connection: Connection, *, options=None, forms=None,
                      shipping_form=None, csv_form=None, listing_form=None,
                      status: int = 200) -> HttpResponse:
@@ -221,6 +232,7 @@ def _render_settings(request: HttpRequest, connection: Connection, *, options=No
         "store_masked": store.masked_adapter(),
         "warehouse_masked": connection.warehouse.masked_adapter(),
         "push_url": f"{django_settings.PUBLIC_URL}/hooks/brightsites/{store.push_secret}",
+        "host_key_change": _host_key_change(connection.warehouse),
         "shipping": ShippingMethodMap.objects.filter(connection=connection),
         "shipping_form": shipping_form or ShippingMapForm(),
         "csv_form": csv_form or CsvUploadForm(),
@@ -303,6 +315,20 @@ def shipping_add(request: HttpRequest, pk: int) -> HttpResponse:
     services.add_shipping_method(connection, **form.cleaned_data)
     messages.success(request, f"“{form.cleaned_data['store_description']}” mapped.")
     return redirect(reverse("web:connection-settings", args=[pk]) + "#shipping")
+
+
+@page(manage=True)
+@require_POST
+def host_key_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    """The user checked with the warehouse: trust the SFTP key its server now presents."""
+    connection = _connection(request, pk)
+    try:
+        accept_host_key(connection.warehouse)
+    except ConnectionsError as exc:
+        messages.error(request, "; ".join(exc.errors.values()))
+    else:
+        messages.success(request, "The new host key is trusted; the warehouse runs again.")
+    return redirect(reverse("web:connection-settings", args=[pk]) + "#warehouse-settings")
 
 
 @page(manage=True)
