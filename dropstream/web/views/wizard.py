@@ -276,15 +276,10 @@ def _store(request: HttpRequest) -> HttpResponse:
     if action == "test" or not setup_ok or blocking:
         return _render(request, "store", context, status=200 if action == "test" else 422)
 
-    warehouse = dict(state["warehouse"])
-    if warehouse.get("adapter"):
-        warehouse["adapter"] = _unseal(warehouse["adapter"])
-    merchant = state["merchant"]
-    if merchant.get("id") and not Merchant.objects.visible_to(request.user).filter(
-            pk=merchant["id"]).exists():
-        request.session.pop(SESSION_KEY, None)
-        messages.error(request, "That merchant is no longer available to you; start again.")
-        return redirect("web:connections")
+    answers = _warehouse_and_merchant(request, state)
+    if isinstance(answers, HttpResponse):
+        return answers
+    warehouse, merchant = answers
     try:
         connection = services.create_from_wizard(
             name=state["name"], merchant=merchant, warehouse=warehouse,
@@ -302,6 +297,22 @@ def _store(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("web:connections") + f"?created={connection.pk}")
 
 
+def _warehouse_and_merchant(request: HttpRequest, state: dict[str, Any]
+                            ) -> tuple[dict[str, Any], dict[str, Any]] | HttpResponse:
+    """The wizard's warehouse answers (secrets unsealed) and merchant, or a redirect when the
+    chosen merchant is no longer visible to the user (the wizard then starts again)."""
+    warehouse = dict(state["warehouse"])
+    if warehouse.get("adapter"):
+        warehouse["adapter"] = _unseal(warehouse["adapter"])
+    merchant = state["merchant"]
+    if merchant.get("id") and not Merchant.objects.visible_to(request.user).filter(
+            pk=merchant["id"]).exists():
+        request.session.pop(SESSION_KEY, None)
+        messages.error(request, "That merchant is no longer available to you; start again.")
+        return redirect("web:connections")
+    return warehouse, merchant
+
+
 def _create_asking_merchant(request: HttpRequest, state: dict[str, Any], setup: NamedSetupForm,
                             spec: PlatformSpec, context: dict[str, Any]) -> HttpResponse:
     """Create the connection without store credentials and a one-time link for the merchant
@@ -312,15 +323,10 @@ def _create_asking_merchant(request: HttpRequest, state: dict[str, Any], setup: 
     context["settings_form"] = PlatformSettingsForm(spec, prefix="adapter")
     if not setup.is_valid():
         return _render(request, "store", context, status=422)
-    warehouse = dict(state["warehouse"])
-    if warehouse.get("adapter"):
-        warehouse["adapter"] = _unseal(warehouse["adapter"])
-    merchant = state["merchant"]
-    if merchant.get("id") and not Merchant.objects.visible_to(request.user).filter(
-            pk=merchant["id"]).exists():
-        request.session.pop(SESSION_KEY, None)
-        messages.error(request, "That merchant is no longer available to you; start again.")
-        return redirect("web:connections")
+    answers = _warehouse_and_merchant(request, state)
+    if isinstance(answers, HttpResponse):
+        return answers
+    warehouse, merchant = answers
     try:
         connection = services.create_from_wizard(
             name=state["name"], merchant=merchant, warehouse=warehouse,
