@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dropstream.connections.models import Connection, Store, Warehouse
@@ -29,25 +31,25 @@ def pin_host_key(warehouse_id: int):
 
 
 def warehouse_adapter(warehouse: Warehouse, *, meter: MeterSink = discard_meter) -> WarehouseAdapter:
-    """The warehouse's adapter, given what it remembered last time (``adapter_state``) and the
-    hashes of documents already handled; ``save_warehouse_state`` writes its memory back."""
+    """The warehouse's adapter, given what it remembered last time (``adapter_state``, which it
+    updates in place) and the hashes of documents already handled; ``save_warehouse_state``
+    writes that memory back."""
     from dropstream.sync.models import ProcessedDocument
 
     cls = warehouse.platform_spec.adapter_class()
-    state = warehouse.adapter_state if isinstance(warehouse.adapter_state, dict) else {}
+    if not isinstance(warehouse.adapter_state, dict):
+        warehouse.adapter_state = {}
     hashes = ProcessedDocument.objects.filter(warehouse=warehouse).values_list("sha256",
                                                                               flat=True)
-    adapter = cls(warehouse.adapter_settings(), host_key=warehouse.host_key,
-                  on_new_host_key=pin_host_key(warehouse.pk), meter=meter,
-                  listing_state=state.setdefault("listing", {}), processed_hashes=hashes)
-    adapter._hub_state = state
-    return adapter
+    return cls(warehouse.adapter_settings(), host_key=warehouse.host_key,
+               on_new_host_key=pin_host_key(warehouse.pk), meter=meter,
+               listing_state=warehouse.adapter_state.setdefault("listing", {}),
+               processed_hashes=hashes)
 
 
-def save_warehouse_state(warehouse: Warehouse, adapter: WarehouseAdapter) -> None:
-    state = getattr(adapter, "_hub_state", None)
-    if state is not None:
-        Warehouse.objects.filter(pk=warehouse.pk).update(adapter_state=state)
+def save_warehouse_state(warehouse: Warehouse) -> None:
+    """Write back what the warehouse's adapter remembered during the run."""
+    Warehouse.objects.filter(pk=warehouse.pk).update(adapter_state=warehouse.adapter_state)
 
 
 def remember_document(warehouse: Warehouse, document) -> None:
@@ -58,5 +60,21 @@ def remember_document(warehouse: Warehouse, document) -> None:
                                             defaults={"name": document.name[:255]})
 
 
-def connection_adapters(connection: Connection, *, meter: MeterSink = discard_meter):
-    return store_adapter(connection.store, meter=meter), warehouse_adapter(connection.warehouse)
+@contextmanager
+def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
+                  warehouse_meter: MeterSink = discard_meter
+                  ) -> Iterator[tuple[StoreAdapter, WarehouseAdapter]]:
+    """The connection's store and warehouse adapters for one run; on leaving, both are closed
+    and the warehouse adapter's memory is saved."""
+    store = store_adapter(connection.store, meter=meter)
+    try:
+        warehouse = warehouse_adapter(connection.warehouse, meter=warehouse_meter)
+    except BaseException:
+        store.close()
+        raise
+    try:
+        yield store, warehouse
+    finally:
+        store.close()
+        warehouse.close()
+        save_warehouse_state(connection.warehouse)

@@ -51,19 +51,17 @@ def _say(progress: Progress | None, text: str) -> None:
         progress(text)
 
 
-def _warehouse_options(connection: Connection) -> dict:
-    settings = connection.warehouse.adapter_settings()
+def _warehouse_options(settings: dict) -> dict:
     return {"source_code": settings.get("source_code") or "",
             "facility": settings.get("facility") or ""}
 
 
 def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-               result: RunResult,
-               progress: Progress | None, *, import_first: bool = True) -> None:
-    store = adapters.store_adapter(connection.store, meter=meter)
-    warehouse = adapters.warehouse_adapter(connection.warehouse, meter=warehouse_meter)
+               result: RunResult, progress: Progress | None, *,
+               import_first: bool = True) -> None:
     errors: list[PlatformError] = []
-    try:
+    with adapters.open_adapters(connection, meter=meter,
+                                warehouse_meter=warehouse_meter) as (store, warehouse):
         if import_first:
             _say(progress, "importing orders from the store")
             try:
@@ -90,54 +88,42 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
         settings = connection.warehouse.adapter_settings()
         exported = export_orders(connection, warehouse,
                                  batch_size=int(settings.get("orders_per_file") or 500),
-                                 options=_warehouse_options(connection))
+                                 options=_warehouse_options(settings))
         result.counts["exported"] = exported.exported
         result.counts["files"] = exported.batches + (1 if exported.recovered else 0)
-    finally:
-        store.close()
-        warehouse.close()
-        adapters.save_warehouse_state(connection.warehouse, warehouse)
     if errors:
         raise errors[0]
 
 
 def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-                   result: RunResult,
-                   progress: Progress | None) -> None:
+                   result: RunResult, progress: Progress | None) -> None:
     report = ShipmentReport()
-    warehouse = adapters.warehouse_adapter(connection.warehouse, meter=warehouse_meter)
-    store = adapters.store_adapter(connection.store, meter=meter)
     try:
-        _say(progress, "reading shipments from the warehouse")
-        import_shipments(connection, warehouse, report)
-        Warehouse.objects.filter(pk=connection.warehouse_id).update(
-            order_status_imported_at=timezone.now())
-        _say(progress, "posting shipments to the store")
-        post_shipments(connection, store, report)
-        result.counts["abandoned"] = abandon_stale_orders(connection)
+        with adapters.open_adapters(connection, meter=meter,
+                                    warehouse_meter=warehouse_meter) as (store, warehouse):
+            _say(progress, "reading shipments from the warehouse")
+            import_shipments(connection, warehouse, report)
+            Warehouse.objects.filter(pk=connection.warehouse_id).update(
+                order_status_imported_at=timezone.now())
+            _say(progress, "posting shipments to the store")
+            post_shipments(connection, store, report)
+            result.counts["abandoned"] = abandon_stale_orders(connection)
     finally:
         result.counts.update({f"shipments_{k}": v for k, v in asdict(report).items()})
-        store.close()
-        warehouse.close()
-        adapters.save_warehouse_state(connection.warehouse, warehouse)
 
 
 def _run_inventory(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-                   result: RunResult,
-                   progress: Progress | None, *, full: bool) -> None:
+                   result: RunResult, progress: Progress | None, *, full: bool) -> None:
     report = InventoryReport()
-    warehouse = adapters.warehouse_adapter(connection.warehouse, meter=warehouse_meter)
-    store = adapters.store_adapter(connection.store, meter=meter)
     try:
-        _say(progress, "reading inventory from the warehouse")
-        import_levels(connection, warehouse, report)
-        _say(progress, f"writing {'all' if full else 'changed'} quantities to the store")
-        write_levels(connection, store, full=full, report=report)
+        with adapters.open_adapters(connection, meter=meter,
+                                    warehouse_meter=warehouse_meter) as (store, warehouse):
+            _say(progress, "reading inventory from the warehouse")
+            import_levels(connection, warehouse, report)
+            _say(progress, f"writing {'all' if full else 'changed'} quantities to the store")
+            write_levels(connection, store, full=full, report=report)
     finally:
         result.counts.update({f"inventory_{k}": v for k, v in asdict(report).items()})
-        store.close()
-        warehouse.close()
-        adapters.save_warehouse_state(connection.warehouse, warehouse)
 
 
 def _pushes_missed(connection: Connection, count: int) -> None:
