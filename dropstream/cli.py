@@ -408,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync_run.add_argument("--channel", required=True,
                           choices=["sales_order", "shipment", "inventory"])
     sync_run.add_argument("--full", action="store_true", help="inventory: write every SKU")
+    sync_run.add_argument("--no-wait", action="store_true",
+                          help="exit (code 3) instead of waiting when the channel is running")
     sync_run.set_defaults(func=cmd_sync_run)
     return parser
 

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.domain",
     "tests.fixtures.sftp",
     "tests.fixtures.brightsites",
+    "tests.fixtures.processes",
 ]

@@ -8,6 +8,7 @@ folder under ``platforms/`` with a ``SPEC`` in its ``__init__.py`` and one line 
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -152,6 +153,8 @@ class MeteredCall:
     duration_ms: float
     attempt: int
     error: str = ""
+    # The same for the "sending" notice and the outcome of one attempt (see ``announce``).
+    call_id: str = ""
 
 
 MeterSink = Callable[[MeteredCall], None]
@@ -159,6 +162,19 @@ MeterSink = Callable[[MeteredCall], None]
 
 def discard_meter(call: MeteredCall) -> None:
     """A sink for tools that do not record calls."""
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+def announce(sink: MeterSink, call: MeteredCall) -> None:
+    """Tell ``sink`` an attempt is about to be sent, if it wants to know (``sink.sending``):
+    a meter that journals it keeps the attempt even if the process dies before the answer.
+    Transports call this before each attempt, with the ``call_id`` they report it under."""
+    sending = getattr(sink, "sending", None)
+    if sending is not None:
+        sending(call)
 
 
 # --------------------------------------------------------------------------------------------

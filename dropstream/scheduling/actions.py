@@ -6,6 +6,7 @@ Views stay thin (saleor ``order/actions.py``): scope, validate, call one of thes
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from dropstream.scheduling.rules import (
     describe_rules,
     rule_warnings,
 )
-from dropstream.scheduling.tasks import enqueue_on_commit, next_time_for
+from dropstream.scheduling.tasks import enqueue_on_commit, next_time_for, run_in_foreground
 
 logger = logging.getLogger("dropstream.scheduling")
 
@@ -69,6 +70,49 @@ def request_run(channel: Channel, *, mode: str = RunMode.DEFAULT,
                 extra={"connection_id": channel.connection_id, "channel": channel.type,
                        "run_id": run.pk})
     return run
+
+
+def run_here(channel: Channel, *, mode: str = RunMode.DEFAULT,
+             progress: Callable[[str], None] | None = None,
+             wait_seconds: float | None = None) -> tuple[str, Run]:
+    """Run ``channel`` now in this process, under the run lock every worker takes (the command
+    line's ``sync run``, the end-to-end tests). Returns (outcome, the Run as it ended).
+
+    The outcome is ``execute_run``'s ("succeeded", "failed", "canceled", "lost") or "busy" when
+    another run of the channel still held it after ``wait_seconds`` (None: as long as it lives);
+    a failed run is not retried. Raises RunRefused as ``request_run`` does.
+    """
+    if mode not in RunMode.values:
+        raise RunRefused({"mode": f"mode must be one of {', '.join(RunMode.values)}"})
+    connection = Connection.objects.only("enabled_at").get(pk=channel.connection_id)
+    if connection.enabled_at is None:
+        raise RunRefused({"connection": "the connection is disabled; enable it first"})
+    now = clock.now()
+    # enqueued_at = now: the scheduler's sweep leaves the run to this process for a while.
+    run = Run.objects.create(connection_id=channel.connection_id, channel=channel,
+                             channel_type=channel.type, mode=mode, trigger=RunTrigger.MANUAL,
+                             queued_at=now, enqueued_at=now)
+    outcome = run_in_foreground(run.pk, progress=progress, wait_seconds=wait_seconds)
+    if outcome in ("gone", "held"):
+        # Handed off to a worker while this process waited: report how that worker ended it.
+        outcome = _wait_until_finished(run.pk)
+    if outcome == "busy":
+        Run.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+            state=RunState.CANCELED, finished_at=clock.now(),
+            error="another run of this channel was still running")
+    run.refresh_from_db()
+    return outcome, run
+
+
+def _wait_until_finished(run_id: int, poll_seconds: float = 0.5) -> str:
+    """Wait for a run another worker executes; returns its end state ("succeeded", …)."""
+    import time
+
+    while True:
+        state = Run.objects.values_list("state", flat=True).get(pk=run_id)
+        if state not in (RunState.QUEUED, RunState.RUNNING):
+            return str(state)
+        time.sleep(poll_seconds)
 
 
 def _clean(rules: Any, field: str) -> list[dict]:

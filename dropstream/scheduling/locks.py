@@ -33,6 +33,7 @@ from django.db.models import F, Q
 
 from dropstream.scheduling import clock
 from dropstream.scheduling.models import Run, RunState
+from dropstream.sync.errors import RunStopped
 
 logger = logging.getLogger("dropstream.scheduling.locks")
 
@@ -107,20 +108,77 @@ def release_run(run_id: int, holder: str, **values) -> bool:
 
 
 class Held:
-    """A run whose lease this process keeps renewing; ``lost`` turns true if a renewal finds
-    it taken over by another worker."""
+    """A run this process executes under a lease, renewed by the keeper thread.
 
-    def __init__(self, run_id: int, worker: str, lease_seconds: int) -> None:
+    ``expires_at`` is the lease end this process last wrote (wall clock, like ``lease_until``
+    in the database: a renewal schedule on the monotonic clock, which stops while a laptop
+    sleeps, let the lease lapse unnoticed). ``check`` is the run's stop check: the flows call
+    it before every request to a store or warehouse.
+    """
+
+    def __init__(self, run_id: int, worker: str, lease_seconds: int,
+                 expires_at: datetime | None = None) -> None:
         self.run_id, self.worker, self.lease_seconds = run_id, worker, lease_seconds
-        self.interval = max(lease_seconds / 3, 0.2)
-        self.due = time.monotonic() + self.interval
+        self.expires_at = expires_at or clock.now() + timedelta(seconds=lease_seconds)
         self.lost = False
+        self.reason = ""
+        self._lock = threading.Lock()
+        self._owner = threading.get_ident()
+
+    @property
+    def margin(self) -> timedelta:
+        """Lease time a run must still have before it starts a request: a third of the lease,
+        longer than any request's timeout, so an effect in flight ends before a takeover."""
+        return timedelta(seconds=self.lease_seconds / 3)
+
+    def renewal_due(self, now: datetime) -> bool:
+        """Renew every third of the lease: two thirds of it are left after each renewal."""
+        return not self.lost and now >= self.expires_at - timedelta(
+            seconds=self.lease_seconds * 2 / 3)
+
+    def renew(self, now: datetime | None = None) -> bool:
+        """Push the lease forward now; False (and ``lost``) when another worker holds the run.
+        Raises what the database raises."""
+        now = now or clock.now()
+        if renew_lease(self.run_id, self.worker, lease_seconds=self.lease_seconds, now=now):
+            with self._lock:
+                self.expires_at = max(self.expires_at,
+                                      now + timedelta(seconds=self.lease_seconds))
+            return True
+        self.mark_lost("another worker took the run over")
+        return False
+
+    def mark_lost(self, reason: str) -> None:
+        with self._lock:
+            if not self.lost:
+                self.lost, self.reason = True, reason
+
+    def check(self) -> None:
+        """Raise RunStopped unless this process surely still holds the run.
+
+        On the run's own thread a lease near its end (the keeper could not renew: a broken
+        database connection, a process that slept) is renewed here first; other threads (the
+        import's detail readers) only see whether it was lost.
+        """
+        if self.lost:
+            raise RunStopped(f"run {self.run_id} stopped: {self.reason}")
+        now = clock.now()
+        if now + self.margin < self.expires_at or threading.get_ident() != self._owner:
+            return
+        try:
+            renewed = self.renew(now)
+        except Exception as exc:  # noqa: BLE001 — whatever it is, the lease is not confirmed
+            self.mark_lost(f"its lease could not be renewed ({type(exc).__name__}: {exc})")
+            raise RunStopped(f"run {self.run_id} stopped: {self.reason}") from exc
+        if not renewed:
+            raise RunStopped(f"run {self.run_id} stopped: {self.reason}")
 
 
 class LeaseKeeper:
     """One daemon thread per process renews the leases of every run the process executes,
-    each every third of its lease. It touches the database only when a renewal is due, so
-    short runs never open a second connection, and it closes its connection when idle."""
+    each every third of its lease, by the wall clock. It touches the database only when a
+    renewal is due, so short runs never open a second connection; it closes its connection when
+    idle, and after any failed renewal, so a broken connection is replaced on the next try."""
 
     def __init__(self) -> None:
         self._held: dict[int, Held] = {}
@@ -128,8 +186,9 @@ class LeaseKeeper:
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def hold(self, run_id: int, worker: str, lease_seconds: int) -> Iterator[Held]:
-        held = Held(run_id, worker, lease_seconds)
+    def hold(self, run_id: int, worker: str, lease_seconds: int,
+             expires_at: datetime | None = None) -> Iterator[Held]:
+        held = Held(run_id, worker, lease_seconds, expires_at)
         with self._lock:
             self._held[run_id] = held
             if self._thread is None or not self._thread.is_alive():
@@ -142,35 +201,48 @@ class LeaseKeeper:
             with self._lock:
                 self._held.pop(run_id, None)
 
-    def _renew_due(self) -> bool:
+    def renew_due(self) -> bool:
         """Renew every lease that is due; returns whether any database work was done."""
-        now = time.monotonic()
+        now = clock.now()
         with self._lock:
-            due = [h for h in self._held.values() if h.due <= now and not h.lost]
+            due = [h for h in self._held.values() if h.renewal_due(now)]
         for held in due:
-            held.due = now + held.interval
             try:
-                if not renew_lease(held.run_id, held.worker, lease_seconds=held.lease_seconds):
-                    held.lost = True
+                if not held.renew(now):
                     logger.error("run %s: lease lost to another worker", held.run_id,
                                  extra={"run_id": held.run_id})
             except Exception:  # noqa: BLE001 — a failed renewal must not stop the others
-                logger.exception("run %s: lease renewal failed", held.run_id,
-                                 extra={"run_id": held.run_id})
+                logger.exception("run %s: lease renewal failed; retrying with a new database "
+                                 "connection", held.run_id, extra={"run_id": held.run_id})
+                _close_connection()
         return bool(due)
+
+    def _seconds_to_next(self) -> float:
+        now = clock.now()
+        with self._lock:
+            waits = [(h.expires_at - timedelta(seconds=h.lease_seconds * 2 / 3) - now)
+                     .total_seconds() for h in self._held.values() if not h.lost]
+        return min(waits, default=1.0)
 
     def _loop(self) -> None:
         used_db = False
         while True:
-            used_db = self._renew_due() or used_db
+            used_db = self.renew_due() or used_db
             with self._lock:
                 idle = not self._held
-                wait = min((h.due for h in self._held.values()), default=time.monotonic() + 1)
             if idle and used_db:
-                close_old_connections()
-                connection.close()
+                _close_connection()
                 used_db = False
-            time.sleep(min(max(wait - time.monotonic(), 0.05), 1.0))
+            # Short naps: a jump of the wall clock (a suspended laptop) is seen within a second.
+            time.sleep(min(max(self._seconds_to_next(), 0.05), 1.0))
+
+
+def _close_connection() -> None:
+    try:
+        close_old_connections()
+        connection.close()
+    except Exception:  # noqa: BLE001 — closing a broken connection may itself fail
+        logger.debug("closing the lease keeper's database connection failed", exc_info=True)
 
 
 KEEPER = LeaseKeeper()

@@ -26,6 +26,8 @@ class ApiCall(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     error = models.CharField(max_length=300, blank=True, default="")
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    # One attempt's id: a row recovered from a meter journal is never written twice.
+    call_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
 
     objects = scoped_queryset("store__customer_id").as_manager()
 
@@ -94,6 +96,8 @@ class Run(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     requests = models.JSONField(default=dict, blank=True)
     requests_used = models.PositiveIntegerField(default=0)
+    # What the counts cannot say, e.g. the SKUs an inventory run skipped and why.
+    details = models.JSONField(default=dict, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
 

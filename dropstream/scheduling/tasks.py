@@ -32,6 +32,8 @@ from dropstream.scheduling import budget, clock, locks
 from dropstream.scheduling.bulk import update_many
 from dropstream.scheduling.models import Run, RunMode, RunState, RunTrigger, StoreBudget
 from dropstream.scheduling.rules import RuleError, clean_rules, next_fire, rules_key
+from dropstream.sync.errors import RunStopped
+from dropstream.sync.meter import recover_journals
 
 logger = logging.getLogger("dropstream.scheduling")
 
@@ -114,16 +116,21 @@ def _should_cancel(run: Run) -> str:
     return ""
 
 
-def execute_run(run_id: int, *, worker: str | None = None) -> str:
+def execute_run(run_id: int, *, worker: str | None = None,
+                progress: Callable[[str], None] | None = None, retry: bool = True) -> str:
     """Claim ``run_id``, run its channel and record the outcome. Returns what happened:
 
     "succeeded", "failed", "retrying", "canceled", "lost" (the lease was taken over, this
     outcome dropped) or a claim result ("busy", "held", "later", "gone") when it did not run.
-    Never raises for a failing flow: the exception becomes the run's error.
+    ``progress`` receives the flow's progress lines (default: the log); ``retry`` False makes a
+    failed attempt final (a run a person watches from the command line). Never raises for a
+    failing flow: the exception becomes the run's error.
     """
     worker = worker or locks.worker_id()
     lease = settings.RUN_LEASE_SECONDS
-    claim = locks.claim_run(run_id, worker, lease_seconds=lease)
+    recover_journals()  # requests a killed run on this host sent, before this run adds more
+    claimed_at = clock.now()
+    claim = locks.claim_run(run_id, worker, lease_seconds=lease, now=claimed_at)
     if claim != locks.Claim.CLAIMED:
         logger.debug("run %s not started: %s", run_id, claim, extra={"run_id": run_id})
         return str(claim)
@@ -138,16 +145,22 @@ def execute_run(run_id: int, *, worker: str | None = None) -> str:
         return "canceled"
 
     logger.info("run %s started (%s, attempt %s)", run_id, run.mode, run.attempt, extra=context)
+    say = progress or (lambda text: logger.info(text, extra=context))
     started = time.monotonic()
-    ok, counts, requests, error = False, {}, {}, ""
-    with locks.KEEPER.hold(run_id, worker, lease):
+    ok, counts, requests, details, error = False, {}, {}, {}, ""
+    with locks.KEEPER.hold(run_id, worker, lease,
+                           expires_at=claimed_at + timedelta(seconds=lease)) as held:
         try:
             result = run_function()(run.connection_id, run.channel_type, mode=run.mode,
-                                    progress=lambda text: logger.info(text, extra=context))
+                                    progress=say, should_stop=held.check)
             ok = bool(getattr(result, "ok", False))
             counts = dict(getattr(result, "counts", None) or {})
             requests = dict(getattr(result, "requests", None) or {})
+            details = dict(getattr(result, "details", None) or {})
             error = redact(str(getattr(result, "error", "") or ""))
+        except RunStopped as exc:
+            error = redact(str(exc))
+            logger.warning("%s", error, extra=context)
         except Exception as exc:  # noqa: BLE001 — a flow bug fails this run, not the worker
             error = redact(f"{type(exc).__name__}: {exc}")
             logger.exception("run %s raised", run_id, extra=context)
@@ -155,7 +168,7 @@ def execute_run(run_id: int, *, worker: str | None = None) -> str:
     finished = clock.now()
     used = sum(int(n) for n in requests.values())
     common = {"counts": counts, "requests": requests, "requests_used": used,
-              "duration_ms": duration_ms, "error": error[:5000]}
+              "duration_ms": duration_ms, "error": error[:5000], "details": details}
 
     if ok:
         outcome = "succeeded"
@@ -163,7 +176,7 @@ def execute_run(run_id: int, *, worker: str | None = None) -> str:
                                  **common)
         if kept:
             Channel.objects.filter(pk=run.channel_id).update(last_completed_at=finished)
-    elif run.attempt < settings.RUN_MAX_ATTEMPTS:
+    elif retry and run.attempt < settings.RUN_MAX_ATTEMPTS:
         outcome = "retrying"
         delay = retry_delay(run.attempt)
         kept = locks.release_run(run_id, worker, state=RunState.QUEUED, worker="",
@@ -184,6 +197,39 @@ def execute_run(run_id: int, *, worker: str | None = None) -> str:
         f": {error}" if error else "", extra=context)
     hand_off(run.channel_id)
     return outcome
+
+
+def run_in_foreground(run_id: int, *, progress: Callable[[str], None] | None = None,
+                      wait_seconds: float | None = None, poll_seconds: float = 0.5) -> str:
+    """Execute a queued run in this process, under the same lock as the workers (the command
+    line's ``sync run``). Returns ``execute_run``'s outcome, or "busy" when another run of the
+    channel still holds it after ``wait_seconds`` (None: wait as long as that run lives).
+
+    While it waits, a running run whose lease lapsed (its process died) is taken over and
+    completed first, so a killed command never blocks the next one longer than its lease.
+    """
+    worker = locks.worker_id()
+    deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
+    said = False
+    while True:
+        outcome = execute_run(run_id, worker=worker, progress=progress, retry=False)
+        if outcome != locks.Claim.BUSY:
+            return outcome
+        channel_id = Run.objects.values_list("channel_id", flat=True).get(pk=run_id)
+        holder = (Run.objects.filter(channel_id=channel_id, state=RunState.RUNNING)
+                  .exclude(pk=run_id).values("id", "worker", "lease_until").first())
+        if holder is not None and holder["lease_until"] and holder["lease_until"] < clock.now():
+            if progress:
+                progress(f"run {holder['id']} of this channel stopped renewing its lease; "
+                         "completing it first")
+            execute_run(holder["id"], worker=worker, progress=progress)
+            continue
+        if deadline is not None and time.monotonic() >= deadline:
+            return str(locks.Claim.BUSY)
+        if progress and not said and holder is not None:
+            progress(f"waiting for run {holder['id']} of this channel to finish")
+            said = True
+        time.sleep(poll_seconds)
 
 
 def hand_off(channel_id: int) -> int | None:
@@ -400,6 +446,7 @@ def scheduler_tick(now: datetime | None = None, *, refresh_budgets: bool | None 
     dispatched = len(dispatch_due(now))
     full = len(dispatch_due(now, mode=RunMode.FULL))
     resent = len(resend_lost_runs(now))
+    recover_journals()
     alerted = _alerts_tick_if_due(now)
     return {"scheduled": scheduled, "dispatched": dispatched, "full_dispatched": full,
             "resent": resent, "budgets": refreshed, "alerts": alerted}

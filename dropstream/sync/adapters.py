@@ -8,6 +8,7 @@ from typing import Any
 
 from dropstream.connections.models import Connection, Store, Warehouse
 from dropstream.platforms.base import MeterSink, StoreAdapter, WarehouseAdapter, discard_meter
+from dropstream.sync.errors import StopCheck, never_stop
 
 # Per-store caches that outlive one adapter (e.g. Bright Sites final_sku → product ids), so the
 # next run does not pay to learn them again. Keyed by store id; process-local by design: a new
@@ -60,12 +61,37 @@ def remember_document(warehouse: Warehouse, document) -> None:
                                             defaults={"name": document.name[:255]})
 
 
+class Guarded:
+    """An adapter whose every public method first calls the run's stop check, so a run that
+    lost its lease stops before its next request (DESIGN.md invariant 2)."""
+
+    def __init__(self, inner: Any, should_stop: StopCheck) -> None:
+        self._inner = inner
+        self._should_stop = should_stop
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if name.startswith("_") or not callable(value):
+            return value
+        should_stop = self._should_stop
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            should_stop()
+            return value(*args, **kwargs)
+
+        return checked
+
+    def __repr__(self) -> str:
+        return f"<Guarded {self._inner!r}>"
+
+
 @contextmanager
 def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
-                  warehouse_meter: MeterSink = discard_meter
+                  warehouse_meter: MeterSink = discard_meter,
+                  should_stop: StopCheck = never_stop,
                   ) -> Iterator[tuple[StoreAdapter, WarehouseAdapter]]:
-    """The connection's store and warehouse adapters for one run; on leaving, both are closed
-    and the warehouse adapter's memory is saved."""
+    """The connection's store and warehouse adapters for one run, each call guarded by
+    ``should_stop``; on leaving, both are closed and the warehouse adapter's memory is saved."""
     store = store_adapter(connection.store, meter=meter)
     try:
         warehouse = warehouse_adapter(connection.warehouse, meter=warehouse_meter)
@@ -73,7 +99,7 @@ def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
         store.close()
         raise
     try:
-        yield store, warehouse
+        yield Guarded(store, should_stop), Guarded(warehouse, should_stop)
     finally:
         store.close()
         warehouse.close()

@@ -123,6 +123,7 @@ def process_delivery(delivery_id: int) -> str:
         return _finish(delivery, PushDelivery.State.REJECTED, str(exc))
     finally:
         adapter.close()
+        meter.close()
     if order is None:
         return _finish(delivery, PushDelivery.State.IGNORED,
                        "the order is not at the store's import status")

@@ -17,6 +17,7 @@ from dropstream.connections.models import Connection, Warehouse
 from dropstream.logs import redact
 from dropstream.platforms.errors import CredentialsRejected, HostKeyMismatch, PlatformError
 from dropstream.sync import adapters
+from dropstream.sync.errors import RunStopped, StopCheck, never_stop
 from dropstream.sync.export_orders import export_orders
 from dropstream.sync.import_orders import import_orders
 from dropstream.sync.maintenance import abandon_stale_orders
@@ -40,6 +41,8 @@ class RunResult:
     counts: dict[str, int] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     error: str = ""
+    # What counts cannot say (e.g. inventory: SKUs skipped and why), kept on the Run.
+    details: dict[str, object] = field(default_factory=dict)
 
     @property
     def requests_used(self) -> int:
@@ -57,11 +60,11 @@ def _warehouse_options(settings: dict) -> dict:
 
 
 def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-               result: RunResult, progress: Progress | None, *,
+               result: RunResult, progress: Progress | None, should_stop: StopCheck, *,
                import_first: bool = True) -> None:
     errors: list[PlatformError] = []
-    with adapters.open_adapters(connection, meter=meter,
-                                warehouse_meter=warehouse_meter) as (store, warehouse):
+    with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
+                                should_stop=should_stop) as (store, warehouse):
         if import_first:
             _say(progress, "importing orders from the store")
             try:
@@ -96,11 +99,11 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
 
 
 def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-                   result: RunResult, progress: Progress | None) -> None:
+                   result: RunResult, progress: Progress | None, should_stop: StopCheck) -> None:
     report = ShipmentReport()
     try:
-        with adapters.open_adapters(connection, meter=meter,
-                                    warehouse_meter=warehouse_meter) as (store, warehouse):
+        with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
+                                    should_stop=should_stop) as (store, warehouse):
             _say(progress, "reading shipments from the warehouse")
             import_shipments(connection, warehouse, report)
             Warehouse.objects.filter(pk=connection.warehouse_id).update(
@@ -113,11 +116,12 @@ def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMe
 
 
 def _run_inventory(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-                   result: RunResult, progress: Progress | None, *, full: bool) -> None:
+                   result: RunResult, progress: Progress | None, should_stop: StopCheck, *,
+                   full: bool) -> None:
     report = InventoryReport()
     try:
-        with adapters.open_adapters(connection, meter=meter,
-                                    warehouse_meter=warehouse_meter) as (store, warehouse):
+        with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
+                                    should_stop=should_stop) as (store, warehouse):
             _say(progress, "reading inventory from the warehouse")
             import_levels(connection, warehouse, report)
             _say(progress, f"writing {'all' if full else 'changed'} quantities to the store")
@@ -152,14 +156,28 @@ def _alert_for(connection: Connection, channel_type: str, error: PlatformError) 
     raise_alert(kind, str(error), connection=connection, channel=channel_type, related=related)
 
 
+def _close_meters(*meters: DbMeter, log_extra: dict) -> None:
+    for meter in meters:
+        try:
+            meter.close()
+        except Exception:  # noqa: BLE001 — the journal keeps the rows for recover_journals
+            logger.exception("writing the request meter failed; its journal is kept",
+                             extra=log_extra)
+
+
 def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
-                progress: Progress | None = None) -> RunResult:
+                progress: Progress | None = None,
+                should_stop: StopCheck = never_stop) -> RunResult:
     """Run ``channel_type`` (sales_order, shipment, inventory) for the connection now.
 
     ``mode`` is "default", "full" (inventory full sync) or "export" (sales orders: prepare and
-    send what is queued without asking the store anything — after a push). Never raises for a platform or data
-    failure: those end in ``RunResult(ok=False, error=…)`` and alerts. The caller holds the
-    (connection, channel) lock.
+    send what is queued without asking the store anything — after a push). Never raises for a
+    platform or data failure: those end in ``RunResult(ok=False, error=…)`` and alerts.
+
+    The caller holds the (connection, channel) lock (``scheduling.tasks.execute_run``; the
+    command line goes through it too) and passes its lease check as ``should_stop``: it is
+    called before every request, and a run that must stop ends with ``ok=False`` before its
+    next external effect, leaving pending intents to the worker that holds the run now.
     """
     if channel_type not in CHANNELS:
         return RunResult(ok=False, error=f"unknown channel {channel_type!r}; use one of "
@@ -168,7 +186,8 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
                   .get(pk=connection_id))
     if connection.enabled_at is None:
         return RunResult(ok=False, error=f"connection {connection} is disabled; enable it first")
-    # Meter rows are written ten at a time: a crash loses at most ten, the run's end flushes.
+    # Rows reach the database ten (warehouse: fifty) at a time; the journal keeps the others
+    # through a kill (sync.meter).
     meter = DbMeter(connection=connection, channel=channel_type, buffer_size=10)
     warehouse_meter = DbMeter(connection=connection, channel=channel_type, buffer_size=50,
                               billed=False)
@@ -176,13 +195,17 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
     log_extra = {"connection_id": connection.pk, "channel": channel_type}
     try:
         if channel_type == "sales_order":
-            _run_sales(connection, meter, warehouse_meter, result, progress,
+            _run_sales(connection, meter, warehouse_meter, result, progress, should_stop,
                        import_first=mode != "export")
         elif channel_type == "shipment":
-            _run_shipments(connection, meter, warehouse_meter, result, progress)
+            _run_shipments(connection, meter, warehouse_meter, result, progress, should_stop)
         else:
-            _run_inventory(connection, meter, warehouse_meter, result, progress,
+            _run_inventory(connection, meter, warehouse_meter, result, progress, should_stop,
                            full=mode == "full")
+    except RunStopped as exc:
+        # No alert: the run goes on in the worker that holds it now.
+        result.ok, result.error = False, redact(str(exc))
+        logger.warning("%s", result.error, extra=log_extra)
     except PlatformError as exc:
         result.ok, result.error = False, redact(str(exc))
         logger.warning("run failed: %s", result.error, extra=log_extra)
@@ -196,8 +219,7 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
                     AlertKind.INVENTORY_FAILED, result.error, connection=connection,
                     channel=channel_type)
     finally:
-        meter.flush()
-        warehouse_meter.flush()
+        _close_meters(meter, warehouse_meter, log_extra=log_extra)
     result.requests = dict(meter.by_endpoint)
     if warehouse_meter.by_endpoint:
         result.counts["warehouse_operations"] = sum(warehouse_meter.by_endpoint.values())

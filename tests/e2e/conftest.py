@@ -12,7 +12,8 @@ from django.utils import timezone
 from dropstream.connections import actions
 from dropstream.connections.models import Connection
 from dropstream.sandbox.warehouse.robot import WarehouseRobot
-from dropstream.sync.runner import RunResult, run_channel
+from dropstream.scheduling.actions import run_here
+from dropstream.sync.runner import RunResult
 
 
 @dataclass
@@ -22,10 +23,20 @@ class Hub:
     root: Path
     control: object
 
-    def run(self, channel: str, mode: str = "default") -> RunResult:
-        result = run_channel(self.connection.pk, channel, mode=mode)
-        assert result.ok, result.error
+    def run(self, channel: str, mode: str = "default", *, expect_ok: bool = True) -> RunResult:
+        """Run a channel the way the command line does: under the workers' run lock."""
+        result = run_locked(self.connection, channel, mode)
+        if expect_ok:
+            assert result.ok, result.error
         return result
+
+
+def run_locked(connection: Connection, channel: str, mode: str = "default") -> RunResult:
+    """One run of ``channel`` through the run lock (``scheduling.actions.run_here``), reported
+    as the flow's RunResult."""
+    outcome, run = run_here(connection.channels.get(type=channel), mode=mode, wait_seconds=30)
+    return RunResult(ok=outcome == "succeeded", counts=run.counts, requests=run.requests,
+                     error=run.error, details=run.details)
 
 
 def build_hub(bs_store, root: Path, *, warehouse_url: str | None = None, **robot_options) -> Hub:

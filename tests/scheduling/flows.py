@@ -20,7 +20,7 @@ CALLS: list[tuple[int, str, str]] = []
 
 
 def succeed(connection_id: int, channel_type: str, *, mode: str = "default",
-            progress=None) -> RunResult:
+            progress=None, should_stop=None) -> RunResult:
     CALLS.append((connection_id, channel_type, mode))
     if progress:
         progress(f"checked {channel_type}")
@@ -28,20 +28,20 @@ def succeed(connection_id: int, channel_type: str, *, mode: str = "default",
 
 
 def fail(connection_id: int, channel_type: str, *, mode: str = "default",
-         progress=None) -> RunResult:
+         progress=None, should_stop=None) -> RunResult:
     CALLS.append((connection_id, channel_type, mode))
     return RunResult(ok=False, requests={"GET /orders": 1},
                      error="the store answered 503 for GET /orders?token=SeCrEtZ123")
 
 
 def explode(connection_id: int, channel_type: str, *, mode: str = "default",
-            progress=None) -> RunResult:
+            progress=None, should_stop=None) -> RunResult:
     CALLS.append((connection_id, channel_type, mode))
     raise RuntimeError("boom at https://api.example/orders?token=SeCrEtZabc")
 
 
 def metered(connection_id: int, channel_type: str, *, mode: str = "default",
-            progress=None) -> RunResult:
+            progress=None, should_stop=None) -> RunResult:
     """Records ``REQUESTS_PER_RUN`` meter rows at the scheduling clock's time."""
     n = REQUESTS_PER_RUN.get(channel_type, 0)
     store_id = Connection.objects.values_list("store_id", flat=True).get(pk=connection_id)
@@ -54,7 +54,7 @@ def metered(connection_id: int, channel_type: str, *, mode: str = "default",
 
 
 def record_interval(connection_id: int, channel_type: str, *, mode: str = "default",
-                    progress=None) -> RunResult:
+                    progress=None, should_stop=None) -> RunResult:
     """Appends start and end lines to ``$DROPSTREAM_TEST_RECORD`` around a short sleep
     (``$DROPSTREAM_TEST_SLEEP`` seconds), for the overlap and crash tests across processes."""
     path = os.environ["DROPSTREAM_TEST_RECORD"]

@@ -33,7 +33,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from dropstream.logs import redact
-from dropstream.platforms.base import MeteredCall, MeterSink, discard_meter
+from dropstream.platforms.base import (
+    MeteredCall,
+    MeterSink,
+    announce,
+    discard_meter,
+    new_call_id,
+)
 from dropstream.platforms.brightsites import api_base_url
 from dropstream.platforms.errors import (
     BadResponse,
@@ -94,6 +100,8 @@ class MeteredTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         endpoint, attempt = request.extensions.get(_EXT, (f"{request.method} ?", 1))
+        call_id = new_call_id()
+        self._announce(request.method, endpoint, attempt, call_id)
         started = time.monotonic()
         try:
             answer = self._inner.handle_request(self._with_token(request))
@@ -105,9 +113,9 @@ class MeteredTransport(httpx.BaseTransport):
                 answer.close()
         except Exception as exc:
             self._report(request.method, endpoint, None, started, attempt,
-                         f"{type(exc).__name__}: {self.scrub(str(exc))}")
+                         f"{type(exc).__name__}: {self.scrub(str(exc))}", call_id)
             raise
-        self._report(request.method, endpoint, answer.status_code, started, attempt, "")
+        self._report(request.method, endpoint, answer.status_code, started, attempt, "", call_id)
         return httpx.Response(answer.status_code, headers=answer.headers, content=raw,
                               extensions=answer.extensions, request=request)
 
@@ -116,11 +124,19 @@ class MeteredTransport(httpx.BaseTransport):
         text = redact(text)
         return text.replace(self._token, "[redacted]") if self._token else text
 
+    def _announce(self, method: str, endpoint: str, attempt: int, call_id: str) -> None:
+        try:
+            announce(self._meter, MeteredCall(platform=PLATFORM, method=method,
+                                              endpoint=endpoint, status=None, duration_ms=0,
+                                              attempt=attempt, call_id=call_id))
+        except Exception:  # noqa: BLE001 — a broken sink must not stop the request
+            logger.exception("the request meter failed for %s", endpoint)
+
     def _report(self, method: str, endpoint: str, status: int | None, started: float,
-                attempt: int, error: str) -> None:
+                attempt: int, error: str, call_id: str) -> None:
         call = MeteredCall(platform=PLATFORM, method=method, endpoint=endpoint, status=status,
                            duration_ms=round((time.monotonic() - started) * 1000, 3),
-                           attempt=attempt, error=error[:300])
+                           attempt=attempt, error=error[:300], call_id=call_id)
         try:
             self._meter(call)
         except Exception:  # noqa: BLE001 — a broken sink must not turn a success into a failure

@@ -54,7 +54,13 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
-from dropstream.platforms.base import MeteredCall, MeterSink, discard_meter
+from dropstream.platforms.base import (
+    MeteredCall,
+    MeterSink,
+    announce,
+    discard_meter,
+    new_call_id,
+)
 from dropstream.platforms.errors import (
     BadResponse,
     CredentialsRejected,
@@ -436,6 +442,10 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            call_id = new_call_id()
+            announce(self.meter, MeteredCall(platform=PLATFORM, method=self.scheme.upper(),
+                                             endpoint=f"{op} {endpoint}", status=None,
+                                             duration_ms=0, attempt=attempt, call_id=call_id))
             started = time.perf_counter()
             try:
                 self._ensure_connected()
@@ -446,9 +456,10 @@ class Transport:
                 error = self._translate(exc, op, target or endpoint)
                 error.__cause__ = exc
             else:
-                self._meter(op, endpoint, 0, started, attempt, "")
+                self._meter(op, endpoint, 0, started, attempt, "", call_id)
                 return result
-            self._meter(op, endpoint, error.status, started, attempt, type(error).__name__)
+            self._meter(op, endpoint, error.status, started, attempt, type(error).__name__,
+                        call_id)
             if not isinstance(error, TransientError) or attempt > self.retries:
                 raise error
             log.info("DSFX %s: %s %s failed (%s), retrying", self.where, op, endpoint,
@@ -457,11 +468,11 @@ class Transport:
             time.sleep(self.backoff * (2 ** (attempt - 1)))
 
     def _meter(self, op: str, endpoint: str, status: int | None, started: float, attempt: int,
-               error: str) -> None:
+               error: str, call_id: str) -> None:
         self.meter(MeteredCall(platform=PLATFORM, method=self.scheme.upper(),
                                endpoint=f"{op} {endpoint}", status=status,
                                duration_ms=(time.perf_counter() - started) * 1000,
-                               attempt=attempt, error=error))
+                               attempt=attempt, error=error, call_id=call_id))
 
     def _translate_os_error(self, exc: OSError, op: str, endpoint: str) -> PlatformError:
         """Errors common to sockets and files, in operator words."""
