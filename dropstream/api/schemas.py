@@ -384,6 +384,13 @@ class OrderActionOut(Schema):
     fulfillment_state: str
 
 
+class ShipmentActionOut(Schema):
+    id: int
+    state: str
+    order_id: int | None
+    error_message: str
+
+
 # ------------------------------------------------------------------------------- products ----
 
 class BundleItem(In):

@@ -292,9 +292,11 @@ class StoreAdapter(Protocol):
     def order_from_payload(self, payload: Mapping[str, Any]) -> StoreOrder:
         """Map a pushed order body with no request; OrderDataError when it cannot be mapped."""
 
-    def post_shipment(self, shipment: StoreShipment, *, check_existing: bool = False) -> str:
+    def post_shipment(self, shipment: StoreShipment, *, check_existing: bool = False,
+                      claimed: frozenset[str] = frozenset()) -> str:
         """Create the shipment; return the store's shipment id. With ``check_existing`` (a retry
-        after a run died mid-post) first look for it in the store and create it only if absent."""
+        after a run died mid-post) first look for it in the store and create it only if absent;
+        a store shipment in ``claimed`` (other packages' ids) is never taken for this one."""
 
     def set_order_shipped(self, external_id: str) -> None:
         """Set the order status the merchant chose for a fully shipped order (may do nothing)."""

@@ -10,7 +10,8 @@ The type says what the caller should do::
     │   └── RemoteUnavailable     connection refused, reset, DNS failure
     ├── PermanentError            fail; a person must fix something first
     │   ├── CredentialsRejected   401/403, bad login; ``read_only`` when a write was refused
-    │   ├── RemoteNotFound        404
+    │   ├── RemoteNotFound        404 of one record (an order, a file)
+    │   │   └── AccountNotFound   nothing answers as this store/warehouse account at all
     │   ├── RemoteValidationError 422; ``fields`` maps field → messages
     │   ├── BadResponse           non-JSON or wrong shape; ``field`` names what was wrong
     │   ├── HostKeyMismatch       SFTP host key differs from the pinned one
@@ -69,6 +70,10 @@ class RemoteNotFound(PermanentError):
     pass
 
 
+class AccountNotFound(RemoteNotFound):
+    """The whole account is unknown where the settings point (a wrong subdomain or host)."""
+
+
 class RemoteValidationError(PermanentError):
     def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None,
                  status: int = 422) -> None:
@@ -96,6 +101,14 @@ class HostKeyMismatch(PermanentError):
 
 class NotSupported(PermanentError):
     pass
+
+
+def is_connection_level(error: PlatformError) -> bool:
+    """Whether ``error`` is about the store or warehouse connection as a whole (a rejected
+    login, an unknown account, a changed host key, the remote down or limiting), not about the
+    one record being sent: the run stops and the records wait, unchanged, for the next one."""
+    return isinstance(error, TransientError | CredentialsRejected | AccountNotFound
+                      | HostKeyMismatch)
 
 
 class OrderDataError(PlatformError):

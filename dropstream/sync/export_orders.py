@@ -28,6 +28,7 @@ from dropstream.platforms.errors import (
     RemoteNotFound,
     TransientError,
 )
+from dropstream.shipments.matching import follow_shipments
 from dropstream.sync.models import Intent, IntentState
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,10 @@ def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
         intent.state = IntentState.DONE
         intent.done_at = now
         intent.save(update_fields=["state", "done_at"])
+    if check_first:
+        # A recovered batch: the warehouse may have shipped from it before the hub knew it had
+        # it (those orders are Open already); any other order's status follows its shipments.
+        follow_shipments([o.pk for o in orders])
     logger.info("exported %s order(s) in %s", moved, intent.reference,
                 extra={"connection_id": connection.pk, "channel": "sales_order"})
     return True

@@ -47,6 +47,8 @@ class CatalogView:
     shipping: dict[str, ShippingMethodMap] = field(default_factory=dict)
     unmapped_shipping: str = "pass"
     manual_release: bool = False
+    # Set when other connections share the warehouse: order numbers must not collide there.
+    shared_warehouse: tuple[int, int, int] | None = None  # (warehouse, connection, store) ids
 
     def warehouse_sku(self, store_sku: str) -> str:
         return self.listings.get(store_sku, store_sku)
@@ -61,9 +63,28 @@ def load_catalog(connection: Connection) -> CatalogView:
     for bundle_sku, component_sku, quantity in components:
         bundles.setdefault(bundle_sku, []).append((component_sku, quantity))
     shipping = {m.store_description: m for m in connection.shipping_methods.all()}
+    shared = Connection.objects.filter(warehouse_id=connection.warehouse_id).count() > 1
     return CatalogView(listings=listings, bundles=bundles, shipping=shipping,
                        unmapped_shipping=connection.unmapped_shipping_method,
-                       manual_release=connection.store.manual_release)
+                       manual_release=connection.store.manual_release,
+                       shared_warehouse=(connection.warehouse_id, connection.pk,
+                                         connection.store_id) if shared else None)
+
+
+def make_numbers_unique(orders: list[Order], catalog: CatalogView) -> None:
+    """On a warehouse several connections share, an order number another connection already
+    sent there gets ``-<store id>``: the warehouse's shipments then name one order only."""
+    if catalog.shared_warehouse is None or not orders:
+        return
+    warehouse_id, connection_id, store_id = catalog.shared_warehouse
+    taken = set(Order.objects.filter(connection__warehouse_id=warehouse_id,
+                                     warehouse_order_number__in=[o.warehouse_order_number
+                                                                 for o in orders])
+                .exclude(connection_id=connection_id)
+                .values_list("warehouse_order_number", flat=True))
+    for order in orders:
+        if order.warehouse_order_number in taken:
+            order.warehouse_order_number = f"{order.warehouse_order_number}-{store_id}"
 
 
 def validation_problems(order: Order, lines: list[OrderLine]) -> list[str]:
@@ -185,6 +206,7 @@ def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") 
             return order.status
         lines = _expand_lines(order, catalog)
         problems = _problems(order, lines, catalog)
+        make_numbers_unique([order], catalog)
         if problems:
             message = "; ".join(problems)
             order_status.transition(order, S.ERROR, event="validation_failed", message=message,
@@ -229,6 +251,7 @@ def prepare_chunk(order_ids: list[int], catalog: CatalogView, *,
             good.append(order)
             changed_lines.extend(lines_of[order.pk])
             components.extend(new_lines)
+        make_numbers_unique(good, catalog)
         order_status.update_rows(changed_lines, ("warehouse_sku", "line_number"))
         OrderLine.objects.bulk_create(components, batch_size=500)
         order_status.transition_each(good, target, event="prepared", actor=actor, fields=FIELDS,

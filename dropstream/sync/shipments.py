@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
@@ -28,7 +28,13 @@ from dropstream.platforms.base import (
     WarehouseAdapter,
     WarehouseShipment,
 )
-from dropstream.platforms.errors import PlatformError, RemoteValidationError, TransientError
+from dropstream.platforms.errors import PlatformError, RemoteValidationError, is_connection_level
+from dropstream.shipments.matching import (
+    NOT_POSTED_FOR,
+    attach_to_order,
+    keep_in_error,
+    order_for,
+)
 from dropstream.shipments.models import Shipment, ShipmentLine, ShipmentState
 from dropstream.sync.adapters import remember_document
 from dropstream.sync.models import Intent, IntentState
@@ -37,9 +43,6 @@ logger = logging.getLogger(__name__)
 S = OrderStatus
 POST = "shipment_post"
 MARK_SHIPPED = "order_shipped"
-# Orders that take shipments: sent to the warehouse (or perhaps sent: a batch whose confirmation
-# was lost), or already closed/archived (kept, alerted, posted after Reprocess).
-NOT_POSTED_FOR = (S.CLOSED, S.ARCHIVED)
 
 
 @dataclass
@@ -58,80 +61,22 @@ class ShipmentReport:
 # ---------------------------------------------------------------------------------------------
 
 
-def _match_lines(order: Order, incoming: WarehouseShipment,
-                 physical: list[OrderLine]) -> tuple[list, list[str]]:
-    """Pair each shipped line with one of the order's ``physical`` (numbered) lines; return
-    (pairs, problems)."""
-    by_number = {line.line_number: line for line in physical}
-    pairs: list[tuple[OrderLine, int, str]] = []
-    problems: list[str] = []
-    pending: dict[int, int] = defaultdict(int)
-    for shipped in incoming.lines:
-        line = by_number.get(shipped.line_number) if shipped.line_number else None
-        if line is None and shipped.sku:
-            line = next((candidate for candidate in physical
-                         if candidate.warehouse_sku == shipped.sku
-                         and candidate.quantity_shipped + pending[candidate.pk]
-                         < candidate.quantity_ordered), None)
-            line = line or next((c for c in physical if c.warehouse_sku == shipped.sku), None)
-        if line is None:
-            problems.append(f"order {incoming.order_number} has no line "
-                            f"{shipped.line_number or ''} {shipped.sku}".replace("  ", " "))
-            continue
-        if line.quantity_shipped + pending[line.pk] + shipped.quantity > line.quantity_ordered:
-            problems.append(
-                f"line {line.line_number} ({line.warehouse_sku}) of order "
-                f"{incoming.order_number} would ship {line.quantity_shipped + pending[line.pk] + shipped.quantity}"
-                f" of {line.quantity_ordered} ordered")
-        pending[line.pk] += shipped.quantity
-        pairs.append((line, shipped.quantity, shipped.sku or line.warehouse_sku))
-    return pairs, problems
-
-
-def _refresh_bundle_parents(order: Order, physical: list[OrderLine]) -> None:
-    if not any(line.parent_id for line in physical):
-        return  # no bundle in this order: nothing to recompute
-    for parent in order.lines.filter(components__isnull=False).distinct():
-        complete = min((c.quantity_shipped * parent.quantity_ordered) // c.quantity_ordered
-                       for c in parent.components.all())
-        if complete != parent.quantity_shipped:
-            parent.quantity_shipped = complete
-            parent.save(update_fields=["quantity_shipped"])
-
-
-def _update_order_status(order: Order, physical: list[OrderLine]) -> None:
-    """Move the order to Shipped or Partially Shipped from its ``physical`` lines' quantities."""
-    physical = [line for line in physical if not line.canceled]
-    if not physical:
-        return
-    done = all(line.quantity_shipped >= line.quantity_ordered for line in physical)
-    target = S.SHIPPED if done else S.PARTIALLY_SHIPPED
-    if order.status == target:
-        return
-    if order.status in NOT_POSTED_FOR:
-        order_status.record(order, "late_shipment",
-                            "A shipment arrived for this order after it was "
-                            f"{S(order.status).label.lower()}; Reprocess it to pass the "
-                            "shipment to the store.")
-        return
-    if target in order_status.ALLOWED.get(order.status, frozenset()):
-        order_status.transition(order, target, event="shipped",
-                                message="Every line has shipped." if done else
-                                "Some lines have shipped.")
-
-
 def store_warehouse_shipment(connection: Connection, incoming: WarehouseShipment,
                              source: str) -> tuple[str, list[RowError]]:
-    """Upsert one warehouse shipment; returns (outcome, row errors for the file's report)."""
+    """Upsert one warehouse shipment; returns (outcome, row errors for the file's report).
+
+    The shipment belongs to the connection whose order it ships, which need not be the one
+    running: connections sharing a warehouse read the same files. Raises what the database
+    raises; an IntegrityError means a concurrent run stored the same shipment.
+    """
     with transaction.atomic():
         if Shipment.objects.filter(warehouse_id=connection.warehouse_id,
                                    key=incoming.key).exists():
             return "duplicate", []
-        order = (Order.objects.select_for_update()
-                 .filter(connection=connection, warehouse_order_number=incoming.order_number)
-                 .exclude(export_reference="").order_by("-id").first())
+        order, unmatched = order_for(connection.warehouse_id, incoming.order_number)
         shipment = Shipment.objects.create(
-            connection=connection, warehouse_id=connection.warehouse_id, order=order,
+            connection=order.connection if order is not None else connection,
+            warehouse_id=connection.warehouse_id, order=order,
             key=incoming.key, order_number=incoming.order_number,
             tracking_number=incoming.tracking_number, carrier=incoming.carrier,
             service=incoming.service, ship_date=incoming.ship_date, weight=incoming.weight,
@@ -139,66 +84,48 @@ def store_warehouse_shipment(connection: Connection, incoming: WarehouseShipment
             source_file=source)
         rows = incoming.source_rows or (0,)
         if order is None:
-            message = (f"No order {incoming.order_number} was sent to the warehouse on this "
-                       "connection; the shipment is kept for review.")
-            _keep_in_error(shipment, incoming, message)
-            return "unmatched", [RowError(row, message) for row in rows]
-        physical = list(order.lines.filter(line_number__isnull=False))
-        pairs, problems = _match_lines(order, incoming, physical)
+            keep_in_error(shipment, incoming.lines, unmatched)
+            return "unmatched", [RowError(row, unmatched) for row in rows]
+        problems = attach_to_order(shipment, order, incoming.lines)
         if problems:
-            message = "; ".join(problems)
-            _keep_in_error(shipment, incoming, message)
-            order_status.record(order, "shipment_rejected", f"Shipment {shipment}: {message}")
-            return "unmatched", [RowError(row, message) for row in rows]
-        ShipmentLine.objects.bulk_create([
-            ShipmentLine(shipment=shipment, order_line=line, line_number=line.line_number,
-                         sku=sku, quantity=quantity) for line, quantity, sku in pairs])
-        for line, quantity, _ in pairs:
-            line.quantity_shipped += quantity
-        # The order row is locked (select_for_update above), so writing the sums is safe.
-        order_status.update_rows(list({line.pk: line for line, _, _ in pairs}.values()),
-                                 ("quantity_shipped",))
-        _refresh_bundle_parents(order, physical)
-        order_status.record(order, "shipment_received",
-                            f"{incoming.carrier} {incoming.service} {incoming.tracking_number}"
-                            .strip())
-        _update_order_status(order, physical)
-        if order.status in NOT_POSTED_FOR:
-            raise_alert(AlertKind.SHIPMENT_UNMATCHED,
-                        f"Order {order} is {S(order.status).label}; its late shipment "
-                        f"{shipment} waits for Reprocess.", connection=connection,
-                        channel="shipment", related=order)
+            return "unmatched", [RowError(row, problems) for row in rows]
         return "imported", []
 
 
-def _keep_in_error(shipment: Shipment, incoming: WarehouseShipment, message: str) -> None:
-    ShipmentLine.objects.bulk_create([
-        ShipmentLine(shipment=shipment, line_number=line.line_number, sku=line.sku,
-                     quantity=line.quantity) for line in incoming.lines])
-    shipment.state = ShipmentState.ERROR
-    shipment.error_message = message
-    shipment.save(update_fields=["state", "error_message"])
-    raise_alert(AlertKind.SHIPMENT_UNMATCHED, f"Shipment {shipment}: {message}",
-                connection=shipment.connection, channel="shipment", related=shipment)
+def _store_one(connection: Connection, incoming: WarehouseShipment,
+               source: str) -> tuple[str, list[RowError]]:
+    try:
+        return store_warehouse_shipment(connection, incoming, source)
+    except IntegrityError:
+        # A run of another connection on this warehouse stored it a moment ago.
+        if Shipment.objects.filter(warehouse_id=connection.warehouse_id,
+                                   key=incoming.key).exists():
+            return "duplicate", []
+        raise
 
 
 def import_shipments(connection: Connection, adapter: WarehouseAdapter,
                      report: ShipmentReport) -> None:
-    """Read every new shipment document; store its shipments; acknowledge it."""
+    """Read every new shipment document; store its shipments; acknowledge it.
+
+    A shipment the hub fails to store (the database refused or failed) keeps its document
+    unacknowledged, so the next run reads it again (what was stored is recognised by its key),
+    and raises an alert naming it: nothing is set aside before it is safely recorded.
+    """
     for document in adapter.fetch_shipments():
         report.files += 1
         errors = list(document.errors)
+        failed: list[str] = []
         if not document.duplicate:
             for incoming in document.shipments:
                 try:
-                    outcome, row_errors = store_warehouse_shipment(connection, incoming,
-                                                                   document.name)
+                    outcome, row_errors = _store_one(connection, incoming, document.name)
                 except Exception as exc:  # noqa: BLE001 — one bad shipment never stops the file
                     logger.exception("storing shipment %s failed", incoming.key,
                                      extra={"connection_id": connection.pk, "channel": "shipment"})
-                    outcome, row_errors = "error", [RowError(r, str(exc))
-                                                    for r in incoming.source_rows or (0,)]
+                    failed.append(f"{incoming.key}: {type(exc).__name__}: {exc}")
                     report.errors += 1
+                    continue
                 errors.extend(row_errors)
                 if outcome == "imported":
                     report.imported += 1
@@ -206,6 +133,12 @@ def import_shipments(connection: Connection, adapter: WarehouseAdapter,
                     report.duplicates += 1
                 elif outcome == "unmatched":
                     report.unmatched += 1
+        if failed:
+            raise_alert(AlertKind.SHIPMENT_FAILED,
+                        f"{document.name}: {len(failed)} shipment(s) could not be stored, so the "
+                        "file stays with the warehouse and is read again on the next run: "
+                        + "; ".join(failed[:5]), connection=connection, channel="shipment")
+            continue
         if document.errors:
             raise_alert(AlertKind.FILE_REJECTED,
                         f"{document.name}: {len(document.errors)} row(s) could not be read: "
@@ -273,6 +206,15 @@ def store_shipment_for(shipment: Shipment) -> StoreShipment:
     )
 
 
+def _claimed_elsewhere(shipment: Shipment) -> frozenset[str]:
+    """Store shipment ids that other hub shipments of the same order already stand for: a
+    retry's look-up must not take one of them for this package (two packages may share a
+    tracking number, or have none and the same lines)."""
+    return frozenset(Shipment.objects.filter(order_id=shipment.order_id)
+                     .exclude(pk=shipment.pk).exclude(store_shipment_id="")
+                     .values_list("store_shipment_id", flat=True))
+
+
 def _post_one(connection: Connection, adapter: StoreAdapter, shipment: Shipment) -> bool:
     outgoing = store_shipment_for(shipment)
     if not outgoing.lines:
@@ -297,8 +239,8 @@ def _post_one(connection: Connection, adapter: StoreAdapter, shipment: Shipment)
         if not created:
             intent.attempts += 1
             intent.save(update_fields=["attempts"])
-    store_id = adapter.post_shipment(outgoing,
-                                     check_existing=not created or intent.attempts > 1)
+    store_id = adapter.post_shipment(outgoing, check_existing=not created or intent.attempts > 1,
+                                     claimed=_claimed_elsewhere(shipment))
     now = timezone.now()
     with transaction.atomic():
         Shipment.objects.filter(pk=shipment.pk).update(
@@ -354,18 +296,21 @@ def post_shipments(connection: Connection, adapter: StoreAdapter, report: Shipme
         try:
             if _post_one(connection, adapter, shipment):
                 report.posted += 1
-        except TransientError as exc:
-            report.errors += 1
-            Shipment.objects.filter(pk=shipment.pk).update(error_message=str(exc))
-            raise
         except PlatformError as exc:
             report.errors += 1
+            if is_connection_level(exc):
+                # The store as a whole refused or is away (a rotated token, a wrong
+                # subdomain, an outage): this and every later shipment wait for the next run.
+                Shipment.objects.filter(pk=shipment.pk).update(
+                    error_message=f"Waiting: {exc}"[:4000])
+                raise
             Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.ERROR,
                                                            error_message=str(exc))
             order_status.record(shipment.order, "shipment_post_failed", str(exc))
             raise_alert(AlertKind.SHIPMENT_FAILED,
                         f"Shipment {shipment} of order {shipment.order} could not be posted: "
-                        f"{exc}", connection=connection, channel="shipment", related=shipment)
+                        f"{exc}. Fix what it names, then Reprocess the shipment.",
+                        connection=connection, channel="shipment", related=shipment)
     if connection.store.adapter_settings().get("status_on_shipped") == "none":
         return
     shipped = (Order.objects.filter(connection=connection, status=S.SHIPPED,
@@ -377,10 +322,10 @@ def post_shipments(connection: Connection, adapter: StoreAdapter, report: Shipme
         try:
             if _mark_shipped(connection, adapter, order):
                 report.orders_marked += 1
-        except TransientError:
-            report.errors += 1
-            raise
         except PlatformError as exc:
+            if is_connection_level(exc):
+                report.errors += 1
+                raise
             report.errors += 1
             raise_alert(AlertKind.SHIPMENT_FAILED, f"Order {order}: {exc}",
                         connection=connection, channel="shipment", related=order)

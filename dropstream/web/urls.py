@@ -54,6 +54,7 @@ urlpatterns = [
     path("orders/<int:pk>/edit/", orders.order_edit, name="order-edit"),
     path("orders/<int:pk>/<slug:action>/", orders.order_action, name="order-action"),
     path("shipments/", orders.shipment_list, name="shipments"),
+    path("shipments/bulk/", orders.shipment_bulk, name="shipments-bulk"),
     path("inventory/", inventory.inventory, name="inventory"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<int:pk>/", alerts.alert_detail, name="alert"),

@@ -29,12 +29,14 @@ from dropstream.api.schemas import (
     OrderActionOut,
     OrderEnvelope,
     OrderPage,
+    ShipmentActionOut,
     ShipmentPage,
 )
 from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, DateString, Id, Text, errors
 from dropstream.connections.models import Merchant, Store, Warehouse
 from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderStatus
+from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.models import Shipment, ShipmentState
 
 orders = Router(tags=["orders"])
@@ -209,3 +211,25 @@ def list_shipments(request: HttpRequest, filters: Query[ShipmentFilters]):
         queryset = queryset.filter(state__in=states)
     rows, page = paginate(queryset, filters)
     return {"shipments": [render.shipment(s) for s in rows], **page}
+
+
+ShipmentAction = Literal["reprocess", "archive"]
+
+
+@shipments.post("/{id}/actions/{action}",
+                response={200: ShipmentActionOut, **errors(*WRITE_ERRORS)})
+def act_on_shipment(request: HttpRequest, id: Id, action: ShipmentAction):
+    """Reprocess or archive one shipment.
+
+    Reprocess makes a shipment in Error ready for the next shipment run (one that matched no
+    order is matched again first); 409 when its state does not allow it, with the reason.
+    """
+    user = current_user(request)
+    shipment = get_visible(visible(Shipment, user), id, "shipment")
+    require_writer(user)
+    try:
+        changed = shipment_actions.ACTIONS[action](shipment, actor=user.email)
+    except shipment_actions.ShipmentActionError as exc:
+        raise ApiError(exc.message, status=409) from None
+    return Status(200, {"id": changed.pk, "state": changed.state, "order_id": changed.order_id,
+                        "error_message": changed.error_message})

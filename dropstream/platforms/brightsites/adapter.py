@@ -147,20 +147,23 @@ class BrightSitesAdapter:
 
     # -- shipments -----------------------------------------------------------------------------
 
-    def post_shipment(self, shipment: StoreShipment, *, check_existing: bool = False) -> str:
+    def post_shipment(self, shipment: StoreShipment, *, check_existing: bool = False,
+                      claimed: frozenset[str] = frozenset()) -> str:
         """Create one Bright Sites shipment (one POST) and return its id.
 
         The API has no idempotency key (§8.3), so a POST whose answer was lost (timeout,
         dropped connection, 5xx) is never simply repeated: the order's shipments are read and
         one with the same tracking number and lines is taken as this one; only if none is there
-        is the POST sent again. ``check_existing`` does that look-up first (a retry after a
-        crash). Raises RemoteValidationError (the store refused it), RemoteNotFound (no such
+        is the POST sent again. ``claimed`` are store shipment ids that other packages of the
+        order already stand for: never taken for this one (packages may share a tracking
+        number, or have none and the same lines). ``check_existing`` does the look-up first (a
+        retry after a crash). Raises RemoteValidationError (the store refused it), RemoteNotFound (no such
         order), CredentialsRejected (``read_only`` for a read-only token), TransientError.
         """
         order_id = _numeric_id(shipment.order_external_id, "order")
         _check_shipment(shipment)
         if check_existing:
-            found = self._find_shipment(order_id, shipment)
+            found = self._find_shipment(order_id, shipment, claimed)
             if found is not None:
                 return found
         body = shipment_body(shipment, notify_customer=bool(self.settings.get(
@@ -188,19 +191,21 @@ class BrightSitesAdapter:
                                "order %s was lost (%s); looking for it before sending again",
                                self.client.subdomain, order_id, exc.message)
                 time.sleep(self.client.backoff_base)
-                found = self._find_shipment(order_id, shipment)
+                found = self._find_shipment(order_id, shipment, claimed)
                 if found is not None:
                     return found
                 if used >= attempts:
                     raise
 
-    def _find_shipment(self, order_id: int, shipment: StoreShipment) -> str | None:
-        """The id of the order's store shipment matching ``shipment`` (one GET), or None."""
+    def _find_shipment(self, order_id: int, shipment: StoreShipment,
+                       claimed: frozenset[str]) -> str | None:
+        """The id of the order's store shipment matching ``shipment`` and not ``claimed``
+        (one GET), or None."""
         endpoint = "GET /orders/:id/shipments"
         body = self.client.get(f"/orders/{order_id}/shipments", endpoint=endpoint,
                                subject=f"order {order_id}")
         for remote in self.client.expect_object(body, endpoint, "shipments"):
-            if shipment_matches(remote, shipment):
+            if shipment_matches(remote, shipment) and shipment_id(remote) not in claimed:
                 return shipment_id(remote)
         return None
 

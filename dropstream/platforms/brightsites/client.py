@@ -42,6 +42,7 @@ from dropstream.platforms.base import (
 )
 from dropstream.platforms.brightsites import api_base_url
 from dropstream.platforms.errors import (
+    AccountNotFound,
     BadResponse,
     CredentialsRejected,
     PermanentError,
@@ -411,7 +412,7 @@ class BrightSitesClient:
             return RemoteNotFound(
                 f"Bright Sites store {self.subdomain!r} has no {what} (HTTP 404 on {endpoint})",
                 status=404)
-        return RemoteNotFound(
+        return AccountNotFound(
             f"no Bright Sites store answers at subdomain {self.subdomain!r} ({self.host} "
             f"answered 404 on {endpoint}). Check the subdomain in the store's settings.",
             status=404)

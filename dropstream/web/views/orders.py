@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dropstream.orders.models import Order, OrderStatus
+from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.models import Shipment, ShipmentState
 from dropstream.web import services
 from dropstream.web.forms import OrderEditForm, OrderFilterForm
@@ -75,34 +76,46 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/orders/list.html", context)
 
 
-@page(manage=True)
-@require_POST
-def order_bulk(request: HttpRequest) -> HttpResponse:
-    """Apply one action to the selected orders; each result is counted, failures listed."""
+def _bulk(request: HttpRequest, *, choices: dict[str, str], rows: QuerySet, noun: str,
+          apply, default_back: str) -> HttpResponse:
+    """Apply the chosen action to the selected rows (``ids``; a row's own button sends
+    ``one``); each result is counted, failures listed. ``apply(action, rows, actor=…)``
+    returns a BulkResult."""
     action = request.POST.get("action", "")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:BULK_LIMIT]
+    one = request.POST.get("one", "")
+    if one.isdigit():
+        action, ids = request.POST.get("one_action", ""), [int(one)]
     back = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("web:orders")
-    if action not in BULK_ACTIONS:
+        back = reverse(default_back)
+    if action not in choices:
         messages.error(request, "Choose an action.")
         return redirect(back)
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:BULK_LIMIT]
-    orders = list(Order.objects.visible_to(request.user).filter(pk__in=ids))
-    if not orders:
-        messages.error(request, "Select at least one order.")
+    chosen = list(rows.filter(pk__in=ids))
+    if not chosen:
+        messages.error(request, f"Select at least one {noun}.")
         return redirect(back)
-    result = services.bulk_order_action(action, orders, actor=request.user.email)
+    result = apply(action, chosen, actor=request.user.email)
     done = len(result.done)
     if done:
-        messages.success(request, f"{BULK_ACTIONS[action]}: {done} order"
+        messages.success(request, f"{choices[action]}: {done} {noun}"
                                   f"{'s' if done != 1 else ''} done.")
-    names = {order.pk: str(order) for order in orders}
+    names = {row.pk: str(row) for row in chosen}
     failures = [f"{names[pk]}: {message}" for pk, message in result.failed.items()]
     for failure in failures[:10]:
         messages.error(request, failure)
     if len(failures) > 10:
         messages.error(request, f"… and {len(failures) - 10} more could not be changed.")
     return redirect(back)
+
+
+@page(manage=True)
+@require_POST
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one action to the selected orders."""
+    return _bulk(request, choices=BULK_ACTIONS, rows=Order.objects.visible_to(request.user),
+                 noun="order", apply=services.bulk_order_action, default_back="web:orders")
 
 
 def _order(request: HttpRequest, pk: int) -> Order:
@@ -215,6 +228,9 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
                   status=status)
 
 
+SHIPMENT_BULK_ACTIONS = {"reprocess": "Reprocess", "archive": "Archive"}
+
+
 @page
 def shipment_list(request: HttpRequest) -> HttpResponse:
     qs = Shipment.objects.visible_to(request.user).select_related("order", "connection")
@@ -225,5 +241,15 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     if q:
         qs = qs.filter(Q(tracking_number=q) | Q(order_number=q))
     context = {"page": paginate(request, qs), "state": state, "q": q,
-               "states": ShipmentState.choices, "query": query_without(request, "page")}
+               "states": ShipmentState.choices, "query": query_without(request, "page"),
+               "bulk_actions": SHIPMENT_BULK_ACTIONS if can_manage(request.user) else {}}
     return render(request, "web/shipments/list.html", context)
+
+
+@page(manage=True)
+@require_POST
+def shipment_bulk(request: HttpRequest) -> HttpResponse:
+    """Reprocess or archive the selected shipments."""
+    return _bulk(request, choices=SHIPMENT_BULK_ACTIONS,
+                 rows=Shipment.objects.visible_to(request.user), noun="shipment",
+                 apply=shipment_actions.bulk, default_back="web:shipments")

@@ -1,0 +1,183 @@
+"""Matching a warehouse shipment to the order the hub sent, and what it does to the order.
+
+A shipment belongs to the order the hub wrote under its order number to that warehouse, on any
+connection using the warehouse (several stores may share one). Its lines are matched to the
+order's warehouse lines by line number or SKU; a shipment that cannot be matched, or that would
+ship more than was ordered, is kept in Error with its lines as sent and an alert — never dropped
+— and ``shipments.actions.reprocess`` tries again after a fix.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from dropstream.alerts.actions import raise_alert
+from dropstream.alerts.models import AlertKind
+from dropstream.orders import status as order_status
+from dropstream.orders.models import Order, OrderLine, OrderStatus
+from dropstream.platforms.base import WarehouseShipment, WarehouseShipmentLine
+from dropstream.shipments.models import Shipment, ShipmentLine, ShipmentState
+
+S = OrderStatus
+# Orders whose shipments are kept but not posted until the order is reprocessed.
+NOT_POSTED_FOR = (S.CLOSED, S.ARCHIVED)
+
+
+def _match_lines(order: Order, incoming: WarehouseShipment,
+                 physical: list[OrderLine]) -> tuple[list, list[str]]:
+    """Pair each shipped line with one of the order's ``physical`` (numbered) lines; return
+    (pairs, problems)."""
+    by_number = {line.line_number: line for line in physical}
+    pairs: list[tuple[OrderLine, int, str]] = []
+    problems: list[str] = []
+    pending: dict[int, int] = defaultdict(int)
+    for shipped in incoming.lines:
+        line = by_number.get(shipped.line_number) if shipped.line_number else None
+        if line is None and shipped.sku:
+            line = next((candidate for candidate in physical
+                         if candidate.warehouse_sku == shipped.sku
+                         and candidate.quantity_shipped + pending[candidate.pk]
+                         < candidate.quantity_ordered), None)
+            line = line or next((c for c in physical if c.warehouse_sku == shipped.sku), None)
+        if line is None:
+            problems.append(f"order {incoming.order_number} has no line "
+                            f"{shipped.line_number or ''} {shipped.sku}".replace("  ", " "))
+            continue
+        if line.quantity_shipped + pending[line.pk] + shipped.quantity > line.quantity_ordered:
+            problems.append(
+                f"line {line.line_number} ({line.warehouse_sku}) of order "
+                f"{incoming.order_number} would ship {line.quantity_shipped + pending[line.pk] + shipped.quantity}"
+                f" of {line.quantity_ordered} ordered")
+        pending[line.pk] += shipped.quantity
+        pairs.append((line, shipped.quantity, shipped.sku or line.warehouse_sku))
+    return pairs, problems
+
+
+def _refresh_bundle_parents(order: Order, physical: list[OrderLine]) -> None:
+    if not any(line.parent_id for line in physical):
+        return  # no bundle in this order: nothing to recompute
+    for parent in order.lines.filter(components__isnull=False).distinct():
+        complete = min((c.quantity_shipped * parent.quantity_ordered) // c.quantity_ordered
+                       for c in parent.components.all())
+        if complete != parent.quantity_shipped:
+            parent.quantity_shipped = complete
+            parent.save(update_fields=["quantity_shipped"])
+
+
+# Statuses of an order whose file the warehouse may hold without the hub knowing it yet: the
+# upload's confirmation was lost (a crash, "database is locked") or its export is retrying.
+UNCONFIRMED = (S.QUEUED, S.DELAYED, S.ERROR)
+
+
+def _update_order_status(order: Order, physical: list[OrderLine]) -> None:
+    """Move the order to Shipped or Partially Shipped from its ``physical`` lines' quantities.
+
+    A shipment proves the warehouse has the order: one that is still Queued (its file's
+    confirmation was lost) first becomes Open, so its status follows its shipments.
+    """
+    physical = [line for line in physical if not line.canceled]
+    if not physical:
+        return
+    done = all(line.quantity_shipped >= line.quantity_ordered for line in physical)
+    target = S.SHIPPED if done else S.PARTIALLY_SHIPPED
+    if order.status == target:
+        return
+    if order.status in NOT_POSTED_FOR:
+        order_status.record(order, "late_shipment",
+                            "A shipment arrived for this order after it was "
+                            f"{S(order.status).label.lower()}; Reprocess it to pass the "
+                            "shipment to the store.")
+        return
+    if order.status in UNCONFIRMED and order.export_reference:
+        order.exported_at = order.exported_at or timezone.now()
+        order_status.transition(order, S.OPEN, event="exported", fields=("exported_at",),
+                                message=f"The warehouse shipped it, so it received "
+                                        f"{order.export_reference}.")
+    if target in order_status.ALLOWED.get(order.status, frozenset()):
+        order_status.transition(order, target, event="shipped",
+                                message="Every line has shipped." if done else
+                                "Some lines have shipped.")
+
+
+def follow_shipments(order_ids: list[int]) -> int:
+    """Set the status of orders that already have shipments from them (after a recovered
+    export confirms a batch the warehouse had shipped from). Returns how many were looked at."""
+    shipped = list(Order.objects.filter(pk__in=order_ids, shipments__isnull=False).distinct())
+    for order in shipped:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            _update_order_status(order, list(order.lines.filter(line_number__isnull=False)))
+    return len(shipped)
+
+
+def order_for(warehouse_id: int, order_number: str) -> tuple[Order | None, str]:
+    """The order the hub sent under ``order_number`` to this warehouse, on any connection that
+    uses the warehouse (several stores may share one): (order, "") or (None, why not)."""
+    candidates = list(Order.objects.select_for_update()
+                      .filter(connection__warehouse_id=warehouse_id,
+                              warehouse_order_number=order_number)
+                      .exclude(export_reference="").select_related("connection")
+                      .order_by("-id")[:20])
+    connections = {order.connection_id for order in candidates}
+    if not candidates:
+        return None, (f"No order {order_number} was sent to this warehouse by any of its "
+                      "connections; the shipment is kept for review.")
+    if len(connections) > 1:
+        names = ", ".join(sorted({str(order.connection) for order in candidates}))
+        return None, (f"Order number {order_number} was sent to this warehouse by several "
+                      f"connections ({names}); the shipment is kept for review.")
+    return candidates[0], ""  # the newest send of that number wins
+
+
+def attach_to_order(shipment: Shipment, order: Order,
+                    lines: tuple[WarehouseShipmentLine, ...] | list[WarehouseShipmentLine]
+                    ) -> str:
+    """Match the shipment's lines to the order's, add the shipped quantities and move the
+    order's status. Returns "" when attached, else the problem (the shipment is then kept in
+    Error). The caller holds the order row (select_for_update in its transaction)."""
+    incoming = WarehouseShipment(key=shipment.key, order_number=shipment.order_number,
+                                 carrier=shipment.carrier, service=shipment.service,
+                                 tracking_number=shipment.tracking_number,
+                                 ship_date=shipment.ship_date, lines=tuple(lines))
+    physical = list(order.lines.filter(line_number__isnull=False))
+    pairs, problems = _match_lines(order, incoming, physical)
+    if problems:
+        message = "; ".join(problems)
+        keep_in_error(shipment, incoming.lines, message)
+        order_status.record(order, "shipment_rejected", f"Shipment {shipment}: {message}")
+        return message
+    ShipmentLine.objects.bulk_create([
+        ShipmentLine(shipment=shipment, order_line=line, line_number=line.line_number,
+                     sku=sku, quantity=quantity) for line, quantity, sku in pairs])
+    for line, quantity, _ in pairs:
+        line.quantity_shipped += quantity
+    # The order row is locked (select_for_update above), so writing the sums is safe.
+    order_status.update_rows(list({line.pk: line for line, _, _ in pairs}.values()),
+                             ("quantity_shipped",))
+    _refresh_bundle_parents(order, physical)
+    order_status.record(order, "shipment_received",
+                        f"{shipment.carrier} {shipment.service} {shipment.tracking_number}"
+                        .strip())
+    _update_order_status(order, physical)
+    if order.status in NOT_POSTED_FOR:
+        raise_alert(AlertKind.SHIPMENT_UNMATCHED,
+                    f"Order {order} is {S(order.status).label}; its late shipment "
+                    f"{shipment} waits for Reprocess.", connection=order.connection,
+                    channel="shipment", related=order)
+    return ""
+
+
+def keep_in_error(shipment: Shipment, lines, message: str) -> None:
+    """Keep the shipment, its lines as the warehouse sent them and the reason, for review."""
+    if not shipment.lines.exists():
+        ShipmentLine.objects.bulk_create([
+            ShipmentLine(shipment=shipment, line_number=line.line_number, sku=line.sku,
+                         quantity=line.quantity) for line in lines])
+    shipment.state = ShipmentState.ERROR
+    shipment.error_message = message
+    shipment.save(update_fields=["state", "error_message"])
+    raise_alert(AlertKind.SHIPMENT_UNMATCHED, f"Shipment {shipment}: {message}",
+                connection=shipment.connection, channel="shipment", related=shipment)
