@@ -6,6 +6,7 @@ serves on loopback only.
 
 Modules:
 
+* ``api``       – the API routes behind the bearer check, with their roles (§4–§6).
 * ``server``    – ``ExtensivSandbox`` (HTTP server, context manager) and the CLI ``main(argv)``.
 * ``auth``      – client credentials and the OAuth2 token endpoint, bearer checks (§2).
 * ``warehouse`` – one tenant: customers, facilities, items, stock, orders, lifecycle (§5, §6).
@@ -17,6 +18,8 @@ Modules:
 * ``traffic``   – fault book, request meter, request log and the optional rate budget (§8).
 * ``admin``     – the control API under ``/_sandbox`` (not part of Extensiv).
 
+    from dropstream.sandbox.extensiv.server import ExtensivSandbox
+
     with ExtensivSandbox(seed=7) as sandbox:
         tenant = sandbox.add_tenant("acme", client_id="id", client_secret="secret",
                                     user_login="hub-integration", user_login_id=412)
@@ -25,7 +28,3 @@ Modules:
         tenant.add_sku(143, "TENT-4P-GRN", stock={10: 14})
         httpx.post(sandbox.token_url, ...)
 """
-
-from dropstream.sandbox.extensiv.server import ExtensivSandbox
-
-__all__ = ["ExtensivSandbox"]
