@@ -38,6 +38,7 @@ class PartnerProfile:
     hub_app_id: str = ""  # "" = hub_id
     usage: str = "T"  # ISA15 it writes and the only one it accepts
     version: str = "004010"  # GS08 it writes and the only one it accepts (e.g. 004010UCS)
+    ack_requested: str = "0"  # ISA14 it writes: 0 no TA1 wanted (the spec samples show 1)
     check_receiver: bool = True  # an interchange whose ISA08 is not warehouse_id goes to error/
     # Delimiters it writes (§8 row 1); what it reads always comes from the incoming ISA.
     element_separator: str = "*"
@@ -115,8 +116,8 @@ class PartnerProfile:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.partial_rate + self.backorder_rate + self.cancel_line_rate > 1.0:
             raise ValueError("partial_rate + backorder_rate + cancel_line_rate exceed 1")
-        if self.usage not in ("T", "P"):
-            raise ValueError("usage must be T or P")
+        if self.usage not in ("T", "P") or self.ack_requested not in ("0", "1"):
+            raise ValueError("usage must be T or P, ack_requested 0 or 1")
         if not set(self.qty_codes) <= {"33", "17"} or not self.qty_codes:
             raise ValueError("qty_codes holds 33 and/or 17")
         if self.orders_per_945_file < 1 or self.skus_per_846_set < 0 or self.max_resends < 0:
@@ -143,7 +144,7 @@ class PartnerProfile:
         """The envelope of what the warehouse sends to the hub."""
         return EnvelopeParties(self.warehouse_qualifier, self.warehouse_id, self.hub_qualifier,
                                self.hub_id, self.warehouse_app, self.hub_app, usage=self.usage,
-                               version=self.version)
+                               version=self.version, ack_requested=self.ack_requested)
 
     def replace(self, **changes: Any) -> PartnerProfile:
         return dataclasses.replace(self, **changes)
