@@ -148,6 +148,14 @@ def test_it_writes_with_the_profiles_separators(root, make_robot, separators, te
     assert tagged(parse(raw.encode()), "W12")[0] == "W12*CC*2*2*0*EA**SK*TENT-4P-GRN"
 
 
+def test_the_file_name_pattern_is_per_profile(root, make_robot):
+    robot = received(root, make_robot, file_name_pattern="WHS-{type}-{gs06}-{isa13}.x12")
+    name = robot.ship_order("HUB-100234")
+
+    assert out_names(root) == ["WHS-945-7304-000002204.x12", "WHS-997-7303-000002203.x12"]
+    assert name == "WHS-945-7304-000002204.x12"
+
+
 # -- garbage (§8 row 12) -----------------------------------------------------------------------
 
 
