@@ -9,7 +9,7 @@ GS08 ``004010``, tracking in ``MAN*CP``, one LX per package, 846 with QTY 33 and
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dropstream.sandbox.edi.x12 import Delimiters, EnvelopeParties
@@ -99,8 +99,6 @@ class PartnerProfile:
     write_mode: str = "atomic"  # temp name + rename, or "direct" (fault)
     burst_every_s: float = 0.0  # >0: hold outgoing files and drop them together on the period
     file_name_pattern: str = "{type}_{isa13}_{stamp}.edi"  # fields: type isa13 gs06 stamp
-
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # free notes
 
     def __post_init__(self) -> None:
         choices = {"duplicates": DUPLICATE_MODES, "unknown_sku": UNKNOWN_SKU_MODES,

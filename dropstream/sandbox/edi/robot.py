@@ -419,6 +419,19 @@ class EdiWarehouseRobot:
         finally:
             self.close()
 
+    def start_thread(self, poll_s: float = 2.0) -> Callable[[], None]:
+        """Run ``run_forever`` in a daemon thread; return ``stop()``, which ends and joins it."""
+        event = threading.Event()
+        thread = threading.Thread(target=self.run_forever, args=(poll_s, event), daemon=True,
+                                  name="sandbox-edi-warehouse")
+        thread.start()
+
+        def stop() -> None:
+            event.set()
+            thread.join(timeout=max(30.0, poll_s * 2))
+
+        return stop
+
     # -- outgoing files ----------------------------------------------------------------------
 
     def _take_number(self, key: str) -> int:
@@ -620,6 +633,8 @@ class EdiWarehouseRobot:
                                 content_check=lambda ts: check_940(ts, profile))
                     for group in interchange.groups]
         reasons = list(interchange.problems)
+        if interchange.problems:  # IEA faults: a TA1 matter, only logged (§8 row 2)
+            log.warning("sandbox EDI warehouse: %s: %s", name, "; ".join(interchange.problems))
         if interchange.usage != profile.usage:
             reasons.append(f"ISA15 {interchange.usage!r}, this partner expects "
                            f"{profile.usage!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from dropstream.sandbox.edi.mailbox import LocalMailbox
@@ -289,3 +291,15 @@ def test_the_local_root_default_state_file_is_beside_the_folders(root, make_robo
     robot.write_inventory_now()
     assert (root / ".sandbox-edi-state.json").exists()
     assert only(root, "846_").groups[0].functional_id == "IB"
+
+
+def test_start_thread_answers_in_the_background_until_stopped(root, make_robot):
+    drop(root, SPEC_940)
+    stop = make_robot().start_thread(poll_s=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while not out_names(root, "997_") and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop()
+    assert len(out_names(root, "997_")) == 1
