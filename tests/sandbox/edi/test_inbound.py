@@ -357,3 +357,14 @@ def test_the_997_can_wait_never_come_or_come_twice(root, make_robot, clock):
         assert all(body(read_out(root, name))[0] == "AK1*OW*5001" for name in names)
         assert len({read_out(root, name).control for name in names}) == count
         assert robot.receipt_counts() == {"HUB-100234": 1}
+
+
+def test_an_iea_fault_is_only_logged_as_there_is_no_997_code_for_it(root, make_robot, caplog):
+    drop(root, SPEC_940.replace("IEA*1*000000101", "IEA*1*000000999"))
+    robot = make_robot()
+
+    robot.tick()
+
+    assert ack_lines(root)[-1] == "AK9*A*1*1*1"
+    assert "IEA02 '000000999' differs from ISA13 '000000101'" in caplog.text
+    assert robot.receipt_counts() == {"HUB-100234": 1}
