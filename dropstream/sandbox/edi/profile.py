@@ -73,7 +73,7 @@ class PartnerProfile:
     backorder_rate: float = 0.0  # share of lines shipped short, rest back-ordered (BP)
     cancel_line_rate: float = 0.0  # share of lines canceled (IC)
     short_stock: str = "cancel"  # too little stock: CP (cancel the rest) or BP (backorder)
-    backorder_delay_s: float | None = 60.0  # BP rest ships (as stock allows) after this; None: on demand
+    backorder_delay_s: float | None = 60.0  # BP rest ships after this (None: on demand)
     tracking_location: str = "MAN_CP"
     lx_per: str = "package"  # one LX per package (§9.2) or one per line
     default_scac: str = "UPSN"  # when the 940 has no W66
