@@ -339,6 +339,39 @@ class WarehouseOrder:
     facility: str = ""
 
 
+# Ship-to fields every warehouse needs; a platform may require more (DSFX: the state).
+BASE_SHIP_TO = ("name", "street1", "city", "postal_code", "country")
+
+
+def keep_order_number(display_id: str) -> str:
+    """The order number rule of a platform that takes the store's number as it is."""
+    return display_id.strip()
+
+
+def no_order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
+    return []
+
+
+@dataclass(frozen=True)
+class WarehouseRules:
+    """What a warehouse platform accepts, declared so the hub checks an order in ``prepare``,
+    before it joins a batch: one order the warehouse would refuse never takes others down.
+
+    ``required_ship_to`` names Address fields; ``max_lengths`` maps WarehouseOrder field paths
+    (``order_number``, ``ship_method``, ``ship_to.name``, ``lines.sku``, ``customer_notes``…) to
+    the most characters the warehouse takes; ``order_number`` turns the store's display number
+    into the warehouse's (deterministic, so it can be recomputed any time); ``problems`` finds
+    anything else, as (field path, message) pairs; ``batch_size`` is how many orders go in one
+    submission.
+    """
+
+    required_ship_to: tuple[str, ...] = BASE_SHIP_TO
+    max_lengths: Mapping[str, int] = field(default_factory=dict)
+    order_number: Callable[[str], str] = keep_order_number
+    problems: Callable[[WarehouseOrder], list[tuple[str, str]]] = no_order_problems
+    batch_size: int = 500
+
+
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
     """Where a batch of orders went: the warehouse-side name (a file for DSFX)."""
@@ -426,6 +459,10 @@ class WarehouseAdapter(Protocol):
     platform: str
 
     def validate_credentials(self) -> None: ...
+
+    @classmethod
+    def rules(cls, settings: Mapping[str, Any]) -> WarehouseRules:
+        """What the platform accepts with these settings (checked before batching)."""
 
     def submission_reference(self, orders: Sequence[WarehouseOrder], created_at: datetime) -> str:
         """The deterministic warehouse-side name a batch will have (recorded before sending)."""

@@ -4,6 +4,15 @@ Each batch is recorded as an Intent keyed by its deterministic warehouse-side na
 upload, and confirmed after. A run that died in between is completed by the next one: it asks
 the warehouse whether the batch arrived (for DSFX: is the file in /in or /in/processed?) and
 sends it only if not (DESIGN.md invariant 1).
+
+Two things may change a batch between its claim and its confirmation:
+
+* a cancellation in the store closes an order and takes it out of the batch
+  (``import_orders.apply_store_cancellation``). If the batch then turns out to have reached the
+  warehouse with it (the upload was under way, or done before a crash), the order is at the
+  warehouse after all: it goes to Open with an alert to cancel it there (``_settle_canceled``);
+* an order the warehouse format refuses (data, not the connection) is put in Error on its own
+  and the others are sent without it (``_split_out``): one bad order never holds a batch.
 """
 
 from __future__ import annotations
@@ -19,11 +28,15 @@ from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection
 from dropstream.orders import status as order_status
-from dropstream.orders.models import Order, OrderLine, OrderStatus
-from dropstream.platforms.base import Address, WarehouseAdapter, WarehouseOrder, WarehouseOrderLine
+from dropstream.orders.models import Order, OrderStatus
+from dropstream.orders.warehouse_view import warehouse_orders
+from dropstream.platforms.base import WarehouseAdapter
 from dropstream.platforms.errors import (
+    AccountNotFound,
     CredentialsRejected,
     HostKeyMismatch,
+    NotSupported,
+    OrderDataError,
     PlatformError,
     RemoteNotFound,
     TransientError,
@@ -35,7 +48,7 @@ logger = logging.getLogger(__name__)
 S = OrderStatus
 MAX_EXPORT_ATTEMPTS = 5
 # Failures of the warehouse connection as a whole, not of the orders being sent.
-CONNECTION_LEVEL = (CredentialsRejected, HostKeyMismatch, RemoteNotFound)
+CONNECTION_LEVEL = (CredentialsRejected, HostKeyMismatch, RemoteNotFound, AccountNotFound)
 EXPORT = "export"
 
 
@@ -45,41 +58,7 @@ class ExportReport:
     batches: int = 0
     recovered: int = 0
     errors: int = 0
-
-
-def _address(order: Order, prefix: str) -> Address:
-    return Address(**{part: getattr(order, f"{prefix}_{part}") for part in (
-        "name", "company", "street1", "street2", "city", "state", "postal_code", "country",
-        "phone", "email")})
-
-
-def build_warehouse_orders(orders: list[Order], *, source_code: str = "",
-                           facility: str = "") -> list[WarehouseOrder]:
-    """The warehouse's view of ``orders`` (physical lines only, by line number)."""
-    lines_by_order: dict[int, list[OrderLine]] = {}
-    for line in (OrderLine.objects.filter(order__in=orders, line_number__isnull=False,
-                                          canceled=False).order_by("order_id", "line_number")):
-        lines_by_order.setdefault(line.order_id, []).append(line)
-    result = []
-    for order in orders:
-        bill = _address(order, "bill")
-        result.append(WarehouseOrder(
-            order_number=order.warehouse_order_number,
-            ordered_at=order.ordered_at or order.created_at,
-            ship_to=_address(order, "ship"),
-            bill_to=bill if bill.name or bill.street1 else None,
-            ship_method=order.shipping_warehouse_code,
-            lines=tuple(WarehouseOrderLine(line_number=line.line_number, sku=line.warehouse_sku,
-                                           quantity=line.quantity_ordered,
-                                           unit_price=line.unit_price, name=line.name)
-                        for line in lines_by_order.get(order.pk, [])),
-            customer_email=order.customer_email,
-            customer_notes=order.notes,
-            gift_message=order.gift_message,
-            source_code=source_code,
-            facility=facility,
-        ))
-    return result
+    refused: int = 0  # orders the warehouse format refused, each now in Error on its own
 
 
 def _intent_key(connection: Connection, reference: str) -> str:
@@ -88,10 +67,13 @@ def _intent_key(connection: Connection, reference: str) -> str:
 
 def _claim_batch(connection: Connection, orders: list[Order], adapter: WarehouseAdapter,
                  now: datetime, options: dict) -> tuple[Intent, list[Order]] | None:
-    """Record the intent and mark the orders as part of it; None when nothing was claimed."""
-    warehouse_orders = build_warehouse_orders(orders, **options)
+    """Record the intent and mark the orders as part of it; None when nothing was claimed.
+
+    The intent's payload keeps the ids claimed: after a crash they say what the file held.
+    """
+    view = warehouse_orders(orders, **options)
     for shift in range(60):
-        reference = adapter.submission_reference(warehouse_orders, now + timedelta(seconds=shift))
+        reference = adapter.submission_reference(view, now + timedelta(seconds=shift))
         try:
             with transaction.atomic():
                 intent = Intent.objects.create(
@@ -101,25 +83,42 @@ def _claim_batch(connection: Connection, orders: list[Order], adapter: Warehouse
                 # keeps them.
                 Order.objects.filter(pk__in=[o.pk for o in orders], status=S.QUEUED,
                                      export_reference="").update(export_reference=reference)
-            claimed = list(Order.objects.filter(connection=connection, export_reference=reference,
-                                                status=S.QUEUED).order_by("id"))
-            if not claimed:
-                intent.state = IntentState.ABANDONED
-                intent.save(update_fields=["state"])
-                return None
-            return intent, claimed
+                claimed = list(Order.objects.filter(connection=connection,
+                                                    export_reference=reference,
+                                                    status=S.QUEUED).order_by("id"))
+                intent.payload = {"order_ids": [o.pk for o in claimed]}
+                intent.state = IntentState.PENDING if claimed else IntentState.ABANDONED
+                intent.save(update_fields=["payload", "state"])
+            return (intent, claimed) if claimed else None
         except IntegrityError:
             continue  # the same name already exists: try the next second
     raise RuntimeError("could not find a free file name for the export batch")
 
 
-def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
-          orders: list[Order], options: dict, *, check_first: bool) -> bool:
-    """Upload the batch unless the warehouse has it; confirm. Returns True when confirmed."""
+def _in_batch(connection: Connection, intent: Intent) -> list[Order]:
+    return list(Order.objects.filter(connection=connection, export_reference=intent.reference,
+                                     status=S.QUEUED).order_by("id"))
+
+
+def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent, options: dict,
+          *, check_first: bool) -> int:
+    """Upload the batch's orders unless the warehouse has the batch; confirm. Returns how many
+    orders it confirmed. Raises the adapter's PlatformError (nothing confirmed then)."""
     intent.attempts += 1
-    intent.save(update_fields=["attempts"])
-    if not (check_first and adapter.submission_exists(intent.reference)):
-        adapter.submit_orders(build_warehouse_orders(orders, **options), reference=intent.reference)
+    # Read just before the upload: an order canceled since the claim is no longer in it.
+    orders = _in_batch(connection, intent)
+    if not orders:
+        intent.save(update_fields=["attempts"])
+        _close_empty(connection, adapter, intent)
+        return 0
+    there = check_first and adapter.submission_exists(intent.reference)
+    if there:
+        intent.save(update_fields=["attempts"])
+    else:
+        # What this upload carries, recorded first: a recovery that finds the file knows it.
+        intent.payload = {**intent.payload, "sent_ids": [o.pk for o in orders]}
+        intent.save(update_fields=["attempts", "payload"])
+        adapter.submit_orders(warehouse_orders(orders, **options), reference=intent.reference)
     now = timezone.now()
     with transaction.atomic():
         moved = order_status.transition_many(
@@ -128,13 +127,64 @@ def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
         intent.state = IntentState.DONE
         intent.done_at = now
         intent.save(update_fields=["state", "done_at"])
+    _settle_canceled(connection, adapter, intent, _sent_ids(intent))
     if check_first:
         # A recovered batch: the warehouse may have shipped from it before the hub knew it had
         # it (those orders are Open already); any other order's status follows its shipments.
         follow_shipments([o.pk for o in orders])
     logger.info("exported %s order(s) in %s", moved, intent.reference,
                 extra={"connection_id": connection.pk, "channel": "sales_order"})
-    return True
+    return moved
+
+
+def _close_empty(connection: Connection, adapter: WarehouseAdapter, intent: Intent) -> None:
+    """A batch whose orders all left it (canceled, shipped, refused): done if the warehouse has
+    it (then its canceled orders are there too), abandoned if not."""
+    there = adapter.submission_exists(intent.reference)
+    intent.state = IntentState.DONE if there else IntentState.ABANDONED
+    intent.done_at = timezone.now() if there else None
+    intent.save(update_fields=["state", "done_at"])
+    if there:
+        _settle_canceled(connection, adapter, intent, _sent_ids(intent))
+
+
+def _sent_ids(intent: Intent) -> list[int]:
+    """The orders the batch's last upload carried (older intents: the ones claimed)."""
+    return list(intent.payload.get("sent_ids") or intent.payload.get("order_ids") or [])
+
+
+def _settle_canceled(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
+                     sent_ids: list[int]) -> int:
+    """Orders canceled in the store while ``intent``'s file was on its way, that the file
+    carried to the warehouse after all: Open again (shipments may still come), the warehouse
+    asked to cancel, and a person alerted where it cannot. Returns how many."""
+    canceled = list(Order.objects.filter(pk__in=sent_ids, status=S.CLOSED,
+                                         canceled_in_store_at__isnull=False, exported_at=None))
+    for order in canceled:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            if order.status != S.CLOSED or order.exported_at is not None:
+                continue
+            order.export_reference, order.exported_at = intent.reference, timezone.now()
+            order_status.transition(
+                order, S.OPEN, event="cancel_at_warehouse", fields=("export_reference",
+                                                                    "exported_at"),
+                message=f"Canceled in the store while {intent.reference} was on its way; the "
+                        "file reached the warehouse with it, so it is open again.")
+        try:
+            adapter.cancel_order(order.warehouse_order_number or str(order))
+        except PlatformError as exc:
+            reason = str(exc) if isinstance(exc, NotSupported) else \
+                f"asking the warehouse to cancel failed: {exc}"
+            raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
+                        f"Order {order} was canceled in the store while its file was on its "
+                        f"way, and the file reached the warehouse: {reason}. Shipments it "
+                        "still gets will be passed to the store.",
+                        connection=connection, channel="sales_order", related=order)
+        else:
+            order_status.record(order, "cancel_at_warehouse",
+                                "The warehouse was asked to cancel it.")
+    return len(canceled)
 
 
 def _fail_batch(connection: Connection, intent: Intent, orders: list[Order],
@@ -162,38 +212,64 @@ def _fail_batch(connection: Connection, intent: Intent, orders: list[Order],
                                         "warehouse connection, then Reprocess.")
 
 
+def _split_out(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
+               error: OrderDataError, report: ExportReport) -> int:
+    """The warehouse format refused one order of the batch (nothing was sent: the writer checks
+    before it writes): that order goes to Error with the reason, the others leave the batch and
+    are claimed again without it. When the error names no order of the batch, the batch size
+    to use next is halved, until the bad order is alone. Returns the batch size to use next
+    (0: unchanged)."""
+    orders = _in_batch(connection, intent)
+    if adapter.submission_exists(intent.reference):
+        raise error  # something reached the warehouse after all: keep the intent for recovery
+    bad = [o for o in orders if error.external_id and
+           error.external_id in (o.warehouse_order_number, o.external_display_id)]
+    if len(bad) != 1:  # none named, or the name fits several (e.g. two written the same)
+        bad = orders if len(orders) == 1 else []
+    with transaction.atomic():
+        Order.objects.filter(pk__in=[o.pk for o in orders]).update(export_reference="")
+        intent.state = IntentState.ABANDONED
+        intent.save(update_fields=["state"])
+        for order in bad:
+            order.export_reference = ""
+            order_status.transition(
+                order, S.ERROR, event="export_refused", fields=("export_reference",),
+                message=f"The warehouse format cannot carry this order: {error}. Edit the "
+                        "order, then Reprocess.")
+    for order in bad:
+        raise_alert(AlertKind.ORDER_ERROR, f"Order {order}: {error}", connection=connection,
+                    channel="sales_order", related=order)
+    report.refused += len(bad)
+    return 0 if bad else max(1, len(orders) // 2)
+
+
 def recover_pending_exports(connection: Connection, adapter: WarehouseAdapter, options: dict,
                             report: ExportReport) -> None:
     """Finish batches a previous run recorded but did not confirm."""
     for intent in Intent.objects.filter(connection=connection, kind=EXPORT,
                                         state=IntentState.PENDING).order_by("id"):
-        orders = list(Order.objects.filter(connection=connection, export_reference=intent.reference,
-                                           status=S.QUEUED).order_by("id"))
-        if not orders:
-            intent.state = IntentState.DONE if adapter.submission_exists(intent.reference) \
-                else IntentState.ABANDONED
-            intent.save(update_fields=["state"])
-            continue
         try:
-            _send(connection, adapter, intent, orders, options, check_first=True)
-            report.recovered += len(orders)
-            report.exported += len(orders)
+            confirmed = _send(connection, adapter, intent, options, check_first=True)
         except PlatformError as exc:
-            _fail_batch(connection, intent, orders, exc, report)
+            _fail_batch(connection, intent, _in_batch(connection, intent), exc, report)
             raise
+        report.recovered += confirmed
+        report.exported += confirmed
 
 
 def export_orders(connection: Connection, adapter: WarehouseAdapter, *,
                   batch_size: int = 500, options: dict | None = None,
                   now: datetime | None = None) -> ExportReport:
     """Send every Queued order of the connection. Raises the adapter's PlatformError when a
-    batch fails (after recording it), so the run fails and retries later."""
+    batch fails for the connection's or a transient reason (after recording it), so the run
+    fails and retries later; an order the format refuses is set aside on its own."""
     options = options or {}
     report = ExportReport()
     recover_pending_exports(connection, adapter, options, report)
+    size = batch_size
     while True:
         batch = list(Order.objects.filter(connection=connection, status=S.QUEUED,
-                                          export_reference="").order_by("id")[:batch_size])
+                                          export_reference="").order_by("id")[:size])
         if not batch:
             return report
         claimed = _claim_batch(connection, batch, adapter, now or timezone.now(), options)
@@ -201,9 +277,13 @@ def export_orders(connection: Connection, adapter: WarehouseAdapter, *,
             continue
         intent, orders = claimed
         try:
-            _send(connection, adapter, intent, orders, options, check_first=False)
+            confirmed = _send(connection, adapter, intent, options, check_first=False)
+        except OrderDataError as exc:
+            size = _split_out(connection, adapter, intent, exc, report) or size
+            continue
         except PlatformError as exc:
             _fail_batch(connection, intent, orders, exc, report)
             raise
         report.batches += 1
-        report.exported += len(orders)
+        report.exported += confirmed
+        size = batch_size

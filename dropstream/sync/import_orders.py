@@ -23,7 +23,7 @@ from dropstream.connections.models import Connection, Store
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.platforms.base import OrderSummary, StoreAdapter, StoreOrder
-from dropstream.platforms.errors import OrderDataError, PlatformError, TransientError
+from dropstream.platforms.errors import NotSupported, OrderDataError, PlatformError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -213,30 +213,40 @@ def record_detail_failure(connection: Connection, summary: OrderSummary, error: 
 # ---------------------------------------------------------------------------------------------
 
 
-def apply_store_cancellation(order: Order, *, warehouse_cancel) -> str:
-    """Handle an order canceled in the store. Returns what was done.
+# Statuses of an order the warehouse has not confirmed receiving.
+UNSENT = frozenset({S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR})
 
-    Before export: Closed, never exported. After export: ask the warehouse to cancel (the
-    callable raises NotSupported for DSFX); where it cannot, alert the user to cancel there, and
-    keep the order open so a later shipment still flows back.
+
+def apply_store_cancellation(order: Order, *, warehouse_cancel: Callable[[str], object]) -> str:
+    """Handle an order canceled in the store. Returns what was done: "already", "recorded"
+    (it had ended anyway), "closed", "warehouse_canceled" or "alerted".
+
+    Until the warehouse confirmed the order's file, the order is Closed and taken out of the
+    batch waiting to be sent (a warehouse outage, a crash before confirmation): it will not be
+    sent. Should that file turn out to have reached the warehouse already, the export reopens
+    the order and alerts (``export_orders._settle_canceled``). After export, the warehouse is
+    asked to cancel (``warehouse_cancel``; DSFX raises NotSupported): where it cannot, a person
+    is alerted, and the order stays open so a later shipment still flows back.
     """
-    from dropstream.platforms.errors import NotSupported
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.canceled_in_store_at is not None:
             return "already"
         order.canceled_in_store_at = timezone.now()
         order.save(update_fields=["canceled_in_store_at", "updated_at"])
-        if order.status in (S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR) \
-                and not order.export_reference:
-            order_status.transition(order, S.CLOSED, event="canceled_in_store",
-                                    message="Canceled in the store before it was sent to the "
-                                            "warehouse; it will not be sent.")
-            return "closed"
         if order.status in order_status.FINAL:
             order_status.record(order, "canceled_in_store", "Canceled in the store.")
             return "recorded"
+        if order.status in UNSENT and order.exported_at is None:
+            batch, order.export_reference = order.export_reference, ""
+            message = ("Canceled in the store before it was sent to the warehouse; it will not "
+                       "be sent." if not batch else
+                       f"Canceled in the store before the warehouse confirmed {batch}; taken out "
+                       "of that batch, it will not be sent (should the file have reached the "
+                       "warehouse already, the order reopens with an alert).")
+            order_status.transition(order, S.CLOSED, event="canceled_in_store", message=message,
+                                    fields=("export_reference",))
+            return "closed"
     try:
         warehouse_cancel(order.warehouse_order_number or str(order))
     except NotSupported as exc:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
@@ -18,6 +18,9 @@ from dropstream.catalog.models import BundleComponent, Listing, ShippingMethodMa
 from dropstream.connections.models import Connection
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderLine, OrderStatus
+from dropstream.orders.warehouse_view import warehouse_order
+from dropstream.platforms.base import WarehouseRules
+from dropstream.platforms.errors import OrderDataError
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -28,14 +31,26 @@ FIELDS = ("shipping_warehouse_code", "shipping_carrier_name", "shipping_carrier_
 PREPARED = "Prepared: SKUs translated, shipping method mapped; queued for the warehouse."
 HELD = "Held for manual release."
 _ORDER_NUMBER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-# Countries whose warehouses need a state/province code on the label.
-STATE_REQUIRED = frozenset({"US", "CA", "AU", "MX"})
 MAX_FIELD = 255
+SHIP_TO_LABELS = {"name": "Ship-to name", "street1": "Ship-to address line 1",
+                  "street2": "Ship-to address line 2", "city": "Ship-to city",
+                  "state": "Ship-to state/province", "postal_code": "Ship-to postal code",
+                  "country": "Ship-to country", "company": "Ship-to company",
+                  "phone": "Ship-to phone", "email": "Ship-to e-mail"}
+# Where each WarehouseOrder field path comes from on the hub order, for length messages.
+FIELD_SOURCES = {"order_number": "warehouse_order_number", "ship_method": "shipping_warehouse_code",
+                 "customer_email": "customer_email", "customer_notes": "notes",
+                 "gift_message": "gift_message",
+                 **{f"ship_to.{part}": f"ship_{part}" for part in SHIP_TO_LABELS}}
 
 
 def warehouse_order_number(display_id: str) -> str:
     """DSFX order numbers hold letters, digits, ``-`` and ``_`` only (specs/dsfx.md)."""
     return _ORDER_NUMBER_UNSAFE.sub("-", display_id.strip()) or "order"
+
+
+def _column_limit(model, name: str) -> int:
+    return model._meta.get_field(name).max_length
 
 
 @dataclass
@@ -47,8 +62,10 @@ class CatalogView:
     shipping: dict[str, ShippingMethodMap] = field(default_factory=dict)
     unmapped_shipping: str = "pass"
     manual_release: bool = False
-    # Set when other connections share the warehouse: order numbers must not collide there.
-    shared_warehouse: tuple[int, int, int] | None = None  # (warehouse, connection, store) ids
+    # (warehouse, connection, store) ids: order numbers must not collide at the warehouse.
+    numbering: tuple[int, int, int] | None = None
+    # What the warehouse platform accepts (its required fields, lengths, order-number rule).
+    rules: WarehouseRules = field(default_factory=WarehouseRules)
 
     def warehouse_sku(self, store_sku: str) -> str:
         return self.listings.get(store_sku, store_sku)
@@ -63,45 +80,53 @@ def load_catalog(connection: Connection) -> CatalogView:
     for bundle_sku, component_sku, quantity in components:
         bundles.setdefault(bundle_sku, []).append((component_sku, quantity))
     shipping = {m.store_description: m for m in connection.shipping_methods.all()}
-    shared = Connection.objects.filter(warehouse_id=connection.warehouse_id).count() > 1
+    warehouse = connection.warehouse
+    rules = warehouse.platform_spec.adapter_class().rules(warehouse.adapter_settings())
     return CatalogView(listings=listings, bundles=bundles, shipping=shipping,
                        unmapped_shipping=connection.unmapped_shipping_method,
                        manual_release=connection.store.manual_release,
-                       shared_warehouse=(connection.warehouse_id, connection.pk,
-                                         connection.store_id) if shared else None)
+                       numbering=(connection.warehouse_id, connection.pk, connection.store_id),
+                       rules=rules)
 
 
 def make_numbers_unique(orders: list[Order], catalog: CatalogView) -> None:
-    """On a warehouse several connections share, an order number another connection already
-    sent there gets ``-<store id>``: the warehouse's shipments then name one order only."""
-    if catalog.shared_warehouse is None or not orders:
+    """Give each order a number no other order at its warehouse has: the warehouse's shipments
+    then name one order only. Two store numbers can become one warehouse number (``A/1`` and
+    ``A-1`` under DSFX's rule), and stores sharing a warehouse have their own sequences. The
+    order that has a number first keeps it; a later one gets ``-<store id>`` (another store's
+    number) or ``-<its own id in the store>`` (its own store's)."""
+    if catalog.numbering is None or not orders:
         return
-    warehouse_id, connection_id, store_id = catalog.shared_warehouse
-    taken = set(Order.objects.filter(connection__warehouse_id=warehouse_id,
-                                     warehouse_order_number__in=[o.warehouse_order_number
-                                                                 for o in orders])
-                .exclude(connection_id=connection_id)
-                .values_list("warehouse_order_number", flat=True))
+    warehouse_id, connection_id, store_id = catalog.numbering
+    taken = dict(Order.objects.filter(connection__warehouse_id=warehouse_id,
+                                      warehouse_order_number__in=[o.warehouse_order_number
+                                                                  for o in orders])
+                 .exclude(pk__in=[o.pk for o in orders])
+                 .values_list("warehouse_order_number", "connection_id"))
+    seen: set[str] = set()
     for order in orders:
-        if order.warehouse_order_number in taken:
-            order.warehouse_order_number = f"{order.warehouse_order_number}-{store_id}"
+        number = order.warehouse_order_number
+        if number and (number in taken or number in seen):
+            other_store = taken.get(number, connection_id) != connection_id
+            suffix = store_id if other_store else order.external_id
+            order.warehouse_order_number = f"{number}-{suffix}"
+        seen.add(order.warehouse_order_number)
 
 
-def validation_problems(order: Order, lines: list[OrderLine]) -> list[str]:
-    """Plain messages for everything the warehouse would reject; empty when the order is valid."""
+def validation_problems(order: Order, lines: list[OrderLine],
+                        rules: WarehouseRules | None = None) -> list[str]:
+    """Plain messages for everything the warehouse would reject, each saying what to fix;
+    empty when the order is valid. ``rules`` are the warehouse platform's (the default: a
+    warehouse that needs only the common ship-to fields)."""
+    rules = rules or WarehouseRules()
     problems = []
-    required = (("ship_name", "Ship-to name"), ("ship_street1", "Ship-to address line 1"),
-                ("ship_city", "Ship-to city"), ("ship_postal_code", "Ship-to postal code"),
-                ("ship_country", "Ship-to country"))
-    for attr, label in required:
-        if not getattr(order, attr).strip():
+    for part in rules.required_ship_to:
+        if not str(getattr(order, f"ship_{part}", "") or "").strip():
+            label = SHIP_TO_LABELS.get(part, f"Ship-to {part}")
             problems.append(f"{label} is empty: edit the shipping address, then Reprocess")
     country = order.ship_country.strip()
     if country and not (len(country) == 2 and country.isalpha() and country.isupper()):
         problems.append(f"Ship-to country {country!r} is not an ISO 3166 two-letter code")
-    if country in STATE_REQUIRED and not order.ship_state.strip():
-        problems.append("Ship-to state/province is empty: edit the shipping address, then "
-                        "Reprocess")
     for attr in ("ship_name", "ship_company", "ship_street1", "ship_street2", "ship_city",
                  "customer_email"):
         if len(getattr(order, attr)) > MAX_FIELD:
@@ -118,6 +143,52 @@ def validation_problems(order: Order, lines: list[OrderLine]) -> list[str]:
                             "Reprocess")
         if line.quantity_ordered <= 0:
             problems.append(f"Line {line.line_number} ({line.warehouse_sku}) has quantity 0")
+    problems.extend(_platform_problems(order, lines, rules))
+    return problems
+
+
+def _platform_problems(order: Order, lines: list[OrderLine], rules: WarehouseRules) -> list[str]:
+    """The platform's own limits and checks on the warehouse's view of the order."""
+    problems = []
+    for path, limit in rules.max_lengths.items():
+        if path == "lines.sku":
+            for line in lines:
+                if line.line_number is not None and len(line.warehouse_sku) > limit:
+                    problems.append(f"Line {line.line_number}: SKU {line.warehouse_sku!r} is "
+                                    f"longer than the {limit} characters the warehouse takes")
+            continue
+        value = str(getattr(order, FIELD_SOURCES.get(path, path), "") or "")
+        if len(value) > limit:
+            problems.append(f"The {path.replace('_', ' ').replace('.', ' ')} is "
+                            f"{len(value)} characters; the warehouse takes at most {limit}: edit "
+                            "the order, then Reprocess")
+    view = warehouse_order(order, lines)
+    for _, message in rules.problems(view):
+        problems.append(f"The warehouse would refuse it: {message}; edit the order, then "
+                        "Reprocess")
+    return problems
+
+
+def _fit_columns(order: Order, lines: list[OrderLine]) -> list[str]:
+    """Values longer than the hub's own columns: shortened so the order can be saved in Error,
+    with a message each (a too-long value must never fail the whole run on PostgreSQL)."""
+    problems = []
+    for name in FIELDS:
+        limit = _column_limit(Order, name)
+        value = getattr(order, name)
+        if len(value) > limit:
+            what = ("carrier code (the store's shipping method, passed on unmapped)"
+                    if name == "shipping_warehouse_code" else name.replace("_", " "))
+            problems.append(f"The {what} {value[:40]!r}… is {len(value)} characters; at most "
+                            f"{limit} fit: map it in the connection's shipping-method map or "
+                            "edit the order, then Reprocess")
+            setattr(order, name, value[:limit])
+    limit = _column_limit(OrderLine, "warehouse_sku")
+    for line in lines:
+        if len(line.warehouse_sku) > limit:
+            problems.append(f"Line {line.line_number}: the warehouse SKU is longer than {limit} "
+                            "characters: fix the listing, then Reprocess")
+            line.warehouse_sku = line.warehouse_sku[:limit]
     return problems
 
 
@@ -185,16 +256,29 @@ def _map_shipping(order: Order, catalog: CatalogView) -> str | None:
     return None
 
 
-def _problems(order: Order, lines: list[OrderLine], catalog: CatalogView) -> list[str]:
-    """Map the shipping method, number the order for the warehouse, and validate (in memory)."""
+def _map_and_number(order: Order, catalog: CatalogView) -> list[str]:
+    """Map the shipping method and number the order for the warehouse (in memory); returns
+    the problems found on the way."""
     problems = []
     shipping_problem = _map_shipping(order, catalog)
     if shipping_problem:
         problems.append(shipping_problem)
-    order.warehouse_order_number = warehouse_order_number(
-        order.external_display_id or order.external_id)
-    problems.extend(p for p in validation_problems(order, lines) if p not in problems
-                    and not (shipping_problem and "no shipping method" in p))
+    try:
+        order.warehouse_order_number = catalog.rules.order_number(
+            order.external_display_id or order.external_id)
+    except OrderDataError as exc:
+        order.warehouse_order_number = ""
+        problems.append(f"The warehouse cannot number it: {exc}")
+    return problems
+
+
+def _problems(order: Order, lines: list[OrderLine], catalog: CatalogView,
+              found: list[str]) -> list[str]:
+    """Everything found on the way (``found``) and by validation, without repeats."""
+    problems = list(found) + _fit_columns(order, lines)
+    mapped_problem = any("shipping method" in p for p in found)
+    problems.extend(p for p in validation_problems(order, lines, catalog.rules)
+                    if p not in problems and not (mapped_problem and "no shipping method" in p))
     return problems
 
 
@@ -205,8 +289,9 @@ def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") 
         if order.status != S.NEW:
             return order.status
         lines = _expand_lines(order, catalog)
-        problems = _problems(order, lines, catalog)
+        found = _map_and_number(order, catalog)
         make_numbers_unique([order], catalog)
+        problems = _problems(order, lines, catalog, found)
         if problems:
             message = "; ".join(problems)
             order_status.transition(order, S.ERROR, event="validation_failed", message=message,
@@ -218,6 +303,25 @@ def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") 
         order_status.transition(order, target, event="prepared", actor=actor, fields=FIELDS,
                                 message=HELD if target == S.PENDING else PREPARED)
         return target
+
+
+def _prepare_alone(pk: int, catalog: CatalogView) -> str:
+    """``prepare_order``, but a database refusal puts that one order in Error instead of
+    failing the run (DESIGN.md invariant 5)."""
+    try:
+        return prepare_order(Order(pk=pk), catalog)
+    except DatabaseError as exc:
+        logger.exception("preparing order %s failed", pk, extra={"channel": "sales_order"})
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=pk)
+            if order.status != S.NEW:
+                return order.status
+            message = (f"The order could not be prepared: the database refused it "
+                       f"({type(exc).__name__}: {exc}). Edit the order, then Reprocess.")
+            order_status.transition(order, S.ERROR, event="validation_failed", message=message)
+            raise_alert(AlertKind.ORDER_ERROR, f"Order {order}: {message}",
+                        connection=order.connection, channel="sales_order", related=order)
+        return S.ERROR
 
 
 def prepare_chunk(order_ids: list[int], catalog: CatalogView, *,
@@ -243,15 +347,19 @@ def prepare_chunk(order_ids: list[int], catalog: CatalogView, *,
         later: list[int] = []
         changed_lines: list[OrderLine] = []
         components: list[OrderLine] = []
+        expanded_of: dict[int, tuple[list[OrderLine], list[OrderLine], list[str]]] = {}
         for order in orders:
             expanded, new_lines = _expanded(order, lines_of[order.pk], catalog)
-            if _problems(order, expanded, catalog):
+            expanded_of[order.pk] = (expanded, new_lines, _map_and_number(order, catalog))
+        make_numbers_unique(orders, catalog)
+        for order in orders:
+            expanded, new_lines, found = expanded_of[order.pk]
+            if _problems(order, expanded, catalog, found):
                 later.append(order.pk)
                 continue
             good.append(order)
             changed_lines.extend(lines_of[order.pk])
             components.extend(new_lines)
-        make_numbers_unique(good, catalog)
         order_status.update_rows(changed_lines, ("warehouse_sku", "line_number"))
         OrderLine.objects.bulk_create(components, batch_size=500)
         order_status.transition_each(good, target, event="prepared", actor=actor, fields=FIELDS,
@@ -284,6 +392,6 @@ def prepare_orders(connection: Connection, orders: Iterable[Order] | None = None
         for outcome in prepared.values():
             counts[outcome] = counts.get(outcome, 0) + 1
         for pk in later:
-            outcome = prepare_order(Order(pk=pk), catalog)
+            outcome = _prepare_alone(pk, catalog)
             counts[outcome] = counts.get(outcome, 0) + 1
     return counts

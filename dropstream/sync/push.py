@@ -93,7 +93,7 @@ def _finish(delivery: PushDelivery, state: str, reason: str = "") -> str:
 def process_delivery(delivery_id: int) -> str:
     """Import a stored delivery into every enabled connection of its store; return the state."""
     from dropstream.sync import adapters
-    from dropstream.sync.import_orders import import_pushed_order
+    from dropstream.sync.import_orders import apply_store_cancellation, import_pushed_order
     from dropstream.sync.meter import DbMeter
     from dropstream.sync.prepare import prepare_orders
 
@@ -127,12 +127,35 @@ def process_delivery(delivery_id: int) -> str:
     if order is None:
         return _finish(delivery, PushDelivery.State.IGNORED,
                        "the order is not at the store's import status")
+    if outcome == "canceled":
+        done = apply_store_cancellation(order, warehouse_cancel=_warehouse_canceller(connection))
+        return _finish(delivery, PushDelivery.State.IMPORTED, f"canceled: {done}")
     if outcome == "created" or outcome == "updated":
         prepare_orders(connection, [order])
         request_export(connection)
     if store.push_orders_since is None:
         switch_to_reconciliation(store)
     return _finish(delivery, PushDelivery.State.IMPORTED, outcome)
+
+
+def _warehouse_canceller(connection: Connection):
+    """Ask the connection's warehouse to cancel an order, opening its adapter only if needed
+    (a cancellation before export never talks to the warehouse)."""
+
+    def cancel(order_number: str) -> None:
+        from dropstream.sync import adapters
+        from dropstream.sync.meter import DbMeter
+
+        meter = DbMeter(connection=connection, channel="sales_order", billed=False)
+        warehouse = adapters.warehouse_adapter(connection.warehouse, meter=meter)
+        try:
+            warehouse.cancel_order(order_number)
+        finally:
+            warehouse.close()
+            adapters.save_warehouse_state(connection.warehouse)
+            meter.close()
+
+    return cancel
 
 
 # With Push Orders on, polling is only the safety net (specs/brightsites-api.md §10, issue 6).

@@ -47,7 +47,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ from dropstream.platforms.base import (
     WarehouseDocument,
     WarehouseOrder,
     WarehouseRejection,
+    WarehouseRules,
     discard_meter,
 )
 from dropstream.platforms.dsfx import format as dsfx_format
@@ -170,6 +171,17 @@ class DsfxAdapter:
             transport.remove_own(folder, probe)
 
     # -- orders ----------------------------------------------------------------------------
+
+    @classmethod
+    def rules(cls, settings: Mapping[str, Any]) -> WarehouseRules:
+        """DSFX needs every ship-to field of a PH row (state included, whatever the country),
+        writes order numbers with letters, digits, ``-`` and ``_`` only, and takes
+        ``orders_per_file`` orders per file (specs/dsfx.md)."""
+        return WarehouseRules(
+            required_ship_to=dsfx_format.REQUIRED_SHIP_TO,
+            order_number=dsfx_format.dsfx_order_number,
+            problems=_format_problems,
+            batch_size=int(settings.get("orders_per_file") or 500))
 
     def submission_reference(self, orders: Sequence[WarehouseOrder], created_at: datetime) -> str:
         """``ord_<first order number>_<YYMMDDHHMMSS>.csv``; raises ValueError for no orders."""
@@ -385,6 +397,16 @@ class DsfxAdapter:
                 return candidate
             candidate = f"{stem}.{number}.{suffix}" if dot else f"{name}.{number}"
         raise PlatformError(f"{folder} on {self.transport.where} holds 1000 copies of {name}")
+
+
+# What every warehouse needs and the hub checks itself (addresses, method, SKUs, quantities).
+_COMMON = ("order_number", "ship_to.", "ship_method", "lines")
+
+
+def _format_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
+    """The format's own checks beyond the ones every warehouse shares (e.g. line numbers)."""
+    return [(name, message) for name, message in dsfx_format.order_problems(order)
+            if name.endswith(".line_number") or not name.startswith(_COMMON)]
 
 
 def _already(result: SubmitResult) -> SubmitResult:

@@ -110,7 +110,11 @@ REQUIRED_SHIP_TO = ("name", "street1", "city", "state", "postal_code", "country"
 
 
 def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
-    """(field, message) for every value the published format requires and the order lacks."""
+    """(field, message) for every value the published format requires and the order lacks.
+
+    The writer checks these again; the hub's ``prepare`` checks them first through
+    ``WarehouseRules`` so one bad order never reaches a batch.
+    """
     problems: list[tuple[str, str]] = []
     if not _ORDER_NUMBER_BAD.sub("-", order.order_number.strip()):
         problems.append(("order_number", "the order has no order number"))
