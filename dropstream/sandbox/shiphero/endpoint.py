@@ -91,6 +91,14 @@ class Peek:
         return names
 
     @property
+    def named_operation(self) -> str | None:
+        """The operation's name: ``operationName`` or the name written in the document."""
+        if self.operation_name or self.document is None:
+            return self.operation_name
+        operation = get_operation_ast(self.document, None)
+        return operation.name.value if operation is not None and operation.name else None
+
+    @property
     def meter_key(self) -> str:
         if self.problem:
             return "(bad request)"
@@ -100,7 +108,8 @@ class Peek:
 
     @property
     def fault_names(self) -> set[str]:
-        return {*self.root_names, *([self.operation_name] if self.operation_name else [])}
+        named = self.named_operation
+        return {*self.root_names, *([named] if named else [])}
 
 
 def peek(raw: bytes) -> Peek:

@@ -429,7 +429,7 @@ class ShipHeroSandbox:
     def _api_request(self, handler: Handler, path: str, raw: bytes) -> Answer | None:
         if path == "/graphql":
             found = peek(raw)
-            key, names, op_name = found.meter_key, found.fault_names, found.operation_name
+            key, names, op_name = found.meter_key, found.fault_names, found.named_operation
             authorization = handler.headers.get("Authorization")
 
             def perform() -> Outcome:
