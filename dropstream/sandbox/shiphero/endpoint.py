@@ -20,6 +20,7 @@ GraphQL request, in order:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -133,6 +134,13 @@ def peek(raw: bytes) -> Peek:
     return found
 
 
+@functools.cache
+def shared_schema() -> GraphQLSchema:
+    """The executable schema, built once per process (resolvers keep no state: everything
+    they need comes in the request context)."""
+    return resolvers.attach(schema.build())
+
+
 class Throttled(Exception):
     """Raised from the first root resolver when the bucket lacks credits."""
 
@@ -144,7 +152,7 @@ class Api:
         self.state = state
         self.tokens = tokens
         self.meter = meter
-        self.schema: GraphQLSchema = resolvers.attach(schema.build())
+        self.schema = shared_schema()
         self._buckets: dict[int, credits.CreditBucket] = {}
         self._windows: dict[int, deque[float]] = {}
         self._lock = threading.Lock()

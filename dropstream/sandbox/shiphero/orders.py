@@ -138,8 +138,8 @@ def cancel_order(state: SimState, order: Order, *, reason: str | None, force: bo
         hint = "" if mode == "refuse" else "; use force to cancel anyway"
         raise ApiError(f"The order {what} and cannot be canceled{hint}", CODE_STATE)
     now = state.clock.now()
+    order.canceled = True  # first: released units must not go straight back to this order
     stock.release_order(state, order)
-    order.canceled = True
     order.canceled_at = now
     order.cancel_reason = reason
     order.fulfillment_status = state.settings.canceled_status

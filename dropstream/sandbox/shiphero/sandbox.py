@@ -119,7 +119,7 @@ class ShipHeroSandbox:
         if self._thread is None:
             self.dispatcher.start()
             self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.05},
+                                            kwargs={"poll_interval": 0.02},
                                             name="shiphero-sim", daemon=True)
             self._thread.start()
         return self
