@@ -91,7 +91,7 @@ def test_inventory_snapshot_and_adjustments(world: World) -> None:
     line = world.sim.order("hub-1")["line_items"][0]
     assert (line["quantity_allocated"], line["backorder_quantity"]) == (5, 0)
 
-    answer = world.control("PUT", "/accounts/%d/products/STOVE-01/stock" % world.brand.legacy_id,
+    answer = world.control("PUT", f"/accounts/{world.brand.legacy_id}/products/STOVE-01/stock",
                            {"warehouse": "Primary", "reserve_inventory": 1,
                             "non_sellable_quantity": 1})
     assert answer.status_code == 200

@@ -124,12 +124,14 @@ def test_only_allocated_units_ship_and_held_orders_wait(world: World) -> None:
 
 def test_shipping_moves_stock(world: World) -> None:
     order = world.create("hub-1", [("TENT-4P-GRN", 3), ("STOVE-01", 1)])
-    query = """{ warehouse_products(warehouse_id: "%s") { data { edges { node {
-        sku on_hand allocated available backorder } } } } }""" % world.primary.id
-    before = world.gql(query)["data"]["warehouse_products"]["data"]["edges"]
+    query = """query($w: String) { warehouse_products(warehouse_id: $w) { data { edges { node {
+        sku on_hand allocated available backorder } } } } }"""
+    before = world.gql(query, {"w": world.primary.id})["data"]["warehouse_products"]["data"][
+        "edges"]
 
     world.sim.ship_order(order["legacy_id"], TWO_PACKAGES)
-    after = world.gql(query)["data"]["warehouse_products"]["data"]["edges"]
+    after = world.gql(query, {"w": world.primary.id})["data"]["warehouse_products"]["data"][
+        "edges"]
 
     assert [e["node"] for e in before] == [
         {"sku": "TENT-4P-GRN", "on_hand": 10, "allocated": 3, "available": 7, "backorder": 0},
