@@ -12,9 +12,11 @@ webhook of the event's type, from one background thread.
   more attempts, ``settings.webhook_retry_delay_seconds`` apart.
 * Health (§11.2, 2026): consecutive failed triggers move a webhook to ``WARNING`` and then to
   ``UNHEALTHY``, which disables it; one success makes it ``HEALTHY`` again.
-* Delivery faults: ``{"action": "drop" | "duplicate" | "bad_signature", "webhook_type": "*",
-  "count": 1 | null, "probability": 1.0}`` – drop (never sent; with ``probability`` p and
-  ``count`` null: a seeded fraction p of deliveries), deliver twice, sign with a wrong key.
+* Delivery faults: ``{"action": "drop" | "duplicate" | "bad_signature" | "delay",
+  "webhook_type": "*", "count": 1 | null, "probability": 1.0, "delay_ms": 500}`` – drop
+  (never sent; with ``probability`` p and ``count`` null: a seeded fraction p of deliveries),
+  deliver twice, sign with a wrong key, or hold back so later deliveries overtake it
+  (out-of-order delivery, §13 #15).
 * Only ``http://`` loopback URLs are ever contacted (checked at registration and again here).
 """
 
@@ -44,7 +46,7 @@ log = logging.getLogger("dropstream.sandbox.shiphero.webhooks")
 
 SIGNATURE_HEADER = "x-shiphero-hmac-sha256"
 MESSAGE_ID_HEADER = "X-Shiphero-Message-ID"
-FAULT_ACTIONS = ("drop", "duplicate", "bad_signature")
+FAULT_ACTIONS = ("drop", "duplicate", "bad_signature", "delay")
 RECENT = 500
 
 
@@ -60,13 +62,14 @@ class DeliveryFault:
     webhook_type: str
     remaining: int | None
     probability: float
+    delay_ms: int = 500
     fired: int = 0
 
     @classmethod
     def parse(cls, raw: Any) -> DeliveryFault:
         if not isinstance(raw, dict):
             raise ControlError("each webhook fault must be an object")
-        unknown = set(raw) - {"action", "webhook_type", "count", "probability"}
+        unknown = set(raw) - {"action", "webhook_type", "count", "probability", "delay_ms"}
         if unknown:
             raise ControlError(f"unknown webhook fault key(s): {', '.join(sorted(unknown))}")
         action = raw.get("action")
@@ -81,11 +84,15 @@ class DeliveryFault:
             raise ControlError("count must be a positive integer or null (forever)")
         if not isinstance(probability, int | float) or not 0 <= probability <= 1:
             raise ControlError("probability must be between 0 and 1")
-        return cls(action, webhook_type, count, float(probability))
+        delay_ms = raw.get("delay_ms", 500)
+        if not isinstance(delay_ms, int | float) or isinstance(delay_ms, bool) or delay_ms < 0:
+            raise ControlError("delay_ms must be a non-negative number")
+        return cls(action, webhook_type, count, float(probability), int(delay_ms))
 
     def describe(self) -> dict[str, Any]:
         return {"action": self.action, "webhook_type": self.webhook_type,
-                "count": self.remaining, "probability": self.probability, "fired": self.fired}
+                "count": self.remaining, "probability": self.probability,
+                "delay_ms": self.delay_ms, "fired": self.fired}
 
 
 @dataclass
@@ -158,7 +165,7 @@ class WebhookDispatcher:
         with self._lock:
             return [rule.describe() for rule in self._faults]
 
-    def _pick_fault(self, webhook_type: str) -> str | None:
+    def _pick_fault(self, webhook_type: str) -> DeliveryFault | None:
         for rule in self._faults:
             if rule.webhook_type not in ("*", webhook_type):
                 continue
@@ -169,7 +176,7 @@ class WebhookDispatcher:
                 rule.remaining -= 1
                 if rule.remaining == 0:
                     self._faults.remove(rule)
-            return rule.action
+            return rule
         return None
 
     # ------------------------------------------------------------------ queueing
@@ -190,13 +197,14 @@ class WebhookDispatcher:
             self._seq += 1
             delivery = Delivery(self._seq, hook, webhook_type, body,
                                 self.state.ids.message_id())
-            delivery.fault = self._pick_fault(webhook_type)
+            rule = self._pick_fault(webhook_type)
+            delivery.fault = rule.action if rule else None
             self._log.append(delivery)
             del self._log[:-RECENT]
             if delivery.fault == "drop":
                 delivery.outcome = "dropped"
                 return 1
-            self._push(delivery, 0.0)
+            self._push(delivery, rule.delay_ms / 1000 if rule and rule.action == "delay" else 0)
             if delivery.fault == "duplicate":
                 self._seq += 1
                 message_id = (delivery.message_id if settings.webhook_duplicate_same_message_id

@@ -264,3 +264,14 @@ def test_a_webhook_for_another_shop_stays_silent(world: World, receiver: Receive
     assert world.sim.wait_for_webhooks(5)
 
     assert receiver.received == []
+
+
+def test_a_delayed_delivery_is_overtaken(world: World, receiver: Receiver) -> None:
+    register(world, receiver, "Inventory Update")
+    world.sim.add_webhook_faults({"action": "delay", "delay_ms": 300})
+
+    world.sim.set_stock(world.brand, "LAMP-LED", "East", on_hand=6)
+    world.sim.set_stock(world.brand, "LAMP-LED", "East", on_hand=7)
+    assert world.sim.wait_for_webhooks(5)
+
+    assert [h.body["inventory"][0]["on_hand"] for h in receiver.received] == ["7", "6"]
