@@ -145,6 +145,32 @@ class Throttled(Exception):
     """Raised from the first root resolver when the bucket lacks credits."""
 
 
+@dataclass
+class _Bill:
+    """The price of one request, and whether it was paid (None: execution never started)."""
+
+    costs: list[credits.RootCost]
+    key: str
+    spent: bool | None = None
+    level: float = 0.0
+
+    @property
+    def required(self) -> int:
+        return sum(cost.charged for cost in self.costs)
+
+    @property
+    def complexity(self) -> int:
+        return sum(cost.cost for cost in self.costs)
+
+    @property
+    def operation(self) -> str:
+        return self.costs[0].name if self.costs else self.key
+
+    @property
+    def null_data(self) -> dict[str, None]:
+        return {cost.key: None for cost in self.costs}
+
+
 class Api:
     """Answers GraphQL and auth requests against one ``SimState``."""
 
@@ -265,69 +291,78 @@ class Api:
 
     def _run(self, found: Peek, operation: OperationDefinitionNode | None, account_id: int,
              request_id: str, key: str) -> Outcome:
-        account = self.state.accounts[account_id]
-        bucket = self.bucket(account.legacy_id)
-        context = resolvers.RequestContext(self.state, account, bucket, request_id)
-        costs: list[credits.RootCost] = []
-        walker = None
-        if operation is not None:
-            assert found.document is not None
-            walker = credits.CostWalker.for_operation(self.schema, found.document.definitions,
-                                                      operation, found.variables, self.settings)
-            costs = walker.roots(operation)
+        """Price, charge and execute a validated request (state lock held)."""
+        bucket = self.bucket(account_id)
+        context = resolvers.RequestContext(self.state, self.state.accounts[account_id], bucket,
+                                           request_id)
+        walker, costs = self._price(found, operation)
+        bill = _Bill(costs, key)
         context.costs = {cost.key: cost for cost in costs}
-        required = sum(cost.charged for cost in costs)
-        complexity = sum(cost.cost for cost in costs)
-        first_name = costs[0].name if costs else key
-        null_data = {cost.key: None for cost in costs}
         maximum = self.settings.credits_max_per_operation
-        if required > maximum:
-            error = credits.over_max_error(first_name, request_id, required, maximum,
+        if bill.required > maximum:
+            error = credits.over_max_error(bill.operation, request_id, bill.required, maximum,
                                            self.settings.over_max_error_code)
-            return Outcome(200, {"errors": [error], "data": null_data}, key, "too_complex",
-                           complexity=complexity)
-        spent: dict[str, Any] = {}
+            return Outcome(200, {"errors": [error], "data": bill.null_data}, key, "too_complex",
+                           complexity=bill.complexity)
 
         def take_credits() -> None:
-            ok, level = bucket.spend(required, self.state.clock.timestamp())
-            spent.update(ok=ok, level=level)
-            if not ok:
+            bill.spent, bill.level = bucket.spend(bill.required, self.state.clock.timestamp())
+            if not bill.spent:
                 raise Throttled()
 
         context.on_start = take_credits
         result = execute(self.schema, found.document, context_value=context,  # type: ignore
                          variable_values=found.variables, operation_name=found.operation_name)
-        if spent and not spent["ok"]:
-            wait = bucket.seconds_until(required, spent["level"])
-            error = credits.throttle_error(first_name, request_id, required, spent["level"],
-                                           wait)
-            headers = {"Retry-After": str(wait)} if self.settings.throttle_http_status == 429 \
-                else {}
-            return Outcome(self.settings.throttle_http_status,
-                           {"errors": [error], "data": null_data}, key, "throttled",
-                           complexity=complexity, headers=headers)
-        charged = required if spent else 0
+        if bill.spent is False:
+            return self._throttled(bill, bucket, request_id)
         data = result.data  # type: ignore[union-attr]
-        if (spent and self.settings.charge_mode == "returned" and walker is not None
+        charged = bill.required if bill.spent else 0
+        if (bill.spent and self.settings.charge_mode == "returned" and walker is not None
                 and operation is not None and operation.operation.value == "query"
                 and data is not None):
-            charged = self._charge_returned(walker, operation, data, costs, bucket, required)
+            charged = self._charge_returned(walker, operation, data, costs, bucket,
+                                            bill.required)
+        return self._answer(data, result.errors, bill, charged, bucket,  # type: ignore
+                            request_id)
+
+    def _price(self, found: Peek, operation: OperationDefinitionNode | None
+               ) -> tuple[credits.CostWalker | None, list[credits.RootCost]]:
+        if operation is None or found.document is None:
+            return None, []
+        walker = credits.CostWalker.for_operation(self.schema, found.document.definitions,
+                                                  operation, found.variables, self.settings)
+        return walker, walker.roots(operation)
+
+    def _throttled(self, bill: _Bill, bucket: credits.CreditBucket,
+                   request_id: str) -> Outcome:
+        """The §8 code-30 answer; nothing ran."""
+        wait = bucket.seconds_until(bill.required, bill.level)
+        error = credits.throttle_error(bill.operation, request_id, bill.required, bill.level,
+                                       wait)
+        status = self.settings.throttle_http_status
+        headers = {"Retry-After": str(wait)} if status == 429 else {}
+        return Outcome(status, {"errors": [error], "data": bill.null_data}, bill.key,
+                       "throttled", complexity=bill.complexity, headers=headers)
+
+    def _answer(self, data: dict[str, Any] | None, errors: list[GraphQLError] | None,
+                bill: _Bill, charged: int, bucket: credits.CreditBucket,
+                request_id: str) -> Outcome:
         body: dict[str, Any] = {"data": data}
-        errors = result.errors  # type: ignore[union-attr]
         if errors:
             body["errors"] = [self._error_entry(e, request_id) for e in errors]
         status, outcome = 200, "ok"
-        if errors and data is None:  # variables failed coercion: a request error
+        if errors and data is None:  # the variables failed coercion: a request error
             status, outcome = self.settings.request_error_status, "request_error"
         elif errors:
             outcome = "graphql_error"
         if self.settings.report_quota_extensions:
             level = bucket.level(self.state.clock.timestamp())
             body["extensions"] = {"throttling": {
-                "complexity": complexity, "charged": charged, "credits_remaining": int(level),
-                "max_available": self.settings.credits_max,
+                "complexity": bill.complexity, "charged": charged,
+                "credits_remaining": int(level), "max_available": self.settings.credits_max,
                 "increment_rate": self.settings.credits_restore_per_second}}
-        return Outcome(status, body, key, outcome, charged=charged, complexity=complexity)
+        return Outcome(status, body, bill.key, outcome, charged=charged,
+                       complexity=bill.complexity)
 
     def _charge_returned(self, walker: credits.CostWalker, operation: OperationDefinitionNode,
                          data: dict[str, Any], costs: list[credits.RootCost],

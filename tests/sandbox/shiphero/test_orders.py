@@ -198,3 +198,16 @@ def test_orders_filter_by_status_case_insensitively_and_by_dates(world: World) -
     assert keys('updated_from: "2026-03-06T13:00:00+00:00"') == ["hub-1", "hub-2"]
     assert keys('updated_to: "2026-03-06T12:59:59Z"') == []
     assert keys('sku: "TENT-4P-GRN", email: "jane@example.com"') == ["hub-1", "hub-2"]
+
+
+def test_order_update_holds_releases_a_hold(world: World) -> None:
+    order = world.create("hub-1", [("TENT-4P-GRN", 1)], holds={"payment_hold": True})
+
+    body = world.gql('mutation($id: String!) { order_update_holds(data: {order_id: $id, '
+                     'payment_hold: false}) { complexity order { holds { payment_hold } } } }',
+                     {"id": order["id"]})
+    shipment = world.sim.ship_order(order["legacy_id"])
+
+    assert body["data"]["order_update_holds"] == {"complexity": 10,
+                                                  "order": {"holds": {"payment_hold": False}}}
+    assert shipment["packages"][0]["lines"] == {"hub-1-1": 1}

@@ -275,3 +275,20 @@ def test_a_delayed_delivery_is_overtaken(world: World, receiver: Receiver) -> No
     assert world.sim.wait_for_webhooks(5)
 
     assert [h.body["inventory"][0]["on_hand"] for h in receiver.received] == ["7", "6"]
+
+
+def test_webhook_delete_then_recreate(world: World, receiver: Receiver) -> None:
+    register(world, receiver, "Order Canceled")
+    again = world.gql(CREATE_HOOK, {"data": {"name": "Order Canceled", "url": receiver.url,
+                                             "shop_name": "brightsites-hub"}})
+
+    deleted = world.gql('mutation { webhook_delete(data: {name: "Order Canceled", '
+                        'shop_name: "brightsites-hub"}) { request_id complexity } }')
+    missing = world.gql('mutation { webhook_delete(data: {name: "Order Canceled"}) '
+                        '{ request_id } }')
+
+    assert again["errors"][0]["message"] == (
+        "A 'Order Canceled' webhook already exists for this shop; delete it first")
+    assert deleted["data"]["webhook_delete"]["complexity"] == 10
+    assert missing["errors"][0]["message"] == "Webhook 'Order Canceled' not found"
+    register(world, receiver, "Order Canceled")
