@@ -11,7 +11,7 @@
 * The refused-refresh answer is not documented: the simulator answers 403
   ``{"error": "access_denied", "error_description": "..."}`` (an OAuth-style guess).
 
-Tokens never appear in log lines or in the control endpoint's meter (masked there).
+Tokens never appear in log lines, and the meter does not record them at all.
 """
 
 from __future__ import annotations
@@ -43,13 +43,6 @@ class AccessToken:
     account_id: int
     expires_at: float
     revoked: bool = False
-
-
-def mask(token: str | None) -> str:
-    """``"••••abcd"``: safe to show; never the token."""
-    if not token:
-        return "(none)"
-    return "••••" + (token[-4:] if len(token) >= 12 else "")
 
 
 def _b64(data: bytes) -> str:

@@ -11,7 +11,6 @@ Input (``ISODateTime``): any ISO 8601 date or date-time; no zone means UTC (assu
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,10 +72,6 @@ class SimClock:
     def describe(self) -> dict[str, Any]:
         return {"now": fmt_time(self.now()), "frozen": self.frozen,
                 "epoch": round(self.timestamp(), 3)}
-
-    def sleep_real(self, seconds: float) -> None:
-        """Wall-clock sleep (used only for injected latency)."""
-        time.sleep(seconds)
 
 
 def _aware(moment: datetime) -> datetime:
