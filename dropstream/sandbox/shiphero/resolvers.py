@@ -44,11 +44,19 @@ class RequestContext:
     # were valid), so this is where the credits are taken (or the request throttled).
     on_start: Callable[[], None] = lambda: None
     started: bool = False
+    refusal: Exception | None = None
 
     def enter(self) -> None:
+        """Run ``on_start`` once; if it refused the request, refuse every root field."""
+        if self.refusal is not None:
+            raise self.refusal
         if not self.started:
             self.started = True
-            self.on_start()
+            try:
+                self.on_start()
+            except Exception as exc:
+                self.refusal = exc
+                raise
 
     @property
     def settings(self) -> Any:

@@ -162,3 +162,17 @@ def test_an_optional_request_cap(world: World) -> None:
 
     assert statuses == [200, 200, 429]
     assert world.post(quota).status_code == 200
+
+
+def test_a_throttled_request_runs_none_of_its_root_fields(world: World) -> None:
+    world.sim.set_credits(world.brand, 15)
+    query = """mutation Two($a: CreateOrderInput!, $b: CreateOrderInput!) {
+      first: order_create(data: $a) { complexity }
+      second: order_create(data: $b) { complexity } }"""
+
+    body = world.gql(query, {"a": order_input("hub-1", [("TENT-4P-GRN", 1)]),
+                             "b": order_input("hub-2", [("TENT-4P-GRN", 1)])})
+
+    assert body["data"] == {"first": None, "second": None}
+    assert [e["required_credits"] for e in body["errors"]] == [20]
+    assert world.sim.orders(world.brand) == []
