@@ -268,6 +268,8 @@ class InventoryWriteResult:
     written: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # sku -> why (vendor-managed, unknown)
     failed: dict[str, str] = field(default_factory=dict)  # sku -> error message
+    # Full sync: SKUs the store, read just now, already holds at the wanted level.
+    unchanged: dict[str, int] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -301,8 +303,11 @@ class StoreAdapter(Protocol):
     def set_order_shipped(self, external_id: str) -> None:
         """Set the order status the merchant chose for a fully shipped order (may do nothing)."""
 
-    def write_inventory(self, quantities: Mapping[str, int]) -> InventoryWriteResult:
-        """Write quantities keyed by store SKU, one request per product that changes."""
+    def write_inventory(self, quantities: Mapping[str, int], *,
+                        full: bool = False) -> InventoryWriteResult:
+        """Write quantities keyed by store SKU, one request per product that changes. With
+        ``full`` the store's current levels are read first and every difference is written,
+        whatever the hub believes the store holds (a full sync corrects drift)."""
 
     def close(self) -> None: ...
 
@@ -424,7 +429,13 @@ class InventoryLevel:
 
 @dataclass
 class WarehouseDocument:
-    """A file (or message) read from the warehouse, to be acknowledged once the hub stored it."""
+    """A file (or message) read from the warehouse, to be acknowledged once the hub stored it.
+
+    ``stated_at`` is when the warehouse says the content is from (an inventory snapshot's time),
+    never later than when it wrote it; None when it says nothing, and then ``received_at`` (when
+    the hub read it) stands in. Reservations and the "an older snapshot never overwrites a
+    newer one" rule compare ``as_of``.
+    """
 
     name: str
     sha256: str
@@ -433,6 +444,11 @@ class WarehouseDocument:
     levels: list[InventoryLevel] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     duplicate: bool = False
+    stated_at: datetime | None = None
+
+    @property
+    def as_of(self) -> datetime:
+        return self.stated_at or self.received_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,32 +1,47 @@
-"""Inventory: read warehouse levels, compute each store SKU's quantity, write what changed."""
+"""Inventory: read warehouse levels, compute each store SKU's quantity, write what changed.
+
+Times: a level is "as of" the time the warehouse states for its snapshot (``WarehouseDocument.
+as_of``), not when the hub read it, so units of an order exported between the snapshot and the
+read are still reserved (the warehouse's figure does not count them yet), and an older snapshot
+delivered late never overwrites a newer level.
+
+Writes: every write to the store is recorded as an Intent before it is sent and marked done
+after (DESIGN.md invariant 1). A run that died in between leaves the intent pending; the next
+run writes those SKUs again after reading what the store holds (a full sync of them), so a
+level the store may or may not have taken is settled by the store's own figure.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection, Store, Warehouse
-from dropstream.inventory.compute import (
-    changed_quantities,
-    reserved_by_warehouse_sku,
-    store_quantities,
-)
+from dropstream.inventory.compute import changed_quantities, store_quantities
 from dropstream.inventory.models import InventoryLevel, StoreInventory
 from dropstream.orders.models import OrderLine, OrderStatus
-from dropstream.platforms.base import StoreAdapter, WarehouseAdapter, WarehouseDocument
+from dropstream.platforms.base import (
+    InventoryWriteResult,
+    StoreAdapter,
+    WarehouseAdapter,
+    WarehouseDocument,
+)
 from dropstream.sync.adapters import remember_document
+from dropstream.sync.models import Intent, IntentState
 from dropstream.sync.prepare import load_catalog
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
 UNSENT = (S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR)
+WRITE = "inventory_write"
 
 
 @dataclass
@@ -37,11 +52,14 @@ class InventoryReport:
     written: int = 0
     skipped: int = 0
     failed: int = 0
+    unchanged: int = 0  # full sync: already right in the store, nothing sent
+    recovered: int = 0  # SKUs of an interrupted write, settled against the store this run
+    skipped_skus: dict[str, str] = field(default_factory=dict)
 
 
 def store_levels(warehouse: Warehouse, document: WarehouseDocument) -> int:
-    """Upsert the document's levels; an older file never overwrites a newer level."""
-    as_of = document.received_at
+    """Upsert the document's levels; an older snapshot never overwrites a newer level."""
+    as_of = document.as_of
     existing = {(lvl.sku, lvl.facility): lvl
                 for lvl in InventoryLevel.objects.filter(warehouse=warehouse)}
     create, update = [], []
@@ -79,31 +97,60 @@ def import_levels(connection: Connection, adapter: WarehouseAdapter,
         inventory_updated_at=timezone.now())
 
 
-def open_store_lines(connection: Connection, snapshot_at: datetime | None):
-    """(store sku, quantity) of orders the warehouse did not know at ``snapshot_at``."""
+def open_store_lines(connection: Connection, oldest_snapshot: datetime | None):
+    """(store sku, quantity, exported_at) of lines whose order the warehouse may not count yet:
+    not exported, or exported after the oldest snapshot (each SKU is then compared with its own
+    snapshot time)."""
     unsent = Q(order__status__in=UNSENT) & Q(order__exported_at__isnull=True)
-    if snapshot_at is not None:
-        unsent |= Q(order__exported_at__gt=snapshot_at)
+    if oldest_snapshot is not None:
+        unsent |= Q(order__exported_at__gt=oldest_snapshot)
     return (OrderLine.objects
             .filter(order__connection=connection, parent__isnull=True, canceled=False, ships=True,
                     order__canceled_in_store_at__isnull=True)
             .exclude(order__status__in=(S.SKIPPED, S.CLOSED, S.ARCHIVED))
             .filter(unsent)
-            .values_list("store_sku").annotate(total=Sum("quantity_ordered")))
+            .values_list("store_sku", "order__exported_at")
+            .annotate(total=Sum("quantity_ordered")))
+
+
+def reserved_units(lines, listings: dict[str, str], bundles: dict[str, list[tuple[str, int]]],
+                   snapshot_of: dict[str, datetime]) -> dict[str, int]:
+    """Units per warehouse SKU the warehouse's snapshot does not count yet: lines of orders not
+    exported, or exported after that SKU's snapshot time."""
+    reserved: dict[str, int] = {}
+    for store_sku, exported_at, quantity in lines:
+        warehouse_sku = listings.get(store_sku, store_sku)
+        parts = bundles.get(warehouse_sku) or [(warehouse_sku, 1)]
+        for sku, per_unit in parts:
+            snapshot = snapshot_of.get(sku)
+            if exported_at is None or snapshot is None or exported_at > snapshot:
+                reserved[sku] = reserved.get(sku, 0) + per_unit * quantity
+    return reserved
 
 
 def compute_store_levels(connection: Connection) -> dict[str, int]:
     levels = InventoryLevel.objects.filter(warehouse_id=connection.warehouse_id)
     available: dict[str, int] = {}
-    for sku, qty in levels.values_list("sku", "available"):
-        available[sku] = available.get(sku, 0) + qty  # summed over facilities
-    snapshot_at = levels.aggregate(t=Max("as_of"))["t"]
+    snapshot_of: dict[str, datetime] = {}
+    for sku, qty, oldest in (levels.values_list("sku").annotate(a=Sum("available"),
+                                                                t=Min("as_of"))):
+        available[sku] = qty  # summed over facilities
+        snapshot_of[sku] = oldest  # the oldest facility snapshot: reserve conservatively
+    oldest = levels.aggregate(t=Min("as_of"))["t"]
     catalog = load_catalog(connection)
-    reserved = reserved_by_warehouse_sku(open_store_lines(connection, snapshot_at),
-                                         catalog.listings, catalog.bundles)
+    reserved = reserved_units(open_store_lines(connection, oldest), catalog.listings,
+                              catalog.bundles, snapshot_of)
     return store_quantities(available, listings=catalog.listings, bundles=catalog.bundles,
                             reserved=reserved, reserve=connection.inventory_reserve,
                             zero_out_threshold=connection.zero_out_threshold)
+
+
+def _interrupted_writes(connection: Connection) -> tuple[list[Intent], set[str]]:
+    """Writes a run recorded but did not finish, and their SKUs."""
+    pending = list(Intent.objects.filter(connection=connection, kind=WRITE,
+                                         state=IntentState.PENDING))
+    skus = {sku for intent in pending for sku in intent.payload.get("quantities", {})}
+    return pending, skus
 
 
 def write_levels(connection: Connection, adapter: StoreAdapter, *, full: bool,
@@ -112,17 +159,42 @@ def write_levels(connection: Connection, adapter: StoreAdapter, *, full: bool,
     report.computed = len(computed)
     last = dict(StoreInventory.objects.filter(store_id=connection.store_id)
                 .values_list("sku", "quantity"))
+    interrupted, unsettled = _interrupted_writes(connection)
     changes = changed_quantities(computed, last, full=full)
+    changes.update({sku: computed[sku] for sku in unsettled if sku in computed})
+    report.recovered = len(unsettled & set(changes))
     if not changes:
+        _close(interrupted)
         return
-    result = adapter.write_inventory(changes)
+    intent = Intent.objects.create(key=f"{WRITE}:{connection.pk}:{uuid.uuid4().hex}",
+                                   kind=WRITE, connection=connection, attempts=1,
+                                   reference=f"{len(changes)} SKU(s)",
+                                   payload={"quantities": changes, "full": full})
+    # A full sync, or settling an interrupted write, reads the store's own levels first.
+    result = adapter.write_inventory(changes, full=full or bool(report.recovered))
+    _record(connection, result, report)
+    _close([*interrupted, intent])
+
+
+def _close(intents: list[Intent]) -> None:
+    if intents:
+        Intent.objects.filter(pk__in=[i.pk for i in intents]).update(
+            state=IntentState.DONE, done_at=timezone.now())
+
+
+def _record(connection: Connection, result: InventoryWriteResult,
+            report: InventoryReport) -> None:
+    """The store's levels as written (or found already right), and what was skipped."""
     now = timezone.now()
     report.written, report.skipped, report.failed = (len(result.written), len(result.skipped),
                                                      len(result.failed))
+    report.unchanged = len(result.unchanged)
+    report.skipped_skus = dict(result.skipped)
+    settled = {**result.unchanged, **result.written}
     existing = {row.sku: row for row in StoreInventory.objects.filter(
-        store_id=connection.store_id, sku__in=list(result.written) + list(result.failed))}
+        store_id=connection.store_id, sku__in=list(settled) + list(result.failed))}
     create, update = [], []
-    for sku, quantity in result.written.items():
+    for sku, quantity in settled.items():
         row = existing.get(sku)
         if row is None:
             create.append(StoreInventory(store_id=connection.store_id, sku=sku,

@@ -127,7 +127,11 @@ def _run_inventory(connection: Connection, meter: DbMeter, warehouse_meter: DbMe
             _say(progress, f"writing {'all' if full else 'changed'} quantities to the store")
             write_levels(connection, store, full=full, report=report)
     finally:
-        result.counts.update({f"inventory_{k}": v for k, v in asdict(report).items()})
+        counts = asdict(report)
+        skipped = counts.pop("skipped_skus")
+        result.counts.update({f"inventory_{k}": v for k, v in counts.items()})
+        if skipped:
+            result.details["skipped"] = skipped
 
 
 def _pushes_missed(connection: Connection, count: int) -> None:

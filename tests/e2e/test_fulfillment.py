@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from dropstream.inventory.models import InventoryLevel, StoreInventory
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments.models import Shipment, ShipmentState
+from dropstream.sync.push_inventory import compute_store_levels
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("e2e")]
 S = OrderStatus
@@ -102,3 +106,15 @@ def test_inventory_smart_sync_writes_changes_only(hub):
     assert first.counts["inventory_written"] > 0
     second = hub.run("inventory")
     assert second.requests == {}
+    # The warehouse receives stock of one SKU: only that SKU's product is written.
+    sku, level = StoreInventory.objects.filter(quantity__gt=0).values_list("sku", "quantity")[0]
+    level_row = InventoryLevel.objects.get(sku=sku)
+    newer = datetime.now(UTC).strftime("%y%m%d%H%M%S")
+    (hub.root / "out" / f"inv_1_{newer}_9.csv").write_text(
+        f"sku,available,on_hand,facility\r\n{sku},{level_row.available + 10},,\r\n")
+    third = hub.run("inventory")
+    assert third.counts["inventory_written"] == 1
+    assert third.requests == {"PUT /inventories/:id/batch_update": 1}
+    wanted = compute_store_levels(hub.connection)[sku]
+    assert StoreInventory.objects.get(sku=sku).quantity == wanted >= level + 10
+

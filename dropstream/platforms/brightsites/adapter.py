@@ -235,12 +235,15 @@ class BrightSitesAdapter:
 
     # -- inventory -----------------------------------------------------------------------------
 
-    def write_inventory(self, quantities: Mapping[str, int]) -> InventoryWriteResult:
+    def write_inventory(self, quantities: Mapping[str, int], *,
+                        full: bool = False) -> InventoryWriteResult:
         """Write absolute levels keyed by final_sku: one ``batch_update`` per changed product.
 
-        Levels equal to the last known store level cost nothing; a negative level is written
-        as 0. The SKU map is read from
-        ``GET /inventories`` only when a SKU was never seen or the map is a day old. SKUs the
+        Levels equal to the last known store level cost nothing (``unchanged``); a negative
+        level is written as 0. The SKU map, with each record's level, is read from
+        ``GET /inventories`` only when a SKU was never seen or the map is a day old — and always
+        with ``full``, so a full sync compares with what the store holds now, not with a level
+        remembered from an earlier run (someone may have changed it in the store's admin). SKUs the
         store does not list (vendor-managed, unknown, inventory off) and untracked variants are
         skipped with the reason; a product the store refuses is reported per SKU in ``failed``.
         After a transient failure the remaining products are not tried (``failed`` says so).
@@ -255,6 +258,8 @@ class BrightSitesAdapter:
                 wanted[str(sku)] = max(0, quantity)
         if not wanted:
             return result
+        if full:
+            self._read_inventory_map()
         cache = self._inventory_map(wanted)
         skus: dict[str, list[Any]] = cache["skus"]
         ambiguous = set(cache.get("ambiguous", ()))
@@ -269,6 +274,8 @@ class BrightSitesAdapter:
                 result.skipped[sku] = NOT_TRACKED
             elif entry[2] != quantity:
                 changes.setdefault(int(entry[0]), []).append((sku, int(entry[1]), quantity))
+            else:
+                result.unchanged[sku] = quantity
         stop: str | None = None
         for product_id in sorted(changes):
             items = changes[product_id]

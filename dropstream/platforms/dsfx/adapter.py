@@ -370,7 +370,8 @@ class DsfxAdapter:
             digest = hashlib.sha256(data).hexdigest()
             duplicate = digest in self.processed_hashes
             document = WarehouseDocument(name=remote.name, sha256=digest,
-                                         received_at=datetime.now(UTC), duplicate=duplicate)
+                                         received_at=datetime.now(UTC), duplicate=duplicate,
+                                         stated_at=_stated_at(remote))
             yield remote, data, document
 
     def _settled(self, remote: RemoteFile, now: float) -> bool:
@@ -401,6 +402,15 @@ class DsfxAdapter:
 
 # What every warehouse needs and the hub checks itself (addresses, method, SKUs, quantities).
 _COMMON = ("order_number", "ship_to.", "ship_method", "lines")
+
+
+def _stated_at(remote: RemoteFile) -> datetime | None:
+    """When the warehouse wrote the file's content: the earlier of the time in its name and
+    its modification time on the server (never later than either)."""
+    times = [t for t in (dsfx_format.stamp_in_name(remote.name),
+                         datetime.fromtimestamp(remote.mtime, UTC) if remote.mtime else None)
+             if t is not None]
+    return min(times) if times else None
 
 
 def _format_problems(order: WarehouseOrder) -> list[tuple[str, str]]:

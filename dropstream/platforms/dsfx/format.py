@@ -541,6 +541,26 @@ def _shipment(rows: list[_ShipmentRow], errors: list[RowError]) -> WarehouseShip
 # --------------------------------------------------------------------------------------------
 
 
+_STAMP = re.compile(r"(?<![0-9])([0-9]{14}|[0-9]{12})(?![0-9])")
+
+
+def stamp_in_name(name: str) -> datetime | None:
+    """The UTC time in a file name such as ``inv_1_261202101500.csv`` (YYMMDDHHMMSS, as the hub
+    and the sandbox write) or ``…_20261202101500…`` (YYYYMMDDHHMMSS); None when there is none.
+
+    The published format calls the stamp opaque, so this is a hint: the reader takes the earlier
+    of it and the file's time on the server (a stamp in local time ahead of UTC would otherwise
+    claim a snapshot later than the truth).
+    """
+    for digits in _STAMP.findall(name):
+        pattern = "%Y%m%d%H%M%S" if len(digits) == 14 else "%y%m%d%H%M%S"
+        try:
+            return datetime.strptime(digits, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
 def inventory_layout_of(name: str) -> str:
     """The layout version in ``inv_<layout>_<datetime>.csv`` ("" when the name has none)."""
     if not name.startswith(INVENTORY_PREFIX):
