@@ -54,12 +54,14 @@ from dropstream.platforms.x12.envelope import (
     SegmentError,
     SegmentValues,
     TransactionSet,
+    X12EnvelopeError,
     clean_text,
     format_date,
     format_decimal,
     identifier_problem,
     parse_date,
     parse_decimal,
+    profile_delimiters,
     write_interchange,
 )
 from dropstream.platforms.x12.profile import PartnerProfile
@@ -353,6 +355,9 @@ def write_940(orders: Sequence[WarehouseOrder], envelope: Envelope,
     details = details or {}
     if not orders:
         raise ValueError("a 940 interchange needs at least one order")
+    delimiter_problems = profile_delimiters(profile).problems()
+    if delimiter_problems:
+        raise X12EnvelopeError("; ".join(delimiter_problems))
     bodies = []
     seen: set[str] = set()
     for order in orders:
