@@ -1,4 +1,6 @@
-"""The X12 interchange envelope: delimiters, segments, ISA/GS/ST/SE/GE/IEA (specs/x12-warehouse.md §1, §7).
+"""The X12 interchange envelope: delimiters, segments, ISA/GS/ST/SE/GE/IEA (specs §1, §7).
+
+(specs = specs/x12-warehouse.md throughout this package.)
 
 Reading (``parse_interchange``) never raises: it returns an ``Interchange`` whose ``reasons``
 (interchange level), group ``errors`` (AK905 codes) and set ``errors`` (AK502 codes) say what is

@@ -10,16 +10,23 @@ import pytest
 from dropstream.platforms.x12.envelope import Delimiters, parse_interchange
 from dropstream.platforms.x12.w945 import read_945
 from dropstream.platforms.x12.w997 import write_997
-from tests.platforms.x12.helpers import body_of, build, isa, replace_line, sample, warehouse_envelope
+from tests.platforms.x12.helpers import (
+    body_of,
+    build,
+    isa,
+    replace_line,
+    sample,
+    warehouse_envelope,
+)
 
 ISA_945 = ("ISA*00*          *00*          *ZZ*WHSRECEIVER    *ZZ*HUBSENDER      *260305*1432*"
            "U*00401*000002201*1*T*>")
 
 
 def three_sets(*, damage=None) -> bytes:
-    """A 945 group of three sets (orders A, B, C); ``damage(index, body)`` may spoil one."""
+    """A 945 group of three sets (orders A, B, C); ``damage(data)`` may spoil one."""
     bodies = []
-    for index, order in enumerate(("HUB-A", "HUB-B", "HUB-C")):
+    for order in ("HUB-A", "HUB-B", "HUB-C"):
         body = [list(seg) for seg in body_of("945")]
         body[0][2] = order
         bodies.append(body)
@@ -58,7 +65,8 @@ def test_the_sample_envelope_is_read_exactly():
 
 
 @pytest.mark.parametrize("element,component,terminator,suffix", [
-    ("|", "^", "\n", ""), ("^", ":", "'", "\r\n"), ("*", ">", "~", ""), ("\x1d", "\x1f", "\x1c", ""),
+    ("|", "^", "\n", ""), ("^", ":", "'", "\r\n"), ("*", ">", "~", ""),
+    ("\x1d", "\x1f", "\x1c", ""),
 ])
 def test_delimiters_come_from_each_isa(element, component, terminator, suffix):
     data = build([body_of("945")], element=element, component=component, terminator=terminator,
@@ -83,14 +91,15 @@ def test_latin_1_bytes_are_read_without_failing():
     assert result.ok
 
 
-# -- interchange-level defects: refused as a whole ----------------------------------------------------
+# -- interchange-level defects: refused as a whole -------------------------------------------
 
 
 @pytest.mark.parametrize("data,reason", [
     (b"", "empty file"),
     (b"order_number,sku\nA,1\n", "not an X12 interchange: it starts with 'order_numb', not ISA"),
     (sample("945").lower(), "not an X12 interchange: it starts with 'isa*00*   ', not ISA"),
-    (sample("945")[:80], "the ISA is truncated: the file has 80 characters, the ISA alone needs 106"),
+    (sample("945")[:80],
+     "the ISA is truncated: the file has 80 characters, the ISA alone needs 106"),
     (sample("945").replace(b"HUBSENDER      *", b"HUBSENDER     *", 1),
      "the ISA is not fixed width: element separators '*' at offsets"),
     (sample("945").replace(b"*00*          *00*", b"*00*~         *00*", 1),
@@ -112,9 +121,11 @@ def test_an_unreadable_isa_is_refused_with_its_reason_and_nothing_to_acknowledge
 
 @pytest.mark.parametrize("old,new,reason", [
     ("IEA*1*000002201", "IEA*1*000002209", "ISA13 '000002201' and IEA02 '000002209' do not match"),
-    ("IEA*1*000002201", "IEA*2*000002201", "IEA01 says '2' functional groups, the interchange has 1"),
+    ("IEA*1*000002201", "IEA*2*000002201",
+     "IEA01 says '2' functional groups, the interchange has 1"),
     ("IEA*1*000002201", "", "the IEA trailer is missing"),
-    ("IEA*1*000002201", "IEA*1*000002201~\nISA*00", "a second interchange follows the IEA (one per file)"),
+    ("IEA*1*000002201", "IEA*1*000002201~\nISA*00",
+     "a second interchange follows the IEA (one per file)"),
     (ISA_945, ISA_945.replace("*00401*", "*00501*"),
      "ISA12 version '00501' is not supported (only 00401)"),
     (ISA_945, ISA_945.replace("*260305*", "*261305*"), "ISA09 '261305' is not a valid YYMMDD date"),
@@ -140,7 +151,7 @@ def test_a_file_without_final_terminator_is_refused():
         "the IEA trailer is missing")
 
 
-# -- group-level defects: AK9 R with AK905 codes ----------------------------------------------------
+# -- group-level defects: AK9 R with AK905 codes ---------------------------------------------
 
 
 @pytest.mark.parametrize("old,new,codes,reason", [
