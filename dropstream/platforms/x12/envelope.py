@@ -17,6 +17,10 @@ wrong, in words and in 997 codes, while the good groups and sets stay usable.
 - Bytes are decoded as UTF-8, or as Latin-1 when they are not valid UTF-8, so reading never fails
   on encoding; the hub's own files are ASCII.
 - One interchange per file (§1.1): text after the IEA is a reason to refuse the interchange.
+- Duplicate ISA13/GS06 already seen (§1.4) needs the hub's ledger, so it is the caller's check:
+  ``Interchange.control_number`` and each ``FunctionalGroup.control_number`` are exposed for it.
+  Nor does the codec compare ISA06/ISA08/ISA15 with the partner's ids or test/production mode;
+  the adapter knows those and has them on ``Interchange``.
 
 Writing (``write_interchange``) takes segments as tuples of strings, trims trailing empty
 elements (§7.3), pads only the ISA (§1.2) and refuses (``X12EnvelopeError``) any element that

@@ -34,7 +34,9 @@ from dropstream.platforms.x12.envelope import (
     SegmentError,
     SegmentValues,
     TransactionSet,
+    allowed_characters,
     clean_text,
+    profile_delimiters,
     split_components,
     write_interchange,
 )
@@ -135,10 +137,20 @@ def read_997(data: bytes, profile: PartnerProfile | None = None) -> ReadResult[A
 # --------------------------------------------------------------------------------------------
 
 
+def _echo(value: str, low: int, high: int, profile: PartnerProfile) -> str:
+    """A received value echoed in the 997 (AK101, AK102, AK201, AK301): kept as received where
+    it can be written, a character that cannot (a delimiter of ours, a control, non-ASCII)
+    becomes ``?``; cut to ``high`` and padded with ``?`` to ``low``."""
+    allowed = allowed_characters(profile)
+    reserved = profile_delimiters(profile).reserved
+    text = "".join(ch if ch in allowed and ch not in reserved else "?" for ch in value)
+    return text[:high].ljust(low, "?")
+
+
 def _ak3_ak4(error: SegmentError, profile: PartnerProfile) -> list[SegmentValues]:
-    tag = clean_text(error.segment_id, 3, profile).replace(" ", "") or "??"
-    out: list[SegmentValues] = [("AK3", tag.ljust(2, "?"), str(error.position),
-                                 clean_text(error.loop_id, 6, profile), error.code)]
+    out: list[SegmentValues] = [("AK3", _echo(error.segment_id, 2, 3, profile),
+                                 str(error.position), clean_text(error.loop_id, 6, profile),
+                                 error.code)]
     for element in error.elements:
         position = str(element.position)
         if element.component:
@@ -150,13 +162,15 @@ def _ak3_ak4(error: SegmentError, profile: PartnerProfile) -> list[SegmentValues
 
 def acknowledgment_body(ack: GroupAck, profile: PartnerProfile) -> list[SegmentValues]:
     """The segments of one 997 set between ST and SE."""
-    body: list[SegmentValues] = [("AK1", ack.functional_id, ack.control_number)]
+    body: list[SegmentValues] = [("AK1", _echo(ack.functional_id, 2, 2, profile),
+                                  _echo(ack.control_number, 1, 9, profile))]
     for set_ack in ack.sets:
         if set_ack.code == "P":
             raise ValueError("the hub never sends AK501 = P (§5.2); use E or R")
         if not 4 <= len(set_ack.control_number) <= 9:
             continue  # a damaged set without a usable ST02: counted in AK9 only
-        body.append(("AK2", set_ack.set_id, set_ack.control_number))
+        body.append(("AK2", _echo(set_ack.set_id, 3, 3, profile),
+                     _echo(set_ack.control_number, 4, 9, profile)))
         for error in set_ack.segment_errors:
             body.extend(_ak3_ak4(error, profile))
         body.append(("AK5", set_ack.code, *set_ack.errors[:5]))

@@ -29,11 +29,13 @@ from dropstream.platforms.x12.envelope import (
     parse_interchange,
     profile_delimiters,
 )
+from dropstream.platforms.x12.inbound import read_inbound
 from dropstream.platforms.x12.profile import PartnerProfile
 from dropstream.platforms.x12.w846 import read_846
 from dropstream.platforms.x12.w940 import order_problems, read_940, write_940
 from dropstream.platforms.x12.w945 import read_945
-from tests.platforms.x12.helpers import SAMPLE_ENVELOPE, build
+from dropstream.platforms.x12.w997 import write_997
+from tests.platforms.x12.helpers import SAMPLE_ENVELOPE, build, sample
 
 # Modest in CI; X12_EXAMPLES=1000 for a longer local run.
 FEW = settings(max_examples=int(os.environ.get("X12_EXAMPLES", "40")), deadline=None,
@@ -228,3 +230,37 @@ def test_846_round_trip(report, delimiters):
     assert read.as_of == datetime.combine(day, time(at.hour, at.minute, at.second))
     assert read.levels == tuple(InventoryLevel(sku, available, on_hand, facility)
                                 for sku, available, on_hand in levels)
+
+
+# -- garbage never crashes the reader, and its findings can always be acknowledged -----------------
+
+SAMPLE_NAMES = ("940", "945", "846", "997_accept", "997_reject")
+BYTES = st.sampled_from([b"*", b"~", b">", b"|", b"\n", b"\r", b"A", b"0", b" ", b"\xff", b"\xc3"])
+
+
+@st.composite
+def damaged(draw) -> bytes:
+    data = bytearray(sample(draw(st.sampled_from(SAMPLE_NAMES))))
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, len(data) - 1))
+        action = draw(st.sampled_from(["replace", "delete", "insert"]))
+        if action == "replace":
+            data[at:at + 1] = draw(BYTES)
+        elif action == "delete":
+            del data[at:at + draw(st.integers(1, 40))]
+        else:
+            data[at:at] = draw(BYTES)
+    return bytes(data)
+
+
+@FEW
+@given(damaged())
+def test_damaged_files_give_reasons_never_exceptions(data):
+    result = read_inbound(data)
+    if result.ok:
+        return
+    assert result.reasons or result.rejected or any(a.code != "A"
+                                                    for a in result.acknowledgments)
+    if result.acknowledgments:
+        answer = write_997(result.acknowledgments, SAMPLE_ENVELOPE)
+        assert parse_interchange(answer).ok
