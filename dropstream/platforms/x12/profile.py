@@ -97,10 +97,15 @@ class PartnerProfile:
     shipped_date_qualifier: str = "11"  # G6201 "shipped on this date" when W0603 is empty
 
     # 846 (§4)
+    full_snapshot: bool = True  # an 846 lists every SKU (§4.2 "default full snapshot", §9.4)
     available_qualifier: str = "33"  # QTY01 quantity available for sale (§4.2, §9.4)
     on_hand_qualifier: str = "17"  # QTY01 quantity on hand
     as_of_qualifier: str = "007"  # DTM01 of the report's as-of time (§4.3)
     warehouse_entity: str = "WH"  # N101 naming the facility (§4.2)
+
+    # 997 timing (§5.4, §9.5) – for the adapter; the codec itself does not use them
+    acknowledge_inbound: bool = True  # the partner wants 997s for its 945/846 groups
+    ack_due_hours: float = 4.0  # a 940 group without 997 after this long raises an alert
 
     def ship_method(self, code: str) -> ShipMethod | None:
         """The table row for a hub ship-method code, or None."""

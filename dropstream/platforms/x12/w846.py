@@ -16,6 +16,7 @@ with more than 10,000 SKUs splits a report into several sets, §4.1 – the call
   subtracts the orders not yet confirmed by a 945 (§4.3). Negative quantities are kept (the store
   side clamps at 0, §4.2); a fractional quantity refuses the set (AK4 6), a non-numeric one with
   QTY04 free text is skipped with a warning;
+- ``full_snapshot`` copies the profile's flag (full by default, §4.2): X12 has no element for it;
 - CTT01 must equal the number of LIN and CTT02, when sent, the sum of every QTY02 (§4.2);
   a mismatch refuses the set (AK3 CTT, code 8): the report may be incomplete.
 """
@@ -57,6 +58,7 @@ class InventoryReport:
     facility: str
     levels: tuple[InventoryLevel, ...]
     on_hand_only: tuple[str, ...] = ()  # SKUs whose available quantity is their on-hand
+    full_snapshot: bool = True  # profile.full_snapshot: the report (all its sets) lists every SKU
     warnings: tuple[str, ...] = ()
 
 
@@ -190,7 +192,7 @@ def read_846_set(transaction_set: TransactionSet, group_control_number: str,
         group_control_number, transaction_set.control_number, bia.get(1), bia.get(2),
         bia.get(3), report_date, parse_time(bia.get(5)) if bia.get(5) else None,
         _as_of(header, bia, profile), facility, tuple(levels), tuple(on_hand_only),
-        tuple(warnings))
+        profile.full_snapshot, tuple(warnings))
     return SetOutcome(report)
 
 
