@@ -34,6 +34,7 @@ from dropstream.scheduling.models import Run, RunMode, RunState, RunTrigger, Sto
 from dropstream.scheduling.rules import RuleError, clean_rules, next_fire, rules_key
 from dropstream.sync.errors import RunStopped
 from dropstream.sync.meter import recover_journals
+from dropstream.sync.push import requeue_stuck_deliveries
 
 logger = logging.getLogger("dropstream.scheduling")
 
@@ -447,6 +448,7 @@ def scheduler_tick(now: datetime | None = None, *, refresh_budgets: bool | None 
     full = len(dispatch_due(now, mode=RunMode.FULL))
     resent = len(resend_lost_runs(now))
     recover_journals()
+    requeue_stuck_deliveries(now)
     alerted = _alerts_tick_if_due(now)
     return {"scheduled": scheduled, "dispatched": dispatched, "full_dispatched": full,
             "resent": resent, "budgets": refreshed, "alerts": alerted}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,7 +52,15 @@ class ImportReport:
     updated: int = 0
     canceled: int = 0
     errors: int = 0
+    unrecorded: int = 0  # orders neither imported nor kept as a stub: listed again next time
     touched: list[int] = field(default_factory=list)
+    # The earliest store update time among unrecorded orders: the cursor stops there.
+    held_back: datetime | None = None
+
+    def hold_back(self, summary: OrderSummary) -> None:
+        self.unrecorded += 1
+        if self.held_back is None or summary.updated_at < self.held_back:
+            self.held_back = summary.updated_at
 
 
 def parse_import_since(store: Store) -> datetime | None:
@@ -281,14 +289,35 @@ def _needs_detail(known: Order | None, summary: OrderSummary) -> bool:
     return False
 
 
+# The list is handled this many summaries at a time: memory and every IN list stay bounded
+# (some SQLite builds refuse more than 999 parameters), whatever the backfill's size.
+LIST_CHUNK = 500
+# What the import needs of a known order: a few columns, not the whole row.
+KNOWN_FIELDS = ("id", "external_id", "status", "detail_pending", "store_updated_at", "edited",
+                "export_reference", "canceled_in_store_at", "connection_id", "store_id")
+
+
+def _chunks(items: Iterable[OrderSummary], size: int) -> Iterator[list[OrderSummary]]:
+    chunk: list[OrderSummary] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def import_orders(connection: Connection, adapter: StoreAdapter, *, warehouse_cancel,
                   now: datetime | None = None, checkpoint: Callable[[], object] | None = None,
                   workers: int = DETAIL_WORKERS) -> ImportReport:
     """Poll the store once: list orders updated since the cursor, read details where needed.
 
-    Details are read on ``workers`` threads; ``checkpoint`` (the meter's flush) is called from
-    this thread every few reads. Raises the adapter's PlatformError when the list itself fails
-    (the run fails; nothing is lost because the cursor only moves after a complete list).
+    The list is consumed as it arrives, ``LIST_CHUNK`` summaries at a time. Details are read on
+    ``workers`` threads; ``checkpoint`` (the meter's flush) is called from this thread every few
+    reads. The cursor moves only after a complete list, and never past an order that could not
+    be safely recorded (``ImportReport.held_back``): the next poll lists it again. Raises the
+    adapter's PlatformError when the list itself fails (the run fails, the cursor stays).
     """
     store = Store.objects.get(pk=connection.store_id)
     settings = store.adapter_settings()
@@ -297,18 +326,41 @@ def import_orders(connection: Connection, adapter: StoreAdapter, *, warehouse_ca
     report = ImportReport()
     cursor = store.order_cursor
     # With no cursor, list only orders at the import status (the first import, or a backfill).
-    summaries = list(adapter.list_orders(
+    listing = adapter.list_orders(
         updated_since=(cursor - CURSOR_OVERLAP) if cursor else None,
         status=None if cursor else import_status,
         created_since=since,
-    ))
-    report.listed = len(summaries)
-    ids = [s.external_id for s in summaries]
-    known = {o.external_id: o for o in Order.objects.filter(store=store, external_id__in=ids)}
+    )
     newest = cursor
+    for chunk in _chunks(listing, LIST_CHUNK):
+        report.listed += len(chunk)
+        newest = max([s.updated_at for s in chunk] + ([newest] if newest else []))
+        wanted = _triage(connection, store, chunk, report, import_status=import_status,
+                         since=since, warehouse_cancel=warehouse_cancel)
+        report.touched.extend(import_details(connection, adapter, wanted, report,
+                                             checkpoint=checkpoint, workers=workers))
+    report.touched.extend(retry_pending_details(connection, adapter, report,
+                                                checkpoint=checkpoint, workers=workers))
+    if report.held_back is not None and newest is not None:
+        newest = min(newest, report.held_back)
+        raise_alert(AlertKind.IMPORT_FAILED,
+                    f"{report.unrecorded} order(s) could not be recorded in the hub (the "
+                    "database refused or failed); the next run reads them again.",
+                    connection=connection, channel="sales_order")
+    Store.objects.filter(pk=store.pk).update(
+        order_cursor=newest, order_imported_at=now or timezone.now())
+    return report
+
+
+def _triage(connection: Connection, store: Store, chunk: list[OrderSummary],
+            report: ImportReport, *, import_status: str, since: datetime | None,
+            warehouse_cancel) -> list[OrderSummary]:
+    """Decide for each listed summary: nothing to do, a cancellation, a marker, or a detail
+    to read (returned, in list order)."""
+    known = {o.external_id: o for o in Order.objects.filter(
+        store=store, external_id__in=[s.external_id for s in chunk]).only(*KNOWN_FIELDS)}
     wanted: list[OrderSummary] = []
-    for summary in summaries:
-        newest = summary.updated_at if newest is None else max(newest, summary.updated_at)
+    for summary in chunk:
         order = known.get(summary.external_id)
         if since and summary.created_at and summary.created_at < since and order is None:
             continue
@@ -328,14 +380,7 @@ def import_orders(connection: Connection, adapter: StoreAdapter, *, warehouse_ca
             wanted.append(summary)
         except Exception as exc:  # noqa: BLE001 — one order's failure never stops the batch
             _import_failed(connection, summary, exc, report)
-    report.touched.extend(import_details(connection, adapter, wanted, report,
-                                         checkpoint=checkpoint, workers=workers))
-    retried = retry_pending_details(connection, adapter, report, exclude=set(ids),
-                                    checkpoint=checkpoint, workers=workers)
-    report.touched.extend(retried)
-    Store.objects.filter(pk=store.pk).update(
-        order_cursor=newest, order_imported_at=now or timezone.now())
-    return report
+    return wanted
 
 
 def upsert_marker(order: Order, summary: OrderSummary) -> None:
@@ -349,16 +394,18 @@ def upsert_marker(order: Order, summary: OrderSummary) -> None:
 
 def _import_failed(connection: Connection, summary: OrderSummary, error: Exception,
                    report: ImportReport) -> int:
-    """Log and count an order that could not be imported; keep it as a stub. Returns its id."""
+    """Log and count an order that could not be imported; keep it as a stub. Returns its id,
+    or 0 when not even the stub could be written: then the cursor is held back before it."""
     if not isinstance(error, PlatformError | OrderDataError):
         logger.error("importing order %s failed", summary.external_id, exc_info=error,
                      extra={"connection_id": connection.pk, "channel": "sales_order"})
     report.errors += 1
     try:
         return record_detail_failure(connection, summary, error).pk
-    except Exception:  # noqa: BLE001 — the next run sees the order in the list again
+    except Exception:  # noqa: BLE001 — the next run lists the order again
         logger.exception("recording the failure of order %s failed", summary.external_id,
                          extra={"connection_id": connection.pk, "channel": "sales_order"})
+        report.hold_back(summary)
         return 0
 
 
@@ -472,11 +519,13 @@ def import_details(connection: Connection, adapter: StoreAdapter,
 
 
 def retry_pending_details(connection: Connection, adapter: StoreAdapter, report: ImportReport,
-                          *, exclude: set[str], checkpoint: Callable[[], object] | None = None,
+                          *, checkpoint: Callable[[], object] | None = None,
                           workers: int = DETAIL_WORKERS) -> list[int]:
-    """Re-read stub orders whose retry time has come (they are not in this run's list)."""
+    """Re-read stub orders whose retry time has come. A stub this run listed and read again
+    is not due any more (read, or given a later retry time)."""
     due = Order.objects.filter(connection=connection, detail_pending=True, status=S.DELAYED,
-                               retry_at__lte=timezone.now()).exclude(external_id__in=exclude)
+                               retry_at__lte=timezone.now()).only(*KNOWN_FIELDS, "ordered_at",
+                                                                  "store_status")
     summaries = [OrderSummary(external_id=order.external_id, status=order.store_status,
                               updated_at=order.store_updated_at or timezone.now(),
                               created_at=order.ordered_at) for order in due]

@@ -56,11 +56,15 @@ class PushDelivery(models.Model):
     external_id = models.CharField(max_length=64, blank=True, default="")
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     reason = models.TextField(blank=True, default="")
+    # When its import task was last queued: a Received delivery whose task was lost is queued
+    # again by the scheduler (sync.push.requeue_stuck_deliveries).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     objects = scoped_queryset("store__customer_id").as_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["state", "enqueued_at"], name="push_state_enqueued")]
 
 
 class ProcessedDocument(models.Model):

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
@@ -77,11 +80,37 @@ def receive(store: Store, body: bytes) -> PushDelivery:
                                     state=PushDelivery.State.REJECTED, reason=exc.message)
         raise
     delivery = PushDelivery.objects.create(store=store, body=body.decode("utf-8"),
-                                           external_id=str(payload["order_id"]))
+                                           external_id=str(payload["order_id"]),
+                                           enqueued_at=timezone.now())
     from dropstream.sync.tasks import import_push_delivery
 
     transaction.on_commit(lambda: import_push_delivery(delivery.pk))
     return delivery
+
+
+# A Received delivery whose import has not run this long lost its queued task (a queue flushed,
+# a worker killed between taking the message and finishing it).
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def requeue_stuck_deliveries(now: datetime | None = None, *, limit: int = 500) -> list[int]:
+    """Queue the import of Received deliveries whose task seems lost, again; returns their ids.
+    The import is idempotent (an upsert), so a task that was only slow does no harm."""
+    from dropstream.sync.tasks import import_push_delivery
+
+    now = now or timezone.now()
+    stuck = list(PushDelivery.objects.filter(state=PushDelivery.State.RECEIVED)
+                 .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - STUCK_AFTER))
+                 .order_by("id").values_list("id", flat=True)[:limit])
+    for delivery_id in stuck:
+        PushDelivery.objects.filter(pk=delivery_id).update(enqueued_at=now)
+        try:
+            import_push_delivery(delivery_id)
+        except Exception:  # noqa: BLE001 — the queue being down: the next sweep tries again
+            logger.exception("push delivery %s: could not queue its import", delivery_id)
+    if stuck:
+        logger.warning("queued the import of %s push deliveries again", len(stuck))
+    return stuck
 
 
 def _finish(delivery: PushDelivery, state: str, reason: str = "") -> str:

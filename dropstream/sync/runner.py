@@ -73,7 +73,7 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
                                          checkpoint=meter.flush)
                 result.counts.update(listed=imported.listed, imported=imported.imported,
                                      updated=imported.updated, canceled=imported.canceled,
-                                     errors=imported.errors)
+                                     errors=imported.errors, unrecorded=imported.unrecorded)
                 if imported.imported and connection.store.push_orders_since is not None:
                     _pushes_missed(connection, imported.imported)
             except PlatformError as exc:

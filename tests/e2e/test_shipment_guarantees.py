@@ -20,6 +20,7 @@ from dropstream.shipments.models import Shipment, ShipmentState
 from dropstream.sync.models import Intent
 from tests.api.conftest import ApiClient
 from tests.e2e.conftest import build_hub, run_locked
+from tests.fixtures.refusals import refused_rows
 from tests.fixtures.secret_leaks import make_secret
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("e2e")]
@@ -223,42 +224,13 @@ def test_an_unmatched_shipment_is_matched_again_by_reprocess(hub):
 # ---------------------------------------------------------------------------------------------
 
 
-def _refuse_tracking(tracking: str) -> None:
-    """A database trigger that refuses one shipment row: a real failure of the database."""
-    with db_connection.cursor() as cursor:
-        if db_connection.vendor == "sqlite":
-            cursor.execute(
-                "CREATE TRIGGER refuse_one BEFORE INSERT ON shipments_shipment "
-                f"WHEN NEW.tracking_number = '{tracking}' "
-                "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END")
-        else:
-            cursor.execute(
-                "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN "
-                f"IF NEW.tracking_number = '{tracking}' THEN "
-                "RAISE EXCEPTION 'refused by the test trigger'; END IF; RETURN NEW; END "
-                "$$ LANGUAGE plpgsql")
-            cursor.execute("CREATE TRIGGER refuse_one BEFORE INSERT ON shipments_shipment "
-                           "FOR EACH ROW EXECUTE FUNCTION refuse_one()")
-
-
-def _allow_all() -> None:
-    with db_connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER refuse_one" if db_connection.vendor == "sqlite"
-                       else "DROP TRIGGER refuse_one ON shipments_shipment")
-        if db_connection.vendor != "sqlite":
-            cursor.execute("DROP FUNCTION refuse_one()")
-
-
 def test_a_shipment_the_database_fails_to_store_keeps_its_file_for_the_next_run(hub):
     first, second = (one_line_order(hub, quantity=1) for _ in range(2))
     write_shipments(hub.root, "shp_f_261201000000.csv", [
         f"{first.warehouse_order_number},1,,1,2026-12-01,UPS,Ground,1ZGOOD,,,",
         f"{second.warehouse_order_number},1,,1,2026-12-01,UPS,Ground,1ZPOISON,,,"])
-    _refuse_tracking("1ZPOISON")
-    try:
+    with refused_rows("shipments_shipment", "tracking_number", "1ZPOISON"):
         hub.run("shipment")
-    finally:
-        _allow_all()
 
     assert (hub.root / "out" / "shp_f_261201000000.csv").exists()
     alert = Alert.objects.get(kind=AlertKind.SHIPMENT_FAILED)

@@ -156,3 +156,28 @@ def test_orders_found_only_by_the_reconciliation_poll_bring_polling_back(
     channel = Channel.objects.get(connection=connection, type="sales_order")
     assert channel.rules == [{"type": "minutely", "every": 15}]
     assert Alert.objects.filter(kind="push_rejected", message__contains="reconciliation").exists()
+
+
+def test_a_delivery_whose_import_task_was_lost_is_imported_by_the_scheduler(
+        live_server, bs_store, pushed_store):
+    from datetime import timedelta
+
+    from dropstream.scheduling.tasks import scheduler_tick
+
+    bs_store.control.set_push(push_url(live_server, pushed_store))
+    bs_store.control.create_orders(1, status="paid")
+    wait_for(lambda: Order.objects.count() == 1)
+    body = json.loads(PushDelivery.objects.get().body)
+    body["order_id"] = bs_store.control.create_orders(1, status="new")[0]
+    body["status"] = "paid"
+    # Kept, but the process died before its import task went out (or the queue lost it).
+    stuck = PushDelivery.objects.create(store=pushed_store, body=json.dumps(body),
+                                        external_id=str(body["order_id"]),
+                                        enqueued_at=timezone.now() - timedelta(minutes=1))
+
+    scheduler_tick(timezone.now())
+    assert PushDelivery.objects.get(pk=stuck.pk).state == "received"  # not stuck long enough
+    scheduler_tick(timezone.now() + timedelta(minutes=5))
+
+    assert PushDelivery.objects.get(pk=stuck.pk).state == "imported"
+    assert Order.objects.filter(external_id=str(body["order_id"])).exists()
