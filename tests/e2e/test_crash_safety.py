@@ -1,116 +1,197 @@
-"""SIGKILL the hub at random moments during export and during shipment posting, then run again:
-no order twice in the warehouse, no shipment twice in the store, nothing missing."""
+"""SIGKILL the hub between an effect and its bookkeeping, again and again, with the warehouse
+robot working alongside: no order twice at the warehouse, no shipment twice in the store,
+nothing missing, every request on the bill — and proof that each kill landed where it hurts
+(intents retried, runs taken over).
+
+Each trial kills three runs of the command line (which takes the workers' run lock):
+
+* a sales run at the moment its order file is renamed into ``/in`` on the SFTP server (the
+  server holds its answer): the file is at the warehouse, the hub never heard so;
+* a shipment run while the store holds its answer to a shipment POST it has applied;
+* a run of either channel at a random moment.
+
+The next run of the channel takes the dead run over once its lease (2 s) lapses.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import random
 import signal
-import subprocess
-import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from dropstream.sandbox.warehouse.robot import WarehouseRobot
+from dropstream.orders.models import Order, OrderStatus
+from dropstream.scheduling.models import ApiCall, Run, RunState
+from dropstream.shipments.models import Shipment, ShipmentState
+from dropstream.sync.models import Intent
+from tests.e2e.conftest import build_hub
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash")]
-TRIALS = 20
-ORDERS_PER_TRIAL = 6
-
-
-def hub_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    env.update(DROPSTREAM_HOME=str(home), DROPSTREAM_LOG_LEVEL="WARNING",
-               DROPSTREAM_QUEUE_IMMEDIATE="true")
-    return env
-
-
-def sync_command(connection_id: str, channel: str) -> list[str]:
-    return [sys.executable, "-m", "dropstream.cli", "sync", "run", connection_id, "--channel",
-            channel]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes"),
+              pytest.mark.django_db(transaction=True)]
+TRIALS = 4
+ORDERS_PER_TRIAL = 5
+POST_SHIPMENT = "POST /orders/:id/shipments"
 
 
-def run_to_end(env, connection_id: str, channel: str) -> float:
-    started = time.monotonic()
-    done = subprocess.run(sync_command(connection_id, channel), env=env, capture_output=True,
-                          text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return time.monotonic() - started
+class RobotAlongside:
+    """The warehouse robot ticking in a thread; ``paused()`` stops it while the test counts."""
+
+    def __init__(self, robot) -> None:
+        self.robot = robot
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="robot")
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if self._running.is_set():
+                with self._lock:
+                    self.robot.tick()
+            time.sleep(0.05)
+
+    def paused(self):
+        robot = self
+
+        class _Paused:
+            def __enter__(self):
+                robot._running.clear()
+                robot._lock.acquire()
+
+            def __exit__(self, *exc):
+                robot._lock.release()
+                robot._running.set()
+
+        return _Paused()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
 
-def run_and_kill(env, connection_id: str, channel: str, after: float) -> None:
-    process = subprocess.Popen(sync_command(connection_id, channel), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(after)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-
-
-def order_numbers_in_warehouse(root: Path) -> Counter:
+def order_numbers_at_the_warehouse(root: Path) -> Counter:
+    """Order numbers in every order file anywhere under /in: pending, processed and refused."""
     numbers: Counter = Counter()
-    for folder in (root / "in", root / "in" / "processed"):
-        for path in folder.glob("ord_*.csv"):
-            for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
-                if row and row[0] == "PH":
-                    numbers[row[1]] += 1
+    for path in (root / "in").rglob("ord_*.csv"):
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
+            if row and row[0] == "PH":
+                numbers[row[1]] += 1
     return numbers
 
 
-def test_sigkill_during_export_and_shipment_posting_loses_and_duplicates_nothing(
-        bs_store, tmp_path):
-    home, root = tmp_path / "home", tmp_path / "dsfx"
-    (root / "in").mkdir(parents=True)
-    (root / "out").mkdir()
-    env = hub_env(home)
-    setup = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.crash_helper", bs_store.api_url, bs_store.subdomain,
-         bs_store.read_write_token, str(root)], env=env, capture_output=True, text=True,
-        timeout=120)
-    assert setup.returncode == 0, setup.stderr
-    connection_id = setup.stdout.strip().splitlines()[-1]
-    # Slow the store a little so that a kill can land between a POST and its bookkeeping.
-    bs_store.control.add_faults([{"endpoint": "POST /orders/:id/shipments", "action": "latency",
-                                  "delay_ms": 40, "count": None}])
-    robot = WarehouseRobot(f"file://{root}", ship_delay_s=0, split_rate=0.3, short_rate=0.0,
-                           default_stock=10_000, state_path=str(tmp_path / "robot.json"))
+def robot_packages(root: Path) -> Counter:
+    """Packages per order number, from every shipment file the robot wrote."""
+    seen: set[tuple[str, str]] = set()
+    for path in (root / "out").rglob("shp_*.csv"):
+        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+            seen.add((row["order_number"], row["tracking_number"] or row["shipment_id"]))
+    return Counter(number for number, _ in seen)
+
+
+def _wait(predicate, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_kills_between_effects_and_bookkeeping_lose_and_duplicate_nothing(
+        bs_store, tmp_path, sftp_server, hub_processes):
+    hub = build_hub(bs_store, sftp_server.root, warehouse_url=sftp_server.connection_string)
+    robot = type(hub.robot)(f"file://{sftp_server.root}", ship_delay_s=0, split_rate=0.3,
+                            short_rate=0.0, default_stock=10_000,
+                            state_path=str(tmp_path / "robot.json"))
+    alongside = RobotAlongside(robot)
+    hub_processes.extra_env["DROPSTREAM_RUN_LEASE_SECONDS"] = "2"
+    home = str(tmp_path / "hub-home")  # one data directory: each run recovers the meter journal
+    conn = str(hub.connection.pk)
     rng = random.Random(7)
+
+    def start(channel: str):
+        return hub_processes.start("sync", "run", conn, "--channel", channel,
+                                   DROPSTREAM_HOME=home)
+
+    def run_to_end(channel: str) -> None:
+        finished = hub_processes.wait(start(channel))
+        assert finished.returncode == 0, finished.output
+
+    def kill(process) -> None:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
     all_ids: list[int] = []
-    baseline = {"sales_order": 3.0, "shipment": 3.0}
-    for trial in range(TRIALS):
-        all_ids += bs_store.control.create_orders(ORDERS_PER_TRIAL, status="paid")
-        run_and_kill(env, connection_id, "sales_order", rng.uniform(0.3, baseline["sales_order"]))
-        baseline["sales_order"] = max(baseline["sales_order"] * 0.8,
-                                      run_to_end(env, connection_id, "sales_order"))
-        robot.ship_all_now()
-        run_and_kill(env, connection_id, "shipment", rng.uniform(0.3, baseline["shipment"]))
-        baseline["shipment"] = max(baseline["shipment"] * 0.8,
-                                   run_to_end(env, connection_id, "shipment"))
+    try:
+        for trial in range(TRIALS):
+            all_ids += hub.control.create_orders(ORDERS_PER_TRIAL, status="paid")
 
-        numbers = order_numbers_in_warehouse(root)
-        assert [n for n, count in numbers.items() if count > 1] == [], f"trial {trial}"
-        assert set(numbers) == {str(i) for i in all_ids}, f"trial {trial}: missing orders"
+            # 1. Killed with its order file renamed into /in, before it could confirm it.
+            sftp_server.renamed.clear()
+            sftp_server.released.clear()
+            sftp_server.hold_after_rename = "ord_"
+            doomed = start("sales_order")
+            assert sftp_server.renamed.wait(60), hub_processes.output(doomed)
+            kill(doomed)
+            sftp_server.release()
+            run_to_end("sales_order")
 
-    robot.ship_all_now()
-    run_to_end(env, connection_id, "shipment")
-    packages = robot_packages(tmp_path / "dsfx")
+            # 2. Killed while the store holds its answer to a shipment POST it applied.
+            _wait(lambda: list((sftp_server.root / "out").glob("shp_*.csv")),
+                  "the robot to ship")
+            posted = hub.control.meter()["by_endpoint"].get(POST_SHIPMENT, 0)
+            hub.control.add_faults([{"endpoint": POST_SHIPMENT, "action": "timeout",
+                                     "delay_ms": 3000, "after_write": True, "count": 1}])
+            doomed = start("shipment")
+            _wait(lambda: hub.control.meter()["by_endpoint"].get(POST_SHIPMENT, 0) > posted,
+                  "a shipment POST")
+            time.sleep(0.3)  # applied; the answer is held back
+            kill(doomed)
+            hub.control.clear_faults()
+            run_to_end("shipment")
+
+            # 3. A run of either channel killed at a random moment.
+            channel = rng.choice(("sales_order", "shipment"))
+            if channel == "sales_order":
+                all_ids += hub.control.create_orders(ORDERS_PER_TRIAL, status="paid")
+            doomed = start(channel)
+            time.sleep(rng.uniform(1.0, 3.0))
+            kill(doomed)
+            run_to_end(channel)
+
+            with alongside.paused():
+                numbers = order_numbers_at_the_warehouse(sftp_server.root)
+            assert [n for n, count in numbers.items() if count > 1] == [], f"trial {trial}"
+            assert set(numbers) == {str(i) for i in all_ids}, f"trial {trial}: missing"
+
+        _wait(lambda: not list((sftp_server.root / "in").glob("ord_*.csv")), "the robot")
+        with alongside.paused():
+            robot.ship_all_now()
+        run_to_end("shipment")
+    finally:
+        alongside.stop()
+
+    packages = robot_packages(sftp_server.root)
     for order_id in all_ids:
-        stored = bs_store.control.get_order(order_id)["shipments"]
+        stored = hub.control.get_order(order_id)["shipments"]
         tracking = [s["tracking_number"] for s in stored]
         assert len(tracking) == len(set(tracking)), f"order {order_id} has a duplicate shipment"
         assert len(tracking) == packages[str(order_id)], f"order {order_id} misses a shipment"
-
-
-def robot_packages(root: Path) -> Counter:
-    """Packages per order number, from the shipment files the robot wrote."""
-    seen: set[tuple[str, str]] = set()
-    for folder in (root / "out", root / "out" / "processed"):
-        for path in folder.glob("shp_*.csv"):
-            for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
-                seen.add((row["order_number"], row["tracking_number"] or row["shipment_id"]))
-    return Counter(number for number, _ in seen)
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
+    assert not Shipment.objects.exclude(state=ShipmentState.COMPLETED).exists()
+    assert not Run.objects.filter(state__in=(RunState.QUEUED, RunState.RUNNING)).exists()
+    # Every request the store received is on the hub's bill, the killed runs' too.
+    assert ApiCall.objects.filter(store=hub.connection.store).count() == \
+        hub.control.meter()["total"]
+    # The dangerous paths ran: files found at the warehouse on recovery, posts looked up in the
+    # store before being sent again, and dead runs taken over by the next one.
+    assert Intent.objects.filter(kind="export", attempts__gte=2, state="done").count() >= TRIALS
+    assert Intent.objects.filter(kind="shipment_post", attempts__gte=2,
+                                 state="done").count() >= TRIALS
+    assert Run.objects.filter(attempt__gte=2, state=RunState.SUCCEEDED).count() >= 2 * TRIALS
