@@ -104,20 +104,19 @@ def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent, opt
           *, check_first: bool) -> int:
     """Upload the batch's orders unless the warehouse has the batch; confirm. Returns how many
     orders it confirmed. Raises the adapter's PlatformError (nothing confirmed then)."""
+    # Counted before anything is asked of the warehouse: an outage uses up attempts too.
     intent.attempts += 1
+    intent.save(update_fields=["attempts"])
     # Read just before the upload: an order canceled since the claim is no longer in it.
     orders = _in_batch(connection, intent)
     if not orders:
-        intent.save(update_fields=["attempts"])
         _close_empty(connection, adapter, intent)
         return 0
     there = check_first and adapter.submission_exists(intent.reference)
-    if there:
-        intent.save(update_fields=["attempts"])
-    else:
+    if not there:
         # What this upload carries, recorded first: a recovery that finds the file knows it.
         intent.payload = {**intent.payload, "sent_ids": [o.pk for o in orders]}
-        intent.save(update_fields=["attempts", "payload"])
+        intent.save(update_fields=["payload"])
         adapter.submit_orders(warehouse_orders(orders, **options), reference=intent.reference)
     now = timezone.now()
     with transaction.atomic():

@@ -92,12 +92,71 @@ def test_the_order_shows_items_shipments_and_activity(admin_api, world):
 
 def test_archive_then_reprocess_an_order(admin_api, world):
     first = world["orders"][0]
+    Order.objects.filter(pk=first.pk).update(exported_at=datetime.now(UTC),
+                                             export_reference="ord_R1001_250101120000.csv")
     response = admin_api.post(f"/api/orders/{first.pk}/actions/archive")
     assert response.status_code == 200
     assert response.json() == {"id": first.pk, "fulfillment_state": "archived"}
     again = admin_api.post(f"/api/orders/{first.pk}/actions/archive")
     assert again.status_code == 409
     assert "already archived" in again.json()["detail"]
+
+    back = admin_api.post(f"/api/orders/{first.pk}/actions/reprocess")
+
+    # It had been sent: back to the warehouse flow, where its (lack of) shipments put it.
+    assert back.status_code == 200
+    assert back.json() == {"id": first.pk, "fulfillment_state": "open"}
+    assert Order.objects.get(pk=first.pk).activity.filter(
+        event="reprocess", actor="admin@example.com").count() == 1
+
+
+def test_reprocess_of_an_order_that_is_not_stalled_is_a_409_and_changes_nothing(admin_api,
+                                                                               world):
+    first = world["orders"][0]
+    response = admin_api.post(f"/api/orders/{first.pk}/actions/reprocess")
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "order R1001 is Open; only orders in Error, Delayed, Archived, Skipped or Closed can be "
+        "reprocessed")
+    assert Order.objects.get(pk=first.pk).status == "open"
+
+
+def test_reset_through_the_api_prepares_the_order_again(admin_api, world, connection):
+    from dropstream.catalog.models import ShippingMethodMap
+
+    ShippingMethodMap.objects.create(connection=connection, store_description="Ground",
+                                     carrier_code="UPSGND")
+    order = make_order(connection, "1003", ordered_at=datetime(2025, 1, 5, tzinfo=UTC),
+                       status="error")
+    Order.objects.filter(pk=order.pk).update(external_shipping_description="Ground",
+                                             export_reference="ord_R1003_x.csv")
+
+    response = admin_api.post(f"/api/orders/{order.pk}/actions/reset")
+
+    assert response.status_code == 200
+    assert response.json() == {"id": order.pk, "fulfillment_state": "queued"}
+    order.refresh_from_db()
+    assert (order.export_reference, order.shipping_warehouse_code) == ("", "UPSGND")
+
+
+def test_a_shipped_order_cannot_be_reset_through_the_api(admin_api, world):
+    second = world["orders"][1]
+    response = admin_api.post(f"/api/orders/{second.pk}/actions/reset")
+    assert response.status_code == 409
+    assert "has shipments" in response.json()["detail"]
+    assert Order.objects.get(pk=second.pk).status == "shipped"
+
+
+def test_release_through_the_api_queues_a_held_order_once(admin_api, world, connection):
+    held = make_order(connection, "1004", ordered_at=datetime(2025, 1, 6, tzinfo=UTC),
+                      status="pending")
+
+    response = admin_api.post(f"/api/orders/{held.pk}/actions/release")
+    again = admin_api.post(f"/api/orders/{held.pk}/actions/release")
+
+    assert response.status_code == 200
+    assert response.json() == {"id": held.pk, "fulfillment_state": "queued"}
+    assert again.status_code == 409 and again.json()["detail"] == "order R1004 is not Pending"
 
 
 def test_delete_of_an_exported_order_needs_force_and_an_administrator(admin_api, staff_api,

@@ -20,7 +20,9 @@ def test_a_500_on_one_detail_read_delays_only_that_order(hub):
     assert result.counts["imported"] == 3 and result.counts["exported"] == 3
     stub = Order.objects.get(external_id=str(ids[1]))
     assert stub.status == S.DELAYED and stub.detail_pending
-    assert "500" in stub.error_message or "server" in stub.error_message.lower()
+    assert stub.error_message == (
+        "Reading the order failed (Bright Sites store 'acme' had a server error (HTTP 500) on "
+        "GET /orders/:id (gave up after 5 attempts)); will retry.")
     # The store recovers: the next run whose retry time has come reads it.
     hub.control.clear_faults()
     Order.objects.filter(pk=stub.pk).update(retry_at=stub.created_at)
@@ -36,7 +38,11 @@ def test_malformed_order_json_affects_only_that_order(hub):
     result = hub.run("sales_order")
     assert result.counts["imported"] == 2
     broken = Order.objects.get(external_id=str(ids[0]))
-    assert broken.detail_pending and broken.status in (S.DELAYED, S.ERROR)
+    # A body that is not JSON is no passing fault: Error with the reason, and an alert.
+    assert broken.detail_pending and broken.status == S.ERROR
+    assert broken.error_message.startswith(
+        "Reading the order from the store failed: Bright Sites store 'acme' answered GET "
+        "/orders/:id with a body that is not JSON (HTTP 200")
     assert Order.objects.filter(status=S.OPEN).count() == 2
 
 

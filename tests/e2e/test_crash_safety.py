@@ -149,8 +149,8 @@ def test_kills_between_effects_and_bookkeeping_lose_and_duplicate_nothing(
             hub.control.add_faults([{"endpoint": POST_SHIPMENT, "action": "timeout",
                                      "delay_ms": 3000, "after_write": True, "count": 1}])
             doomed = start("shipment")
-            _wait(lambda: hub.control.meter()["by_endpoint"].get(POST_SHIPMENT, 0) > posted,
-                  "a shipment POST")
+            _wait(lambda before=posted: hub.control.meter()["by_endpoint"].get(
+                POST_SHIPMENT, 0) > before, "a shipment POST")
             time.sleep(0.3)  # applied; the answer is held back
             kill(doomed)
             hub.control.clear_faults()

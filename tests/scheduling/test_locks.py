@@ -114,3 +114,13 @@ def test_after_its_database_connection_breaks_the_keeper_reconnects_and_renews(
         keeper_thread.submit(lambda: db_connection.close()).result()
     run.refresh_from_db()
     assert run.lease_until == fake_clock.at + timedelta(seconds=LEASE)
+
+
+def test_a_run_under_a_live_lease_is_never_taken_over(sales, fake_clock):
+    run, _ = _claimed(sales, fake_clock)
+    fake_clock.advance(seconds=LEASE - 1)  # one second before the lease ends
+
+    assert locks.claim_run(run.pk, "host:2:bbbb:1", lease_seconds=LEASE,
+                           now=fake_clock.at) == locks.Claim.HELD
+    run.refresh_from_db()
+    assert (run.worker, run.attempt) == ("host:1:aaaa:1", 1)

@@ -136,14 +136,15 @@ def get_order(request: HttpRequest, id: Id):
     return {"order": render.order_detail(order)}
 
 
-OrderAction = Literal["reprocess", "reset", "archive", "delete"]
+OrderAction = Literal["reprocess", "reset", "archive", "delete", "release"]
 
 
 @orders.post("/{id}/actions/{action}",
              response={200: OrderActionOut, 204: None, **errors(*WRITE_ERRORS)})
 def act_on_order(request: HttpRequest, id: Id, action: OrderAction,
                  payload: OrderActionIn | None = None):
-    """Reprocess, reset, archive or delete one order (reference §5.1).
+    """Reprocess, reset, archive, delete or release one order (reference §5.1; release is the
+    "Schedule Process" of an order held on a manual-release store).
 
     200 with the new ``fulfillment_state``; 204 for delete; 409 when the order's state does not
     allow the action (the message says why). ``{"force": true}`` deletes an order already sent

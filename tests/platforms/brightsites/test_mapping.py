@@ -189,12 +189,16 @@ def test_each_bad_value_is_an_order_data_error_naming_its_field(mutate, field):
     assert field in str(caught.value)
 
 
-@pytest.mark.parametrize("payload", [None, [], "order", 42, {"order": []}, {}])
-def test_a_payload_that_is_not_an_order_object_names_the_order(payload):
+@pytest.mark.parametrize(("payload", "field"), [
+    (None, "order"), ([], "order"), ("order", "order"), (42, "order"),
+    ({"order": []}, "order_id"), ({}, "order_id")])
+def test_a_payload_that_is_not_an_order_object_names_the_order(payload, field):
+    # Not an object at all: "order"; an object (or a wrapper around a non-object) without
+    # an order id: "order_id".
     with pytest.raises(OrderDataError) as caught:
         order_from_json(payload)
 
-    assert caught.value.field in ("order", "order_id")
+    assert caught.value.field == field
 
 
 # --------------------------------------------------------------------------------------------
