@@ -151,7 +151,7 @@ def test_sync_run_prints_a_summary_and_exits_non_zero_when_the_store_is_unreacha
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env["DROPSTREAM_HOME"] = str(tmp_path / "home")
     setup = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.crash_helper", "http://127.0.0.1:9/acme/api/v2.6.1",
+        [sys.executable, "-m", "tests.fixtures.connection_setup", "http://127.0.0.1:9/acme/api/v2.6.1",
          "acme", "tokSeCrEtZ0123456789", str(root)], env=env, capture_output=True, text=True,
         timeout=120)
     assert setup.returncode == 0, setup.stderr
