@@ -1,0 +1,522 @@
+"""Rule expressions: Google's CEL, compiled once by cel-python and evaluated in a sandbox.
+
+An expression sees only the variables it is compiled with:
+
+    order   map     the order's facts (``facts.py`` lists the keys and their CEL types)
+    line    map     one line of the order; line-scope rules and per-line arguments only
+    now     timestamp   the evaluation's clock (UTC)
+
+**Compile time** (``compile_expression``) refuses, with a ``RuleSyntaxError`` giving line and
+column:
+
+* a text longer than ``MAX_LENGTH`` characters;
+* brackets (``(``, ``[``, ``{``) nested deeper than ``MAX_NESTING``, or an operator tree deeper
+  than ``MAX_TREE_DEPTH`` (``!!!!…x``, ``a + a + … + a``);
+* an unterminated string literal. This is checked by a linear scan *before* cel-python's lexer
+  sees the text: its string-literal pattern backtracks exponentially on an unterminated string
+  of backslashes (``"\\\\\\\\…`` with 20 pairs does not finish);
+* cel-python's own syntax errors (its message and position);
+* any name other than the declared variables and the variables bound by macros; names starting
+  with ``_``; a leading-dot name (``.order``); message construction (``T{f: 1}``);
+* functions and methods not in ``FUNCTIONS`` / ``METHODS``. ``matches()`` is refused on
+  purpose: Python's regular expressions can backtrack for hours on a short input and cannot be
+  interrupted; ``reduce``/``min`` are not implemented by cel-python.
+
+**Evaluation** (``Program.evaluate``) is bounded without a thread or a signal per call:
+
+* CEL has no loops and no recursion; the only repetition is the macros (``all``, ``exists``,
+  ``exists_one``, ``map``, ``filter``), and cel-python's macros create one nested activation per
+  element. The activation given to the transpiled code is ours (``_Scope``); its
+  ``nested_activation`` charges one step to the evaluation's ``Budget`` and checks the wall
+  clock, raising ``BudgetExceeded`` — an exception cel-python does not catch, so it unwinds the
+  whole evaluation at once. Comparing lists and maps, ``in`` and ``contains`` charge one step an
+  element (``cel_functions``).
+* Everything else an expression does is bounded by its length, and by the size of the values it
+  works on: facts lists are capped (``facts.MAX_LINES``, ``facts.MAX_TAGS``), ``+`` refuses to
+  build a string or list longer than ``cel_functions.MAX_VALUE_SIZE``, ``*`` refuses strings and
+  lists, and ``string()`` converts scalars only.
+* So the overshoot past the deadline is at most one built-in operation on bounded values.
+  Limits: ``TIME_BUDGET_S`` (50 ms) and ``MAX_STEPS`` (20,000) per evaluation; a caller may pass
+  an earlier ``deadline`` (the engine passes the order's).
+
+Errors at run time — cel-python's (no such key, type mismatch, division by zero, overflow) and
+ours — become a ``RuleRuntimeError`` with a plain reason; the engine adds the rule's name.
+
+**Why the transpiler.** cel-python's interpreter takes 0.4–1 ms per simple expression; its
+transpiler (``CompiledRunner``) turns the checked syntax tree into Python lambdas that are 10–50
+times faster. We use its transpiler on the AST we checked, but not its runner: the runner
+rebuilds an activation per call and passes it through a module global, which is slow and not
+thread-safe. Instead the transpiled statements are wrapped, once per text, in a function of the
+activation. User text reaches that Python only as ``repr()``-quoted string literals, digits of
+number literals and names our check allowed (``[A-Za-z][A-Za-z0-9_]*``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from string import Template
+from typing import Any
+
+import celpy
+import lark
+from celpy.evaluation import (
+    Activation,
+    CELEvalError,
+    Phase1Transpiler,
+    Phase2Transpiler,
+    Transpiler,
+    TranspilerTree,
+)
+
+import dropstream
+from dropstream.rules import cel_functions
+from dropstream.rules.cel_functions import CURRENT_BUDGET, Budget
+from dropstream.rules.errors import ExpressionError, RuleRuntimeError, RuleSyntaxError
+
+MAX_LENGTH = 2_000
+MAX_NESTING = 12
+MAX_TREE_DEPTH = 200
+TIME_BUDGET_S = 0.050
+MAX_STEPS = 20_000
+
+ORDER_VARIABLES = frozenset({"order", "now"})
+LINE_VARIABLES = frozenset({"order", "line", "now"})
+
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+FUNCTIONS = frozenset({"size", "int", "uint", "double", "string", "bool", "bytes", "timestamp",
+                       "duration", "has", "dyn"})
+METHODS = frozenset({"size", "contains", "startsWith", "endsWith", "lowerAscii", "upperAscii",
+                     "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getFullYear",
+                     "getMonth", "getHours", "getMilliseconds", "getMinutes", "getSeconds"})
+REFUSED = {
+    "matches": "matches() is not available in rules (a regular expression can run for hours "
+               "and cannot be stopped); use startsWith, endsWith, contains or in",
+    "reduce": "reduce() is not supported",
+    "min": "min() is not supported",
+}
+_BIND_NAME = re.compile(r"[a-z][A-Za-z0-9_]*\Z")
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled expression; safe to share between threads and evaluate many times."""
+
+    text: str
+    variables: frozenset[str]
+    _run: Callable[[_Scope], Any] = field(repr=False, compare=False)
+
+    def evaluate(self, values: Mapping[str, Any], *, deadline: float | None = None) -> Any:
+        """The expression's CEL value for ``values`` (one per declared variable).
+
+        ``deadline`` (a ``time.perf_counter()`` instant) stops it earlier than its own budget.
+        Raises RuleRuntimeError (BudgetExceeded when stopped by the budget).
+        """
+        budget = Budget(seconds=TIME_BUDGET_S, max_steps=MAX_STEPS, deadline=deadline)
+        token = CURRENT_BUDGET.set(budget)
+        try:
+            value = self._run(_Scope(values, budget))
+        except ExpressionError:
+            raise
+        except RecursionError:
+            raise RuleRuntimeError("the expression nests too deeply to evaluate") from None
+        except Exception as exc:  # noqa: BLE001 — cel-python's own faults stay this rule's error
+            raise RuleRuntimeError(f"evaluation failed ({type(exc).__name__})") from exc
+        finally:
+            CURRENT_BUDGET.reset(token)
+        if isinstance(value, CELEvalError):
+            raise RuleRuntimeError(runtime_reason(value)) from value.__cause__
+        return value
+
+    def evaluate_bool(self, values: Mapping[str, Any], *, deadline: float | None = None) -> bool:
+        """Like ``evaluate`` for a condition; a non-boolean result is a RuleRuntimeError."""
+        value = self.evaluate(values, deadline=deadline)
+        if type(value) is celpy.celtypes.BoolType or type(value) is bool:
+            return bool(value)
+        raise RuleRuntimeError(
+            f"the condition must be true or false, but gave a {cel_functions.kind(value)}")
+
+
+class _Scope:
+    """The activation transpiled code reads: variables are attributes (``activation.order``).
+
+    Only the three methods below are looked up by cel-python; our compile check refuses names
+    starting with ``_`` and names of these methods, so an expression reaches nothing else.
+    """
+
+    def __init__(self, values: Mapping[str, Any], budget: Budget) -> None:
+        self.__dict__.update(values)
+        self.__dict__["_budget"] = budget
+
+    def nested_activation(self, annotations: Any = None, vars: Any = None) -> _Scope:
+        """A child scope with a macro's variable bound: one step of the budget."""
+        budget: Budget = self.__dict__["_budget"]
+        budget.charge()
+        child = object.__new__(_Scope)
+        child.__dict__.update(self.__dict__)
+        if vars:
+            child.__dict__.update(vars)
+        return child
+
+    def resolve_variable(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a name that is not bound: cel-python reports NameError as an error.
+        raise NameError(name)
+
+
+_RESERVED_NAMES = frozenset(dir(_Scope)) | {"activation", "base_activation", "celpy", "CEL"}
+
+
+def compile_expression(text: str, *,
+                       variables: frozenset[str] = ORDER_VARIABLES) -> Program:
+    """The compiled ``text`` (cached by text and variables).
+
+    Raises RuleSyntaxError with the compiler's message and position.
+    """
+    if not isinstance(text, str):
+        raise RuleSyntaxError("an expression must be text")
+    return _compile_cached(text, variables)
+
+
+@lru_cache(maxsize=4096)
+def _compile_cached(text: str, variables: frozenset[str]) -> Program:
+    _check_text(text)
+    tree = _parse(text)
+    _check_tree(tree, text, variables)
+    return Program(text=text, variables=variables, _run=_transpile(tree))
+
+
+# --- text checks, before the parser --------------------------------------------------------
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def _caret(text: str, line: int, column: int) -> str:
+    source = text.splitlines()[line - 1] if text.splitlines() else ""
+    return f"{source}\n{' ' * (column - 1)}^"
+
+
+def _error_at(text: str, index: int, message: str) -> RuleSyntaxError:
+    line, column = _position(text, index)
+    return RuleSyntaxError(message, line=line, column=column, context=_caret(text, line, column))
+
+
+def _check_text(text: str) -> None:
+    if not text.strip():
+        raise RuleSyntaxError("the expression is empty")
+    if len(text) > MAX_LENGTH:
+        raise RuleSyntaxError(
+            f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}")
+    depth = 0
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "/" and text.startswith("//", index):
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        if char in "\"'":
+            index = _skip_string(text, index)
+            continue
+        if char in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _error_at(text, index, f"brackets nested deeper than {MAX_NESTING} levels")
+        elif char in ")]}":
+            depth -= 1
+        index += 1
+
+
+def _skip_string(text: str, start: int) -> int:
+    """Index after the string literal opening at ``start``; refuses an unterminated one."""
+    quote = text[start]
+    if text.startswith(quote * 3, start):
+        index = start + 3
+        while index < len(text):
+            if text[index] == "\\":
+                index += 2
+            elif text.startswith(quote * 3, index):
+                return index + 3
+            else:
+                index += 1
+        raise _error_at(text, start, "unterminated string")
+    index = start + 1
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            if index + 1 >= len(text) or text[index + 1] in "\r\n":
+                break
+            index += 2
+        elif char in "\r\n":
+            break
+        elif char == quote:
+            return index + 1
+        else:
+            index += 1
+    raise _error_at(text, start, "unterminated string")
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+def _parse(text: str) -> TranspilerTree:
+    with _LOCK:
+        # CELParser keeps one Lark parser per process, built with the tree class of the first
+        # caller; the lock keeps its ``text`` attribute ours while we parse.
+        parser = celpy.CELParser(tree_class=TranspilerTree)
+        try:
+            tree = parser.parse(text)
+        except celpy.CELParseError as exc:
+            raise _syntax_error(exc, text) from None
+    if not isinstance(tree, TranspilerTree):
+        tree = _as_transpiler_tree(tree)
+    return tree
+
+
+def _syntax_error(exc: celpy.CELParseError, text: str) -> RuleSyntaxError:
+    cause = exc.__context__
+    if isinstance(cause, lark.exceptions.UnexpectedToken):
+        token = cause.token
+        what = ("unexpected end of expression" if token.type == "$END"
+                else f"unexpected {str(token)!r}")
+    elif isinstance(cause, lark.exceptions.UnexpectedCharacters):
+        what = f"unexpected character {cause.char!r}"
+    else:
+        what = "syntax error"
+    line, column = exc.line, exc.column
+    if line is None or column is None:
+        return RuleSyntaxError(what)
+    if column < 1:
+        column = 1
+    return RuleSyntaxError(what, line=line, column=column,
+                           context=str(exc.args[0]).rstrip("\n") if exc.args else "")
+
+
+def _as_transpiler_tree(tree: Any) -> Any:
+    # Only when another part of the process built cel-python's parser with plain lark trees.
+    if not isinstance(tree, lark.Tree):
+        return tree
+    return TranspilerTree(tree.data, [_as_transpiler_tree(c) for c in tree.children], tree.meta)
+
+
+# --- tree checks ----------------------------------------------------------------------------
+
+def _node_error(node: Any, text: str, message: str) -> RuleSyntaxError:
+    line = getattr(node, "line", None)
+    column = getattr(node, "column", None)
+    if line is None and isinstance(node, lark.Tree) and not node.meta.empty:
+        line, column = node.meta.line, node.meta.column
+    if line is None or column is None:
+        return RuleSyntaxError(message)
+    return RuleSyntaxError(message, line=line, column=column,
+                           context=_caret(text, line, column))
+
+
+def _bare_identifier(tree: Any) -> lark.Token | None:
+    """The IDENT token when ``tree`` is nothing but a name (a macro's bound variable)."""
+    while isinstance(tree, lark.Tree):
+        if tree.data == "ident":
+            return tree.children[0]
+        if len(tree.children) != 1:
+            return None
+        tree = tree.children[0]
+    return None
+
+
+def _checked_children(node: lark.Tree, text: str, variables: frozenset[str],
+                      bound: frozenset[str]) -> list[Any]:
+    """The children to check further; raises RuleSyntaxError for a refused construct.
+
+    A macro's body is returned wrapped as ``_Bound`` so that its variable is known inside.
+    """
+    kind = node.data
+    if kind == "ident":
+        _check_name(node.children[0], text, variables, bound)
+        return []
+    if kind in ("dot_ident", "dot_ident_arg"):
+        raise _node_error(node, text, "a leading '.' before a name is not supported")
+    if kind == "member_object":
+        raise _node_error(node, text, "message construction (Type{field: …}) is not supported")
+    if kind == "ident_arg":
+        name = node.children[0]
+        _check_callable(name, text, FUNCTIONS, "function")
+        return list(node.children[1:])
+    if kind == "member_dot_arg":
+        return _checked_method(node, text, variables, bound)
+    return list(node.children)
+
+
+def _check_name(token: lark.Token, text: str, variables: frozenset[str],
+                bound: frozenset[str]) -> None:
+    name = str(token)
+    if name in variables or name in bound:
+        return
+    if name == "line":
+        raise _node_error(token, text, "line is only available in line rules and per-line "
+                                       "arguments")
+    raise _node_error(token, text, f"unknown name {name!r}; expressions can use "
+                                   f"{', '.join(sorted(variables))}")
+
+
+def _check_callable(token: lark.Token, text: str, allowed: frozenset[str], what: str) -> None:
+    name = str(token)
+    if name in REFUSED:
+        raise _node_error(token, text, REFUSED[name])
+    if name not in allowed:
+        raise _node_error(token, text, f"unknown {what} {name!r}")
+
+
+def _checked_method(node: lark.Tree, text: str, variables: frozenset[str],
+                    bound: frozenset[str]) -> list[Any]:
+    target, name_token, *rest = node.children
+    name = str(name_token)
+    if name not in MACROS:
+        _check_callable(name_token, text, METHODS, "method")
+        return [target, *rest]
+    arguments = rest[0].children if rest else []
+    if len(arguments) != 2:
+        raise _node_error(name_token, text, f"{name}() takes a variable and an expression, "
+                                            f"e.g. {name}(l, l.quantity > 1)")
+    variable = _bare_identifier(arguments[0])
+    if variable is None:
+        raise _node_error(name_token, text, f"the first argument of {name}() must be a name")
+    var_name = str(variable)
+    if not _BIND_NAME.match(var_name) or var_name in _RESERVED_NAMES:
+        raise _node_error(variable, text, f"{var_name!r} cannot name a macro variable; use a "
+                                          "lower-case name such as l or x")
+    if var_name in variables or var_name in bound:
+        raise _node_error(variable, text, f"{var_name!r} is already defined; choose another "
+                                          "name")
+    return [target, _Bound(arguments[1], bound | {var_name})]
+
+
+@dataclass(frozen=True)
+class _Bound:
+    tree: Any
+    bound: frozenset[str]
+
+
+def _expand_bound(stack_item: tuple[Any, int, frozenset[str]]) -> tuple[Any, int, frozenset[str]]:
+    node, depth, bound = stack_item
+    if isinstance(node, _Bound):
+        return node.tree, depth, node.bound
+    return node, depth, bound
+
+
+def _check_tree(root: TranspilerTree, text: str, variables: frozenset[str]) -> None:
+    """Raises RuleSyntaxError for the first refused construct (iterative: no recursion)."""
+    stack: list[tuple[Any, int, frozenset[str]]] = [(root, 1, frozenset())]
+    while stack:
+        node, depth, bound = _expand_bound(stack.pop())
+        if not isinstance(node, lark.Tree):
+            continue
+        if depth > MAX_TREE_DEPTH:
+            raise _node_error(node, text, f"the expression nests deeper than {MAX_TREE_DEPTH} "
+                                          "levels of operators")
+        for child in _checked_children(node, text, variables, bound):
+            stack.append((child, depth + 1, bound))
+
+
+# --- transpiling ----------------------------------------------------------------------------
+
+_NAMESPACE: dict[str, Any] = {**celpy.evaluation.__dict__, "dropstream": dropstream}
+
+
+class _HoistingPhase1(Phase1Transpiler):
+    """cel-python's first pass, with each literal built once per program, not per evaluation.
+
+    Building ``IntType(100)`` costs more than the comparison it feeds (cel-python wraps its
+    int64 check in ``functools.wraps`` on every call), so literals become module constants.
+    """
+
+    def __init__(self, facade: Transpiler) -> None:
+        super().__init__(facade)
+        self.constants: list[str] = []
+
+    def member_dot_arg(self, tree: TranspilerTree) -> None:
+        super().member_dot_arg(tree)
+        if tree.checked_exception:
+            # Our macros (bounded, short-circuiting) instead of cel-python's.
+            template, bindings = tree.checked_exception
+            text = template.template.replace("celpy.evaluation.macro_",
+                                             f"{cel_functions.__name__}.macro_")
+            tree.checked_exception = (Template(text), bindings)
+
+    def literal(self, tree: TranspilerTree) -> None:
+        super().literal(tree)
+        name = f"_cel_const_{len(self.constants)}"
+        self.constants.append(f"{name} = {tree.transpiled}")
+        tree.transpiled = name
+
+
+def _transpile(tree: TranspilerTree) -> Callable[[_Scope], Any]:
+    try:
+        with _LOCK:
+            facade = Transpiler(ast=tree, activation=_FUNCTIONS_ACTIVATION)
+            first = _HoistingPhase1(facade)
+            first.visit(tree)
+            second = Phase2Transpiler(facade)
+            second.visit(tree)
+            statements = second.statements(tree)
+        source = ("\n".join(first.constants)
+                  + "\ndef _cel_program(base_activation):\n"
+                  + textwrap.indent("\n".join(statements), "    ")
+                  + "\n    return CEL\n")
+        namespace = dict(_NAMESPACE)
+        # The source is cel-python's transpilation of a tree we checked (see module docstring);
+        # it runs once here to define the function, never per order.
+        exec(compile(source, "<rule expression>", "exec"), namespace)  # noqa: S102
+    except (RecursionError, SyntaxError, MemoryError):
+        raise RuleSyntaxError("the expression is too complex to compile") from None
+    return namespace["_cel_program"]
+
+
+def _new_functions_activation() -> Activation:
+    # Environment() raises the process's recursion limit as a side effect; keep ours.
+    previous_limit = sys.getrecursionlimit()
+    try:
+        return Activation(functions=cel_functions.OVERRIDES)
+    finally:
+        sys.setrecursionlimit(previous_limit)
+
+
+_FUNCTIONS_ACTIVATION = _new_functions_activation()
+
+
+# --- run-time errors ------------------------------------------------------------------------
+
+def runtime_reason(error: CELEvalError) -> str:
+    """A plain sentence for cel-python's error value."""
+    cause = error.__cause__
+    if getattr(cause, "cel_plain", False):
+        return str(cause)
+    args = error.args
+    kind = args[1] if len(args) > 1 else None
+    detail = args[2] if len(args) > 2 and isinstance(args[2], tuple) else ()
+    if kind is KeyError:
+        return f"no such key {detail[0]!r}" if detail else "no such key"
+    if kind is ZeroDivisionError:
+        return "division by zero"
+    if kind is IndexError:
+        return "index out of range"
+    if kind is NameError:
+        return f"unknown name {detail[0]!r}" if detail else "unknown name"
+    if kind is TypeError:
+        return "type mismatch: no operator or function takes these types"
+    if kind in (ValueError, OverflowError):
+        if detail and "overflow" in str(detail[0]) or "range" in str(detail[:1]):
+            return "number out of range"
+        return f"invalid value: {detail[0]}" if detail else "invalid value"
+    if args and isinstance(args[0], type):
+        return "invalid value (cannot be parsed)"
+    return f"evaluation failed: {args[0] if args else error}"
