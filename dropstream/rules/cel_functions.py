@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from celpy import celtypes
-from celpy.evaluation import CELEvalError, result
+from celpy.evaluation import CELEvalError
 
 from dropstream.rules.errors import BudgetExceeded, RuleRuntimeError
 
@@ -45,14 +45,18 @@ class Budget:
     ``charge`` raises ``BudgetExceeded`` when either runs out.
     """
 
-    __slots__ = ("deadline", "max_steps", "seconds", "steps")
+    __slots__ = ("deadline", "max_steps", "outer_deadline", "seconds", "steps")
 
     def __init__(self, *, seconds: float, max_steps: int, deadline: float | None = None) -> None:
-        own_deadline = time.perf_counter() + seconds
-        self.deadline = own_deadline if deadline is None else min(deadline, own_deadline)
         self.seconds = seconds
         self.max_steps = max_steps
-        self.steps = max_steps
+        self.outer_deadline = float("inf") if deadline is None else deadline
+        self.restart()
+
+    def restart(self) -> None:
+        """A fresh budget for the next evaluation (still within ``outer_deadline``)."""
+        self.steps = self.max_steps
+        self.deadline = min(time.perf_counter() + self.seconds, self.outer_deadline)
 
     def charge(self, steps: int = 1) -> None:
         """Spend ``steps``; raises BudgetExceeded past the step limit or the deadline."""
@@ -73,6 +77,29 @@ def _budget() -> Budget:
     budget = CURRENT_BUDGET.get()
     # Outside an evaluation (direct calls in tests) a fresh default budget still bounds the work.
     return budget if budget is not None else Budget(seconds=0.05, max_steps=20_000)
+
+
+_CAUGHT = (ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError, IndexError,
+           NameError)
+_MESSAGES: tuple[tuple[type, str], ...] = (
+    (KeyError, "no such member in mapping"), (TypeError, "no such overload"),
+    (ZeroDivisionError, "divide by zero"), (OverflowError, "return error for overflow"),
+    (IndexError, "invalid_argument"), (NameError, "undeclared reference"),
+    (ValueError, "return error for overflow"),
+)
+
+
+def result(activation: Any, expression: Any) -> Any:
+    """cel-python's ``result()`` (an error becomes a value, so ``||`` and ``&&`` can absorb it)
+    without its per-call debug logging, and mapping subclasses too (a pendulum ParserError is
+    a ValueError; cel-python's lookup by exact class fails on it)."""
+    try:
+        return expression(activation)
+    except _CAUGHT as ex:
+        base, message = next((b, m) for b, m in _MESSAGES if isinstance(ex, b))
+        value = CELEvalError(message, base, ex.args)
+        value.__cause__ = ex
+        return value
 
 
 def plain_type_error(message: str) -> TypeError:
@@ -159,8 +186,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Fast paths for the common case, both sides of one scalar type: the built-in method directly.
+_SAME_TYPE_EQ = {celtypes.StringType: str.__eq__, celtypes.DoubleType: float.__eq__,
+                 celtypes.IntType: int.__eq__, celtypes.BoolType: int.__eq__,
+                 celtypes.UintType: int.__eq__}
+
+
 def cel_eq(a: Any, b: Any) -> Any:
     """``a == b``: BoolType; numbers compare across int/uint/double; lists and maps deeply."""
+    kind_a = type(a)
+    if kind_a is type(b) and kind_a in _SAME_TYPE_EQ:
+        return TRUE if _SAME_TYPE_EQ[kind_a](a, b) else FALSE
     if isinstance(a, CELEvalError):
         return a
     if isinstance(b, CELEvalError):
@@ -170,6 +206,9 @@ def cel_eq(a: Any, b: Any) -> Any:
 
 def cel_ne(a: Any, b: Any) -> Any:
     """``a != b``: the negation of ``cel_eq``."""
+    kind_a = type(a)
+    if kind_a is type(b) and kind_a in _SAME_TYPE_EQ:
+        return FALSE if _SAME_TYPE_EQ[kind_a](a, b) else TRUE
     if isinstance(a, CELEvalError):
         return a
     if isinstance(b, CELEvalError):
@@ -187,7 +226,14 @@ def _ordered_pair(a: Any, b: Any, symbol: str) -> tuple[Any, Any]:
 
 
 def _comparison(compare: Any, symbol: str) -> Any:
+    method = compare.__name__.strip("_")
+    same_type = {cls: getattr(base, f"__{method}__") for cls, base in (
+        (celtypes.StringType, str), (celtypes.DoubleType, float), (celtypes.IntType, int))}
+
     def cel_compare(a: Any, b: Any) -> Any:
+        kind_a = type(a)
+        if kind_a is type(b) and kind_a in same_type:
+            return TRUE if same_type[kind_a](a, b) else FALSE
         if isinstance(a, CELEvalError):
             return a
         if isinstance(b, CELEvalError):
@@ -297,13 +343,15 @@ def _string_pair(a: Any, b: Any, name: str) -> None:
 
 def cel_starts_with(text: Any, prefix: Any) -> Any:
     """``s.startsWith(prefix)``: strings only."""
-    _string_pair(text, prefix, "startsWith")
+    if type(text) is not celtypes.StringType or type(prefix) is not celtypes.StringType:
+        _string_pair(text, prefix, "startsWith")
     return TRUE if str.startswith(text, prefix) else FALSE
 
 
 def cel_ends_with(text: Any, suffix: Any) -> Any:
     """``s.endsWith(suffix)``: strings only."""
-    _string_pair(text, suffix, "endsWith")
+    if type(text) is not celtypes.StringType or type(suffix) is not celtypes.StringType:
+        _string_pair(text, suffix, "endsWith")
     return TRUE if str.endswith(text, suffix) else FALSE
 
 

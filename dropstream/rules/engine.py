@@ -33,14 +33,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from celpy import celtypes
 
 from dropstream.rules import validation
 from dropstream.rules.cel_functions import kind
 from dropstream.rules.errors import RuleRuntimeError, RuleSyntaxError
-from dropstream.rules.expressions import Program, compile_expression
+from dropstream.rules.expressions import Bindings, Program, compile_expression
 from dropstream.rules.facts import FactMap, OrderFacts, fact_map
 from dropstream.rules.models import Hook, RuleAction, RuleScope
 
@@ -140,9 +140,11 @@ class Decision:
         return f"{label} {what}"
 
 
-@dataclass(frozen=True)
-class TraceEntry:
-    """One condition evaluated: its result (None when it failed) and what followed."""
+class TraceEntry(NamedTuple):
+    """One condition evaluated: its result (None when it failed) and what followed.
+
+    (A named tuple: one is made per rule and line of every order, and it is cheap to build.)
+    """
 
     rule_id: int | None
     rule_name: str
@@ -192,13 +194,22 @@ class Evaluation:
 
 # --- compiling ------------------------------------------------------------------------------
 
+class RuleSet(tuple):
+    """Compiled active rules of one hook, top-down: what ``compile_rules`` returns. Pass it to
+    ``evaluate`` for every order of a batch to skip filtering and sorting per order."""
+
+    __slots__ = ()
+
+
 def compile_rules(rules: Iterable[RuleLike | CompiledRule], *,
-                  hook: str = Hook.ORDER_IMPORT) -> tuple[CompiledRule, ...]:
+                  hook: str = Hook.ORDER_IMPORT) -> RuleSet:
     """The active rules of ``hook``, top-down, compiled (texts are cached by expressions).
 
     ``CompiledRule`` items are taken as they are (already filtered). Never raises for a bad
     rule: its ``problem`` makes its evaluation an error.
     """
+    if isinstance(rules, RuleSet):
+        return rules
     compiled: list[tuple[int, int, CompiledRule]] = []
     for rule in rules:
         if isinstance(rule, CompiledRule):
@@ -208,7 +219,7 @@ def compile_rules(rules: Iterable[RuleLike | CompiledRule], *,
             continue
         compiled.append((rule.position, rule.id or 0, compile_rule(rule)))
     compiled.sort(key=lambda item: (item[0], item[1]))
-    return tuple(item[2] for item in compiled)
+    return RuleSet(item[2] for item in compiled)
 
 
 def compile_rule(rule: RuleLike) -> CompiledRule:
@@ -245,8 +256,8 @@ class _State:
         self.facts = facts
         self.now = now
         self.cel_now = celtypes.TimestampType(now)
-        self.deadline = deadline
-        self.values: dict[str, Any] = {"order": facts.order, "now": self.cel_now}
+        self.bindings = Bindings({"order": facts.order, "now": self.cel_now},
+                                 deadline=deadline)
         self.order_filter: str = A.ACCEPT
         self.line_filters: dict[int, str] = {}
         self.order_fields: dict[str, str] = {}
@@ -265,7 +276,7 @@ class _State:
     def replace_order(self, order: FactMap) -> None:
         # Later rules see the change; earlier decisions keep the map they were made on.
         self.facts = self.facts.with_order(order)
-        self.values["order"] = order
+        self.bindings.bind("order", order)
 
     def replace_line(self, index: int, changes: Mapping[str, Any]) -> None:
         lines = list(self.order["lines"])
@@ -312,7 +323,7 @@ def _stopped_by_error(hook: str, state: _State, rule: CompiledRule,
 def _run_order_rule(rule: CompiledRule, state: _State) -> bool:
     """Evaluate an order rule; True when it ended the evaluation (fail)."""
     assert rule.condition is not None
-    matched = rule.condition.evaluate_bool(state.values, deadline=state.deadline)
+    matched = rule.condition.evaluate_bool(state.bindings)
     decision = _apply(rule, state, None) if matched else None
     state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name, position=rule.position,
                                   action=rule.action, line_index=None, matched=matched,
@@ -323,13 +334,13 @@ def _run_order_rule(rule: CompiledRule, state: _State) -> bool:
 def _run_line_rule(rule: CompiledRule, state: _State) -> bool:
     """Evaluate a line rule for each line; True when it ended the evaluation (fail)."""
     assert rule.condition is not None
-    values = dict(state.values)
+    bindings = state.bindings
     for index in range(len(state.order["lines"])):
-        values["order"] = state.order
-        values["line"] = state.order["lines"][index]
+        # Re-read the line each time: an earlier line's decision may have replaced the list.
+        bindings.bind("line", state.order["lines"][index])
         try:
-            matched = rule.condition.evaluate_bool(values, deadline=state.deadline)
-            decision = _apply(rule, state, index, values) if matched else None
+            matched = rule.condition.evaluate_bool(bindings)
+            decision = _apply(rule, state, index) if matched else None
         except RuleRuntimeError as exc:
             raise _on_line(exc, index) from exc.__cause__
         state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name,
@@ -346,11 +357,9 @@ def _on_line(exc: RuleRuntimeError, index: int) -> RuleRuntimeError:
     return error
 
 
-def _apply(rule: CompiledRule, state: _State, line: int | None,
-           values: Mapping[str, Any] | None = None) -> Decision:
+def _apply(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     """Record the rule's decision in ``state`` and return it."""
-    decide = _ACTIONS[rule.action]
-    decision = decide(rule, state, line, values if values is not None else state.values)
+    decision = _ACTIONS[rule.action](rule, state, line)
     state.decisions.append(decision)
     return decision
 
@@ -363,8 +372,7 @@ def _decision(rule: CompiledRule, state: _State, line: int | None, **details: An
                     line_id=line_id, **details)
 
 
-def _filter(rule: CompiledRule, state: _State, line: int | None,
-            values: Mapping[str, Any]) -> Decision:
+def _filter(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     if line is None:
         state.order_filter = rule.action
     else:
@@ -372,12 +380,11 @@ def _filter(rule: CompiledRule, state: _State, line: int | None,
     return _decision(rule, state, line)
 
 
-def _set(rule: CompiledRule, state: _State, line: int | None,
-         values: Mapping[str, Any]) -> Decision:
+def _set(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     name = rule.arguments["field"]
     limit = validation.settable_fields(rule.scope)[name]
     if rule.argument_program is not None:
-        value = rule.argument_program.evaluate(values, deadline=state.deadline)
+        value = rule.argument_program.evaluate(state.bindings)
         if kind(value) != "string":
             raise RuleRuntimeError(f"the set expression must give text, not a {kind(value)}")
         if len(value) > limit:
@@ -395,8 +402,7 @@ def _set(rule: CompiledRule, state: _State, line: int | None,
     return _decision(rule, state, line, field=name, value=text)
 
 
-def _hold(rule: CompiledRule, state: _State, line: int | None,
-          values: Mapping[str, Any]) -> Decision:
+def _hold(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     arguments = rule.arguments
     if "until" in arguments:
         hold = Hold(until=validation.parse_until(arguments["until"]))
@@ -408,8 +414,7 @@ def _hold(rule: CompiledRule, state: _State, line: int | None,
     return _decision(rule, state, line, hold=hold)
 
 
-def _route(rule: CompiledRule, state: _State, line: int | None,
-           values: Mapping[str, Any]) -> Decision:
+def _route(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     connection_id = rule.arguments["connection_id"]
     target = celtypes.IntType(connection_id)
     if line is None:
@@ -425,17 +430,15 @@ def _route(rule: CompiledRule, state: _State, line: int | None,
     return _decision(rule, state, line, connection_id=connection_id)
 
 
-def _split(rule: CompiledRule, state: _State, line: int | None,
-           values: Mapping[str, Any]) -> Decision:
+def _split(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     assert rule.argument_program is not None
     by = "connection_by_line" if "connection_by_line" in rule.arguments else "split_by"
     groups: dict[Any, list[int]] = {}
-    line_values = {"order": state.order, "now": state.cel_now}
+    bindings = state.bindings
     for index, entry in enumerate(state.order["lines"]):
-        line_values["line"] = entry
+        bindings.bind("line", entry)
         try:
-            key = _split_key(rule.argument_program.evaluate(line_values,
-                                                            deadline=state.deadline), by)
+            key = _split_key(rule.argument_program.evaluate(bindings), by)
         except RuleRuntimeError as exc:
             raise _on_line(exc, index) from exc.__cause__
         groups.setdefault(key, []).append(index)
@@ -467,8 +470,7 @@ def _split_key(value: Any, by: str) -> str | int | bool:
                            f"{value_kind}")
 
 
-def _fail(rule: CompiledRule, state: _State, line: int | None,
-          values: Mapping[str, Any]) -> Decision:
+def _fail(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     message = rule.arguments["message"]
     if line is not None:
         message = f"line {line + 1}: {message}"

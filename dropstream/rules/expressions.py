@@ -26,7 +26,7 @@ column:
 
 * CEL has no loops and no recursion; the only repetition is the macros (``all``, ``exists``,
   ``exists_one``, ``map``, ``filter``), and cel-python's macros create one nested activation per
-  element. The activation given to the transpiled code is ours (``_Scope``); its
+  element. The activation given to the transpiled code is ours (``Bindings``); its
   ``nested_activation`` charges one step to the evaluation's ``Budget`` and checks the wall
   clock, raising ``BudgetExceeded`` — an exception cel-python does not catch, so it unwinds the
   whole evaluation at once. Comparing lists and maps, ``in`` and ``contains`` charge one step an
@@ -72,6 +72,7 @@ from celpy.evaluation import (
     Phase2Transpiler,
     Transpiler,
     TranspilerTree,
+    celstr,
 )
 
 import dropstream
@@ -110,18 +111,26 @@ class Program:
 
     text: str
     variables: frozenset[str]
-    _run: Callable[[_Scope], Any] = field(repr=False, compare=False)
+    _run: Callable[[Bindings], Any] = field(repr=False, compare=False)
 
-    def evaluate(self, values: Mapping[str, Any], *, deadline: float | None = None) -> Any:
-        """The expression's CEL value for ``values`` (one per declared variable).
+    def evaluate(self, values: Mapping[str, Any] | Bindings, *,
+                 deadline: float | None = None) -> Any:
+        """The expression's CEL value for ``values`` (one per declared variable), given as a
+        mapping or as ``Bindings`` reused across evaluations (their budget restarts).
 
-        ``deadline`` (a ``time.perf_counter()`` instant) stops it earlier than its own budget.
-        Raises RuleRuntimeError (BudgetExceeded when stopped by the budget).
+        ``deadline`` (a ``time.perf_counter()`` instant; with a mapping) stops it earlier than
+        its own budget. Raises RuleRuntimeError (BudgetExceeded when stopped by the budget).
         """
-        budget = Budget(seconds=TIME_BUDGET_S, max_steps=MAX_STEPS, deadline=deadline)
+        if type(values) is Bindings:
+            bindings = values
+            budget: Budget = bindings.__dict__["_budget"]
+            budget.restart()
+        else:
+            bindings = Bindings(values, deadline=deadline)
+            budget = bindings.__dict__["_budget"]
         token = CURRENT_BUDGET.set(budget)
         try:
-            value = self._run(_Scope(values, budget))
+            value = self._run(bindings)
         except ExpressionError:
             raise
         except RecursionError:
@@ -134,7 +143,8 @@ class Program:
             raise RuleRuntimeError(runtime_reason(value)) from value.__cause__
         return value
 
-    def evaluate_bool(self, values: Mapping[str, Any], *, deadline: float | None = None) -> bool:
+    def evaluate_bool(self, values: Mapping[str, Any] | Bindings, *,
+                      deadline: float | None = None) -> bool:
         """Like ``evaluate`` for a condition; a non-boolean result is a RuleRuntimeError."""
         value = self.evaluate(values, deadline=deadline)
         if type(value) is celpy.celtypes.BoolType or type(value) is bool:
@@ -143,22 +153,29 @@ class Program:
             f"the condition must be true or false, but gave a {cel_functions.kind(value)}")
 
 
-class _Scope:
-    """The activation transpiled code reads: variables are attributes (``activation.order``).
+class Bindings:
+    """The variables of evaluations, and the activation transpiled code reads: variables are
+    attributes (``activation.order``). Reuse one for many evaluations (``bind`` changes a
+    variable); each evaluation restarts its budget, bounded by ``deadline`` if given.
 
-    Only the three methods below are looked up by cel-python; our compile check refuses names
-    starting with ``_`` and names of these methods, so an expression reaches nothing else.
+    cel-python looks up only ``nested_activation`` and ``resolve_variable``; our compile check
+    refuses names starting with ``_`` and the names of these methods, so an expression reaches
+    nothing else.
     """
 
-    def __init__(self, values: Mapping[str, Any], budget: Budget) -> None:
+    def __init__(self, values: Mapping[str, Any], *, deadline: float | None = None) -> None:
         self.__dict__.update(values)
-        self.__dict__["_budget"] = budget
+        self.__dict__["_budget"] = Budget(seconds=TIME_BUDGET_S, max_steps=MAX_STEPS,
+                                          deadline=deadline)
 
-    def nested_activation(self, annotations: Any = None, vars: Any = None) -> _Scope:
+    def bind(self, name: str, value: Any) -> None:
+        """Set variable ``name`` for the next evaluations."""
+        self.__dict__[name] = value
+
+    def nested_activation(self, annotations: Any = None, vars: Any = None) -> Bindings:
         """A child scope with a macro's variable bound: one step of the budget."""
-        budget: Budget = self.__dict__["_budget"]
-        budget.charge()
-        child = object.__new__(_Scope)
+        self.__dict__["_budget"].charge()
+        child = object.__new__(Bindings)
         child.__dict__.update(self.__dict__)
         if vars:
             child.__dict__.update(vars)
@@ -172,7 +189,7 @@ class _Scope:
         raise NameError(name)
 
 
-_RESERVED_NAMES = frozenset(dir(_Scope)) | {"activation", "base_activation", "celpy", "CEL"}
+_RESERVED_NAMES = frozenset(dir(Bindings)) | {"activation", "base_activation", "celpy", "CEL"}
 
 
 def compile_expression(text: str, *,
@@ -191,7 +208,14 @@ def _compile_cached(text: str, variables: frozenset[str]) -> Program:
     _check_text(text)
     tree = _parse(text)
     _check_tree(tree, text, variables)
-    return Program(text=text, variables=variables, _run=_transpile(tree))
+    try:
+        run = _transpile(tree)
+    except RuleSyntaxError as exc:
+        if exc.line is None or exc.context:
+            raise
+        raise RuleSyntaxError(exc.reason, line=exc.line, column=exc.column,
+                              context=_caret(text, exc.line, exc.column)) from None
+    return Program(text=text, variables=variables, _run=run)
 
 
 # --- text checks, before the parser --------------------------------------------------------
@@ -433,33 +457,66 @@ _NAMESPACE: dict[str, Any] = {**celpy.evaluation.__dict__, "dropstream": dropstr
 
 
 class _HoistingPhase1(Phase1Transpiler):
-    """cel-python's first pass, with each literal built once per program, not per evaluation.
+    """cel-python's first pass, changed in three ways:
 
-    Building ``IntType(100)`` costs more than the comparison it feeds (cel-python wraps its
-    int64 check in ``functools.wraps`` on every call), so literals become module constants.
+    * each literal is built once per program, not per evaluation: building ``IntType(100)``
+      costs more than the comparison it feeds (cel-python wraps its int64 check in
+      ``functools.wraps`` on every call);
+    * so is ``timestamp("…")`` / ``duration("…")`` of a literal (pendulum parses the text on
+      every call otherwise), and a literal that does not parse is refused at compile time;
+    * macros call ours (``cel_functions``: bounded, short-circuiting).
     """
 
     def __init__(self, facade: Transpiler) -> None:
         super().__init__(facade)
         self.constants: list[str] = []
+        self.literal_values: dict[str, Any] = {}
+
+    def _constant(self, source: str) -> str:
+        name = f"_cel_const_{len(self.constants)}"
+        self.constants.append(f"{name} = {source}")
+        return name
+
+    def literal(self, tree: TranspilerTree) -> None:
+        super().literal(tree)
+        token = tree.children[0]
+        name = self._constant(tree.transpiled)
+        if token.type in ("STRING_LIT", "MLSTRING_LIT"):
+            self.literal_values[name] = celstr(token)
+        tree.transpiled = name
+
+    def ident_arg(self, tree: TranspilerTree) -> None:
+        super().ident_arg(tree)
+        function = str(tree.children[0])
+        arguments = tree.children[1].children if len(tree.children) == 2 else []
+        constructor = _CONSTANT_CALLS.get(function)
+        if constructor is None or len(arguments) != 1:
+            return
+        text = self.literal_values.get(arguments[0].transpiled)
+        if text is None:
+            return
+        try:
+            constructor(text)
+        except Exception:  # noqa: BLE001 — any parse failure of the literal is the user's typo
+            raise RuleSyntaxError(f"{function}({str(text)!r}) is not a valid {function}",
+                                  line=tree.meta.line, column=tree.meta.column) from None
+        tree.transpiled = self._constant(tree.transpiled)
 
     def member_dot_arg(self, tree: TranspilerTree) -> None:
         super().member_dot_arg(tree)
         if tree.checked_exception:
-            # Our macros (bounded, short-circuiting) instead of cel-python's.
             template, bindings = tree.checked_exception
             text = template.template.replace("celpy.evaluation.macro_",
                                              f"{cel_functions.__name__}.macro_")
             tree.checked_exception = (Template(text), bindings)
 
-    def literal(self, tree: TranspilerTree) -> None:
-        super().literal(tree)
-        name = f"_cel_const_{len(self.constants)}"
-        self.constants.append(f"{name} = {tree.transpiled}")
-        tree.transpiled = name
+
+_CONSTANT_CALLS = {"timestamp": celpy.celtypes.TimestampType,
+                   "duration": celpy.celtypes.DurationType}
+_RESULT = "celpy.evaluation.result("
 
 
-def _transpile(tree: TranspilerTree) -> Callable[[_Scope], Any]:
+def _transpile(tree: TranspilerTree) -> Callable[[Bindings], Any]:
     try:
         with _LOCK:
             facade = Transpiler(ast=tree, activation=_FUNCTIONS_ACTIVATION)
@@ -468,9 +525,12 @@ def _transpile(tree: TranspilerTree) -> Callable[[_Scope], Any]:
             second = Phase2Transpiler(facade)
             second.visit(tree)
             statements = second.statements(tree)
+        # Statements hold no user text (literals are constants above), so replacing the
+        # result() helper by name there cannot touch a string the user wrote.
+        body = "\n".join(statements).replace(_RESULT, f"{cel_functions.__name__}.result(")
         source = ("\n".join(first.constants)
                   + "\ndef _cel_program(base_activation):\n"
-                  + textwrap.indent("\n".join(statements), "    ")
+                  + textwrap.indent(body, "    ")
                   + "\n    return CEL\n")
         namespace = dict(_NAMESPACE)
         # The source is cel-python's transpilation of a tree we checked (see module docstring);

@@ -86,6 +86,8 @@ class FactMap(celtypes.MapType):
         except KeyError:
             raise KeyError(key) from None
 
+    __getitem__ = get
+
 
 def fact_map(values: Mapping[Any, Any]) -> FactMap:
     """A FactMap holding ``values`` as they are (already CEL values)."""
