@@ -11,7 +11,8 @@ a real store, but every kind of rule fires for some.
 Reported:
 * compile time of the 50 rules (cold: parse, check, transpile; and warm: from the cache);
 * facts built from dicts (``facts_from_json``, the pasted-order shape) — ms per order;
-* evaluation — ms per order, mean and p95 (target: under 1 ms per order);
+* evaluation — ms per order, mean and p95, wall clock and this thread's CPU time (target: under
+  1 ms per order; on a shared host the wall figure also counts time the process waited);
 * facts built from ORM orders (``facts_from_order`` with the lines prefetched in batches of
   500, so the one lines query is shared) and evaluation on them.
 """
@@ -19,6 +20,7 @@ Reported:
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import time
@@ -207,15 +209,6 @@ def seed_orm_orders(connection, count: int, rng: random.Random) -> None:
         batch_size=5000)
 
 
-def timed(function, items) -> tuple[list, list[float]]:
-    results, times = [], []
-    for item in items:
-        started = time.perf_counter()
-        results.append(function(item))
-        times.append(time.perf_counter() - started)
-    return results, times
-
-
 def ms(values: list[float]) -> tuple[str, str]:
     mean = statistics.fmean(values) * 1000
     p95 = statistics.quantiles(values, n=20)[18] * 1000
@@ -250,10 +243,24 @@ def main() -> None:
     assert len(compiled) == args.rules and not any(rule.problem for rule in compiled)
 
     payloads = [synthetic_order(n, rng) for n in range(args.orders)]
-    facts, fact_times = timed(lambda data: facts_from_json(data, now=NOW), payloads)
-    evaluations, eval_times = timed(lambda f: evaluate(compiled, f, now=NOW), facts)
-    outcomes = Counter(e.outcome for e in evaluations)
-    fired = Counter(d.action for e in evaluations for d in e.decisions)
+    outcomes: Counter[str] = Counter()
+    fired: Counter[str] = Counter()
+    fact_times: list[float] = []
+    eval_times: list[float] = []
+    gc.collect()
+    # One order at a time, as the import flow does; nothing is kept but the counts.
+    eval_cpu: list[float] = []
+    for data in payloads:
+        started = time.perf_counter()
+        facts = facts_from_json(data, now=NOW)
+        built = time.perf_counter()
+        cpu = time.thread_time()
+        evaluation = evaluate(compiled, facts, now=NOW)
+        eval_cpu.append(time.thread_time() - cpu)
+        fact_times.append(built - started)
+        eval_times.append(time.perf_counter() - built)
+        outcomes[evaluation.outcome] += 1
+        fired.update(d.action for d in evaluation.decisions)
 
     seed_orm_orders(connections[0], args.orm_orders, rng)
     orm_fact_times: list[float] = []
@@ -264,27 +271,35 @@ def main() -> None:
         batch = list(Order.objects.filter(id__in=ids[start:start + 500])
                      .prefetch_related("lines").order_by("id"))
         query_share = (time.perf_counter() - started) / max(len(batch), 1)
-        batch_facts, times = timed(facts_from_order, batch)
-        orm_fact_times += [t + query_share for t in times]
-        orm_eval_times += timed(lambda f: evaluate(compiled, f, now=NOW), batch_facts)[1]
+        for order in batch:
+            started = time.perf_counter()
+            facts = facts_from_order(order)
+            built = time.perf_counter()
+            evaluate(compiled, facts, now=NOW)
+            orm_fact_times.append(built - started + query_share)
+            orm_eval_times.append(time.perf_counter() - built)
 
     print_table(f"Rules: {args.rules} active rules", ("step", "figure"), [
         ("compile, cold (parse + check + transpile)", f"{cold * 1000:.1f} ms"),
         ("compile, warm (cached by text)", f"{warm * 1000:.2f} ms"),
     ])
     rows = [
-        ("facts from dicts", len(facts), *ms(fact_times)),
-        ("evaluate (facts from dicts)", len(facts), *ms(eval_times)),
+        ("facts from dicts", len(fact_times), *ms(fact_times)),
+        ("evaluate (facts from dicts)", len(eval_times), *ms(eval_times)),
+        ("evaluate (facts from dicts), CPU time", len(eval_cpu), *ms(eval_cpu)),
         ("facts from ORM orders (+ shared lines query)", len(orm_fact_times),
          *ms(orm_fact_times)),
         ("evaluate (facts from ORM orders)", len(orm_eval_times), *ms(orm_eval_times)),
     ]
     print_table("Per order", ("step", "orders", "mean ms", "p95 ms"), rows)
     mean = statistics.fmean(eval_times) * 1000
+    cpu_mean = statistics.fmean(eval_cpu) * 1000
     print(f"\noutcomes: {dict(outcomes)}")
     print(f"decisions made: {dict(sorted(fired.items()))}")
+    # On a shared host the wall figure includes time the process was not running; the CPU
+    # figure (this thread's CPU time) is what the evaluation itself costs.
     print(f"target: evaluation under 1 ms per order — {'met' if mean < 1 else 'NOT met'} "
-          f"({mean:.3f} ms mean)")
+          f"({mean:.3f} ms mean wall, {cpu_mean:.3f} ms mean CPU)")
 
 
 if __name__ == "__main__":

@@ -38,14 +38,24 @@ FALSE = celtypes.BoolType(False)
 
 
 class Budget:
-    """How much one evaluation may still do: steps left and a wall-clock deadline.
+    """How much one evaluation may still do: steps left, and CPU time.
 
     One step is one macro iteration (``map``/``filter``/``all``/``exists``/``exists_one`` bind
     their variable once per element) or one element compared by ``==``, ``in`` or ``contains``.
-    ``charge`` raises ``BudgetExceeded`` when either runs out.
+    ``charge`` raises ``BudgetExceeded`` past ``max_steps`` or past ``seconds`` of this thread's
+    CPU time (``time.thread_time``) since the first step, or past ``deadline`` (a
+    ``thread_time`` instant: the order's budget).
+
+    Why CPU time and not the wall clock: a worker thread waiting for the GIL while another
+    thread runs, or a process descheduled on a busy host, must not fail an order's rule; a
+    hostile expression computes, so its CPU time grows like wall time. Why from the first step:
+    an evaluation without macros does a bounded amount of work (no loops), so it never reads
+    the clock at all, which keeps simple conditions cheap; the clock is read every
+    ``CHECK_EVERY`` steps.
     """
 
-    __slots__ = ("deadline", "max_steps", "outer_deadline", "seconds", "steps")
+    CHECK_EVERY = 8
+    __slots__ = ("deadline", "max_steps", "next_check", "outer_deadline", "seconds", "steps")
 
     def __init__(self, *, seconds: float, max_steps: int, deadline: float | None = None) -> None:
         self.seconds = seconds
@@ -56,17 +66,24 @@ class Budget:
     def restart(self) -> None:
         """A fresh budget for the next evaluation (still within ``outer_deadline``)."""
         self.steps = self.max_steps
-        self.deadline = min(time.perf_counter() + self.seconds, self.outer_deadline)
+        self.deadline: float | None = None
+        self.next_check = self.max_steps
 
     def charge(self, steps: int = 1) -> None:
-        """Spend ``steps``; raises BudgetExceeded past the step limit or the deadline."""
+        """Spend ``steps``; raises BudgetExceeded past the step limit or the time limit."""
         self.steps -= steps
+        if self.steps > self.next_check:
+            return
         if self.steps < 0:
             raise BudgetExceeded(f"stopped after {self.max_steps:,} steps (macro iterations "
                                  "and compared elements); simplify the expression")
-        if time.perf_counter() > self.deadline:
-            raise BudgetExceeded(f"stopped after {self.seconds * 1000:.0f} ms; "
+        now = time.thread_time()
+        if self.deadline is None:
+            self.deadline = min(now + self.seconds, self.outer_deadline)
+        if now > self.deadline:
+            raise BudgetExceeded(f"stopped after {self.seconds * 1000:.0f} ms of work; "
                                  "simplify the expression")
+        self.next_check = max(self.steps - self.CHECK_EVERY, -1)
 
 
 # The budget of the evaluation running in this thread (or task); set by expressions.Program.
@@ -377,6 +394,16 @@ _SCALARS = frozenset({"bool", "int", "uint", "double", "string", "bytes", "times
                       "duration"})
 
 
+def cel_size(value: Any) -> Any:
+    """``size(x)`` / ``x.size()`` of a string, bytes, list or map."""
+    if isinstance(value, CELEvalError):
+        return value
+    if kind(value) not in ("string", "bytes", "list", "map"):
+        raise plain_type_error(f"size() needs a string, bytes, list or map, not a {kind(value)}")
+    # int.__new__: a length is in range, and cel-python's IntType() re-checks it slowly.
+    return int.__new__(celtypes.IntType, len(value))
+
+
 def cel_string(value: Any) -> Any:
     """``string(x)`` for scalars (CEL defines no string of a list or map)."""
     if kind(value) not in _SCALARS:
@@ -516,6 +543,7 @@ OVERRIDES: dict[str, Any] = {
     "_*_": cel_mul,
     "_in_": cel_in,
     "contains": cel_contains,
+    "size": cel_size,
     "startsWith": cel_starts_with,
     "endsWith": cel_ends_with,
     "lowerAscii": cel_lower_ascii,

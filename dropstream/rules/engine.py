@@ -290,7 +290,12 @@ def evaluate(rules: Iterable[RuleLike | CompiledRule], facts: OrderFacts, *, now
     what ``rules`` already hold). Never raises for a rule's fault: a rule that cannot be
     evaluated gives outcome ``error`` naming it."""
     compiled = compile_rules(rules, hook=hook)
-    state = _State(facts, now, time.perf_counter() + ORDER_TIME_BUDGET_S)
+    state = _State(facts, now, time.thread_time() + ORDER_TIME_BUDGET_S)
+    with state.bindings.current():
+        return _evaluate(hook, compiled, state)
+
+
+def _evaluate(hook: str, compiled: RuleSet, state: _State) -> Evaluation:
     for rule in compiled:
         try:
             if rule.problem:

@@ -25,19 +25,21 @@ column:
 **Evaluation** (``Program.evaluate``) is bounded without a thread or a signal per call:
 
 * CEL has no loops and no recursion; the only repetition is the macros (``all``, ``exists``,
-  ``exists_one``, ``map``, ``filter``), and cel-python's macros create one nested activation per
-  element. The activation given to the transpiled code is ours (``Bindings``); its
-  ``nested_activation`` charges one step to the evaluation's ``Budget`` and checks the wall
-  clock, raising ``BudgetExceeded`` — an exception cel-python does not catch, so it unwinds the
-  whole evaluation at once. Comparing lists and maps, ``in`` and ``contains`` charge one step an
-  element (``cel_functions``).
+  ``exists_one``, ``map``, ``filter``), and each binds its variable once per element through
+  the activation's ``nested_activation``. The activation given to the transpiled code is ours
+  (``Bindings``); its ``nested_activation`` charges one step to the evaluation's ``Budget``,
+  which also reads this thread's CPU clock every few steps, raising ``BudgetExceeded`` — an
+  exception cel-python does not catch, so it unwinds the whole evaluation at once. The macros
+  themselves are ours too (``cel_functions``: short-circuiting, CEL's error rules). Comparing
+  lists and maps, ``in`` and ``contains`` charge one step an element.
 * Everything else an expression does is bounded by its length, and by the size of the values it
   works on: facts lists are capped (``facts.MAX_LINES``, ``facts.MAX_TAGS``), ``+`` refuses to
   build a string or list longer than ``cel_functions.MAX_VALUE_SIZE``, ``*`` refuses strings and
   lists, and ``string()`` converts scalars only.
-* So the overshoot past the deadline is at most one built-in operation on bounded values.
-  Limits: ``TIME_BUDGET_S`` (50 ms) and ``MAX_STEPS`` (20,000) per evaluation; a caller may pass
-  an earlier ``deadline`` (the engine passes the order's).
+* So the overshoot past the limit is at most a few steps plus one built-in operation on bounded
+  values. Limits per evaluation: ``MAX_STEPS`` (20,000) steps and ``TIME_BUDGET_S`` (50 ms) of
+  CPU time (``Budget`` says why CPU time); a caller may pass an earlier ``deadline`` (the engine
+  passes the order's).
 
 Errors at run time — cel-python's (no such key, type mismatch, division by zero, overflow) and
 ours — become a ``RuleRuntimeError`` with a plain reason; the engine adds the rule's name.
@@ -57,7 +59,8 @@ import re
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from string import Template
@@ -118,7 +121,7 @@ class Program:
         """The expression's CEL value for ``values`` (one per declared variable), given as a
         mapping or as ``Bindings`` reused across evaluations (their budget restarts).
 
-        ``deadline`` (a ``time.perf_counter()`` instant; with a mapping) stops it earlier than
+        ``deadline`` (a ``time.thread_time()`` instant; with a mapping) stops it earlier than
         its own budget. Raises RuleRuntimeError (BudgetExceeded when stopped by the budget).
         """
         if type(values) is Bindings:
@@ -128,7 +131,8 @@ class Program:
         else:
             bindings = Bindings(values, deadline=deadline)
             budget = bindings.__dict__["_budget"]
-        token = CURRENT_BUDGET.set(budget)
+        # The engine makes the bindings' budget current once per order; set it only if not.
+        token = None if CURRENT_BUDGET.get() is budget else CURRENT_BUDGET.set(budget)
         try:
             value = self._run(bindings)
         except ExpressionError:
@@ -138,7 +142,8 @@ class Program:
         except Exception as exc:  # noqa: BLE001 — cel-python's own faults stay this rule's error
             raise RuleRuntimeError(f"evaluation failed ({type(exc).__name__})") from exc
         finally:
-            CURRENT_BUDGET.reset(token)
+            if token is not None:
+                CURRENT_BUDGET.reset(token)
         if isinstance(value, CELEvalError):
             raise RuleRuntimeError(runtime_reason(value)) from value.__cause__
         return value
@@ -171,6 +176,16 @@ class Bindings:
     def bind(self, name: str, value: Any) -> None:
         """Set variable ``name`` for the next evaluations."""
         self.__dict__[name] = value
+
+    @contextmanager
+    def current(self) -> Iterator[Bindings]:
+        """Make these bindings' budget the current one (for ``==``/``in`` on containers) for a
+        run of evaluations, instead of once per evaluation."""
+        token = CURRENT_BUDGET.set(self.__dict__["_budget"])
+        try:
+            yield self
+        finally:
+            CURRENT_BUDGET.reset(token)
 
     def nested_activation(self, annotations: Any = None, vars: Any = None) -> Bindings:
         """A child scope with a macro's variable bound: one step of the budget."""
