@@ -18,6 +18,8 @@ column:
 * cel-python's own syntax errors (its message and position);
 * any name other than the declared variables and the variables bound by macros; names starting
   with ``_``; a leading-dot name (``.order``); message construction (``T{f: 1}``);
+* a field the facts do not have on a path the check can follow (``order.ship_to.zip``,
+  ``l.skus`` for ``l`` bound over ``order.lines``), with a "did you mean" hint;
 * functions and methods not in ``FUNCTIONS`` / ``METHODS``. ``matches()`` is refused on
   purpose: Python's regular expressions can backtrack for hours on a short input and cannot be
   interrupted; ``reduce``/``min`` are not implemented by cel-python.
@@ -55,6 +57,7 @@ number literals and names our check allowed (``[A-Za-z][A-Za-z0-9_]*``).
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 import textwrap
@@ -82,6 +85,7 @@ import dropstream
 from dropstream.rules import cel_functions
 from dropstream.rules.cel_functions import CURRENT_BUDGET, Budget
 from dropstream.rules.errors import ExpressionError, RuleRuntimeError, RuleSyntaxError
+from dropstream.rules.facts import SCHEMAS, LinesOf
 
 MAX_LENGTH = 2_000
 MAX_NESTING = 12
@@ -373,7 +377,7 @@ def _bare_identifier(tree: Any) -> lark.Token | None:
 
 
 def _checked_children(node: lark.Tree, text: str, variables: frozenset[str],
-                      bound: frozenset[str]) -> list[Any]:
+                      bound: Mapping[str, Any]) -> list[Any]:
     """The children to check further; raises RuleSyntaxError for a refused construct.
 
     A macro's body is returned wrapped as ``_Bound`` so that its variable is known inside.
@@ -392,11 +396,13 @@ def _checked_children(node: lark.Tree, text: str, variables: frozenset[str],
         return list(node.children[1:])
     if kind == "member_dot_arg":
         return _checked_method(node, text, variables, bound)
+    if kind == "member_dot":
+        _check_field(node, text, bound)
     return list(node.children)
 
 
 def _check_name(token: lark.Token, text: str, variables: frozenset[str],
-                bound: frozenset[str]) -> None:
+                bound: Mapping[str, Any]) -> None:
     name = str(token)
     if name in variables or name in bound:
         return
@@ -405,6 +411,41 @@ def _check_name(token: lark.Token, text: str, variables: frozenset[str],
                                        "arguments")
     raise _node_error(token, text, f"unknown name {name!r}; expressions can use "
                                    f"{', '.join(sorted(variables))}")
+
+
+def _schema(tree: Any, bound: Mapping[str, Any]) -> tuple[Any, str]:
+    """The facts schema of ``tree`` when it is a known path (``order.ship_to``), and the path
+    as text; (None, "") when unknown."""
+    while isinstance(tree, lark.Tree) and tree.data not in ("ident", "member_dot",
+                                                            "member_dot_arg"):
+        if len(tree.children) != 1:
+            return None, ""
+        tree = tree.children[0]
+    if not isinstance(tree, lark.Tree):
+        return None, ""
+    if tree.data == "ident":
+        name = str(tree.children[0])
+        schema = bound[name] if name in bound else SCHEMAS.get(name)
+        return schema, name
+    if tree.data == "member_dot":
+        parent, path = _schema(tree.children[0], bound)
+        field_name = str(tree.children[1])
+        if isinstance(parent, dict) and field_name in parent:
+            return parent[field_name], f"{path}.{field_name}"
+        return None, ""
+    # l.filter(x, …) keeps the elements' schema.
+    if str(tree.children[1]) == "filter":
+        return _schema(tree.children[0], bound)
+    return None, ""
+
+
+def _check_field(node: lark.Tree, text: str, bound: Mapping[str, Any]) -> None:
+    parent, path = _schema(node.children[0], bound)
+    field_name = node.children[1]
+    if isinstance(parent, dict) and str(field_name) not in parent:
+        close = difflib.get_close_matches(str(field_name), list(parent), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise _node_error(field_name, text, f"{path} has no field {str(field_name)!r}{hint}")
 
 
 def _check_callable(token: lark.Token, text: str, allowed: frozenset[str], what: str) -> None:
@@ -416,7 +457,7 @@ def _check_callable(token: lark.Token, text: str, allowed: frozenset[str], what:
 
 
 def _checked_method(node: lark.Tree, text: str, variables: frozenset[str],
-                    bound: frozenset[str]) -> list[Any]:
+                    bound: Mapping[str, Any]) -> list[Any]:
     target, name_token, *rest = node.children
     name = str(name_token)
     if name not in MACROS:
@@ -436,17 +477,19 @@ def _checked_method(node: lark.Tree, text: str, variables: frozenset[str],
     if var_name in variables or var_name in bound:
         raise _node_error(variable, text, f"{var_name!r} is already defined; choose another "
                                           "name")
-    return [target, _Bound(arguments[1], bound | {var_name})]
+    source, _ = _schema(target, bound)
+    element = source.element if isinstance(source, LinesOf) else None
+    return [target, _Bound(arguments[1], {**bound, var_name: element})]
 
 
 @dataclass(frozen=True)
 class _Bound:
     tree: Any
-    bound: frozenset[str]
+    bound: Mapping[str, Any]
 
 
-def _expand_bound(stack_item: tuple[Any, int, frozenset[str]]) -> tuple[Any, int, frozenset[str]]:
-    node, depth, bound = stack_item
+def _expand_bound(item: tuple[Any, int, Mapping[str, Any]]) -> tuple[Any, int, Mapping[str, Any]]:
+    node, depth, bound = item
     if isinstance(node, _Bound):
         return node.tree, depth, node.bound
     return node, depth, bound
@@ -454,7 +497,7 @@ def _expand_bound(stack_item: tuple[Any, int, frozenset[str]]) -> tuple[Any, int
 
 def _check_tree(root: TranspilerTree, text: str, variables: frozenset[str]) -> None:
     """Raises RuleSyntaxError for the first refused construct (iterative: no recursion)."""
-    stack: list[tuple[Any, int, frozenset[str]]] = [(root, 1, frozenset())]
+    stack: list[tuple[Any, int, Mapping[str, Any]]] = [(root, 1, {})]
     while stack:
         node, depth, bound = _expand_bound(stack.pop())
         if not isinstance(node, lark.Tree):
@@ -570,6 +613,15 @@ _FUNCTIONS_ACTIVATION = _new_functions_activation()
 
 # --- run-time errors ------------------------------------------------------------------------
 
+def _plain_repr(value: Any) -> str:
+    # 'gift', not StringType('gift'): the operator wrote a string, not a cel-python type.
+    if isinstance(value, str):
+        return repr(str.__str__(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return repr(int(value))
+    return repr(value)
+
+
 def runtime_reason(error: CELEvalError) -> str:
     """A plain sentence for cel-python's error value."""
     cause = error.__cause__
@@ -579,7 +631,7 @@ def runtime_reason(error: CELEvalError) -> str:
     kind = args[1] if len(args) > 1 else None
     detail = args[2] if len(args) > 2 and isinstance(args[2], tuple) else ()
     if kind is KeyError:
-        return f"no such key {detail[0]!r}" if detail else "no such key"
+        return f"no such key {_plain_repr(detail[0])}" if detail else "no such key"
     if kind is ZeroDivisionError:
         return "division by zero"
     if kind is IndexError:

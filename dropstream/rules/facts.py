@@ -75,6 +75,33 @@ ADDRESS_KEYS = ("name", "company", "street1", "street2", "city", "state", "posta
 # sku → {connection id → available units}
 StockTable = Mapping[str, Mapping[int, int]]
 
+# The keys above, for the compile-time check of field names (``order.shiping_method`` is
+# refused when the rule is saved, not discovered on the first order). A nested dict is a map
+# of known keys; ``LinesOf`` a list of such maps; None anything else.
+ADDRESS_SCHEMA: dict[str, Any] = dict.fromkeys(ADDRESS_KEYS)
+LINE_SCHEMA: dict[str, Any] = dict.fromkeys(
+    ("index", "id", "sku", "warehouse_sku", "name", "quantity", "quantity_shipped", "price",
+     "total", "canceled", "ships", "connection_id", "stock"))
+
+
+@dataclass(frozen=True)
+class LinesOf:
+    """Schema of a list whose elements have ``element`` keys."""
+
+    element: dict[str, Any]
+
+
+ORDER_SCHEMA: dict[str, Any] = {
+    **dict.fromkeys(("id", "external_id", "display_id", "store_id", "connection_id",
+                     "store_status", "customer_email", "shipping_method", "carrier",
+                     "service_level", "warehouse_code", "currency", "total", "subtotal",
+                     "shipping_amount", "tax_amount", "discount_amount", "quantity",
+                     "line_count", "notes", "gift_message", "tags", "ordered_at",
+                     "created_at")),
+    "ship_to": ADDRESS_SCHEMA, "bill_to": ADDRESS_SCHEMA, "lines": LinesOf(LINE_SCHEMA),
+}
+SCHEMAS: dict[str, Any] = {"order": ORDER_SCHEMA, "line": LINE_SCHEMA}
+
 
 class FactMap(celtypes.MapType):
     """A CEL map of facts. Reading a field skips cel-python's key-type checks (our keys are
