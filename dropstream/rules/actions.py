@@ -195,12 +195,12 @@ def test_rules(store: Any, hook: str, facts: OrderFacts, *, now: datetime | None
     Writes nothing. ``include_inactive`` evaluates drafts too (the Test tab's "include
     inactive"), in their positions; a draft that does not compile then gives an error outcome.
     """
+    if hook not in Hook.values:
+        raise InvalidRule({"hook": f"hook must be one of {', '.join(Hook.values)}"})
     rules = store_rules(store, hook)
     if include_inactive:
         for rule in rules:
             rule.active = True  # on these in-memory copies only
-    if hook not in Hook.values:
-        raise InvalidRule({"hook": f"hook must be one of {', '.join(Hook.values)}"})
     return evaluate(rules, facts, now=now or datetime.now(UTC), hook=hook)
 
 

@@ -379,7 +379,9 @@ class _Reader:
 
 def facts_from_json(data: Any, *, now: datetime | None = None) -> OrderFacts:
     """The facts of a pasted order in the API's order-detail shape (``GET /orders/{id}`` with
-    its ``items``); unknown keys are ignored, missing ones take empty values.
+    its ``items``); unknown keys are ignored, missing ones take empty values. Two facts are not
+    in the API's objects and are read when given: ``store_status`` (default '') and an item's
+    ``ships`` (default true).
 
     ``created_at`` defaults to ``now`` (or the current time). Raises InvalidFacts naming each
     wrong field (``items[1].qty_ordered``).
