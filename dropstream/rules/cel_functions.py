@@ -119,6 +119,30 @@ def result(activation: Any, expression: Any) -> Any:
         return value
 
 
+def _as_bool(value: Any) -> Any:
+    if type(value) is bool:
+        return TRUE if value else FALSE
+    return value
+
+
+def cel_and(activation: Any, left: Any, right: Any) -> Any:
+    """``a && b``, evaluating ``b`` only when ``a`` is not false: CEL's result is the same
+    (false && anything is false; an error is absorbed by a false on either side), and most
+    conditions stop at their first test."""
+    a = _as_bool(result(activation, left))
+    if type(a) is celtypes.BoolType and not a:
+        return FALSE
+    return celtypes.logical_and(a, _as_bool(result(activation, right)))
+
+
+def cel_or(activation: Any, left: Any, right: Any) -> Any:
+    """``a || b``, evaluating ``b`` only when ``a`` is not true (see ``cel_and``)."""
+    a = _as_bool(result(activation, left))
+    if type(a) is celtypes.BoolType and a:
+        return TRUE
+    return celtypes.logical_or(a, _as_bool(result(activation, right)))
+
+
 def plain_type_error(message: str) -> TypeError:
     """A TypeError whose message the engine shows unchanged."""
     error = TypeError(message)

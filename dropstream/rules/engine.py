@@ -328,7 +328,7 @@ def _stopped_by_error(hook: str, state: _State, rule: CompiledRule,
 def _run_order_rule(rule: CompiledRule, state: _State) -> bool:
     """Evaluate an order rule; True when it ended the evaluation (fail)."""
     assert rule.condition is not None
-    matched = rule.condition.evaluate_bool(state.bindings)
+    matched = rule.condition.test(state.bindings)
     decision = _apply(rule, state, None) if matched else None
     state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name, position=rule.position,
                                   action=rule.action, line_index=None, matched=matched,
@@ -344,7 +344,7 @@ def _run_line_rule(rule: CompiledRule, state: _State) -> bool:
         # Re-read the line each time: an earlier line's decision may have replaced the list.
         bindings.bind("line", state.order["lines"][index])
         try:
-            matched = rule.condition.evaluate_bool(bindings)
+            matched = rule.condition.test(bindings)
             decision = _apply(rule, state, index) if matched else None
         except RuleRuntimeError as exc:
             raise _on_line(exc, index) from exc.__cause__

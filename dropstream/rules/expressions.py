@@ -141,16 +141,33 @@ class Program:
             value = self._run(bindings)
         except ExpressionError:
             raise
-        except RecursionError:
-            raise RuleRuntimeError("the expression nests too deeply to evaluate") from None
-        except Exception as exc:  # noqa: BLE001 — cel-python's own faults stay this rule's error
-            raise RuleRuntimeError(f"evaluation failed ({type(exc).__name__})") from exc
+        except Exception as exc:  # noqa: BLE001 — translated, never lost (see _failure)
+            raise _failure(exc) from exc
         finally:
             if token is not None:
                 CURRENT_BUDGET.reset(token)
         if isinstance(value, CELEvalError):
             raise RuleRuntimeError(runtime_reason(value)) from value.__cause__
         return value
+
+    def test(self, bindings: Bindings) -> bool:
+        """``evaluate_bool`` for the engine's hot path: reused ``bindings`` whose budget is
+        already current (``Bindings.current``). Raises RuleRuntimeError."""
+        budget: Budget = bindings.__dict__["_budget"]
+        budget.steps = budget.next_check = budget.max_steps
+        budget.deadline = None
+        try:
+            value = self._run(bindings)
+        except ExpressionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — translated, never lost (see _failure)
+            raise _failure(exc) from exc
+        if type(value) is celpy.celtypes.BoolType or type(value) is bool:
+            return bool(value)
+        if isinstance(value, CELEvalError):
+            raise RuleRuntimeError(runtime_reason(value)) from value.__cause__
+        raise RuleRuntimeError(
+            f"the condition must be true or false, but gave a {cel_functions.kind(value)}")
 
     def evaluate_bool(self, values: Mapping[str, Any] | Bindings, *,
                       deadline: float | None = None) -> bool:
@@ -160,6 +177,14 @@ class Program:
             return bool(value)
         raise RuleRuntimeError(
             f"the condition must be true or false, but gave a {cel_functions.kind(value)}")
+
+
+def _failure(exc: Exception) -> RuleRuntimeError:
+    """What an exception out of transpiled code (other than ours) means for the rule."""
+    if isinstance(exc, RecursionError):
+        return RuleRuntimeError("the expression nests too deeply to evaluate")
+    # cel-python's own faults (an AttributeError inside it) stay this rule's error.
+    return RuleRuntimeError(f"evaluation failed ({type(exc).__name__})")
 
 
 class Bindings:
@@ -515,14 +540,15 @@ _NAMESPACE: dict[str, Any] = {**celpy.evaluation.__dict__, "dropstream": dropstr
 
 
 class _HoistingPhase1(Phase1Transpiler):
-    """cel-python's first pass, changed in three ways:
+    """cel-python's first pass, changed in four ways:
 
     * each literal is built once per program, not per evaluation: building ``IntType(100)``
       costs more than the comparison it feeds (cel-python wraps its int64 check in
       ``functools.wraps`` on every call);
     * so is ``timestamp("…")`` / ``duration("…")`` of a literal (pendulum parses the text on
       every call otherwise), and a literal that does not parse is refused at compile time;
-    * macros call ours (``cel_functions``: bounded, short-circuiting).
+    * macros call ours (``cel_functions``: bounded, short-circuiting), and so do ``&&`` and
+      ``||`` (cel-python evaluates both sides first).
     """
 
     def __init__(self, facade: Transpiler) -> None:
@@ -559,6 +585,27 @@ class _HoistingPhase1(Phase1Transpiler):
             raise RuleSyntaxError(f"{function}({str(text)!r}) is not a valid {function}",
                                   line=tree.meta.line, column=tree.meta.column) from None
         tree.transpiled = self._constant(tree.transpiled)
+
+    def conditionaland(self, tree: TranspilerTree) -> None:
+        super().conditionaland(tree)
+        self._short_circuit(tree, "cel_and")
+
+    def conditionalor(self, tree: TranspilerTree) -> None:
+        super().conditionalor(tree)
+        self._short_circuit(tree, "cel_or")
+
+    def _short_circuit(self, tree: TranspilerTree, function: str) -> None:
+        # cel-python evaluates both sides of && and || before combining them; ours stop early.
+        if not tree.checked_exception:
+            return
+        template, bindings = tree.checked_exception
+        eager = ("${func_name}(celpy.evaluation.result(activation, ex_${n}_l), "
+                 "celpy.evaluation.result(activation, ex_${n}_r))")
+        if eager in template.template:
+            text = template.template.replace(
+                eager, f"{cel_functions.__name__}.{function}(activation, ex_${{n}}_l, "
+                       "ex_${n}_r)")
+            tree.checked_exception = (Template(text), bindings)
 
     def member_dot_arg(self, tree: TranspilerTree) -> None:
         super().member_dot_arg(tree)

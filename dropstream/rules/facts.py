@@ -104,16 +104,12 @@ SCHEMAS: dict[str, Any] = {"order": ORDER_SCHEMA, "line": LINE_SCHEMA}
 
 
 class FactMap(celtypes.MapType):
-    """A CEL map of facts. Reading a field skips cel-python's key-type checks (our keys are
-    strings); a missing key is still a KeyError, which CEL reports as "no such key"."""
+    """A CEL map of facts. Reading a field (transpiled as ``.get(name)``) is the built-in dict
+    lookup, skipping cel-python's key-type checks (our keys are strings): a missing key is a
+    KeyError, which CEL reports as "no such key", as cel-python's own ``get`` does."""
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        try:
-            return dict.__getitem__(self, key)
-        except KeyError:
-            raise KeyError(key) from None
-
-    __getitem__ = get
+    get = dict.__getitem__  # type: ignore[assignment]
+    __getitem__ = dict.__getitem__
 
 
 def fact_map(values: Mapping[Any, Any]) -> FactMap:
