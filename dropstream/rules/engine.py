@@ -121,7 +121,7 @@ class Decision:
     connection_id: int | None = None  # route
     hold: Hold | None = None
     split: Split | None = None
-    message: str = ""  # fail and error
+    message: str = ""  # fail: the rule's message; error: what went wrong
 
     def describe(self) -> str:
         """A sentence for the order's activity: ``Rule "PO boxes" (#3) rejected line 2``."""
@@ -136,7 +136,7 @@ class Decision:
             A.SPLIT: (f"split the order into {len(self.split.groups)} orders"
                       if self.split else "split the order"),
             A.FAIL: f"failed the order: {self.message}",
-        }.get(self.action, f"stopped the rules: {self.message}")
+        }.get(self.action, f"could not be evaluated: {self.message}")
         return f"{label} {what}"
 
 
@@ -317,7 +317,7 @@ def _stopped_by_error(hook: str, state: _State, rule: CompiledRule,
                       exc: RuleRuntimeError) -> Evaluation:
     named = exc.for_rule(rule.id, rule.name)
     decision = Decision(rule_id=rule.id, rule_name=rule.name, action="error",
-                        message=named.message)
+                        message=named.reason)
     state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name, position=rule.position,
                                   action=rule.action, line_index=getattr(exc, "line_index", None),
                                   matched=None, error=exc.reason, decision=decision))

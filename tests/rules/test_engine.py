@@ -212,6 +212,9 @@ def test_a_run_time_error_names_the_rule_and_stops_only_that_order():
     assert short.hold is None and short.order_fields == {}
     assert short.trace[-1].error == "index out of range"
     assert short.decisions[-1].action == "error"
+    assert short.activity() == ['Rule "R1" (#1) set notes of the order to \'checked\'',
+                                'Rule "Third line" (#2) could not be evaluated: index out of '
+                                'range']
     assert long.outcome == "accepted"
     assert long.order_fields == {"notes": "checked"} and long.hold is not None
 
