@@ -141,10 +141,7 @@ class Decision:
 
 
 class TraceEntry(NamedTuple):
-    """One condition evaluated: its result (None when it failed) and what followed.
-
-    (A named tuple: one is made per rule and line of every order, and it is cheap to build.)
-    """
+    """One condition evaluated: its result (None when it failed) and what followed."""
 
     rule_id: int | None
     rule_name: str
@@ -178,8 +175,18 @@ class Evaluation:
     hold: Hold | None = None
     split: Split | None = None
     decisions: tuple[Decision, ...] = ()
-    trace: tuple[TraceEntry, ...] = ()
+    # (rule, line index, matched, error, decision) per condition evaluated; ``trace`` builds
+    # the entries only when someone reads them (most orders' traces are never read).
+    raw_trace: tuple[tuple[Any, ...], ...] = field(default=(), repr=False)
     facts: OrderFacts | None = None
+
+    @property
+    def trace(self) -> tuple[TraceEntry, ...]:
+        """Every condition evaluated, in order, with its result and decision."""
+        return tuple(TraceEntry(rule_id=rule.id, rule_name=rule.name, position=rule.position,
+                                action=rule.action, line_index=line, matched=matched,
+                                error=error, decision=decision)
+                     for rule, line, matched, error, decision in self.raw_trace)
 
     def line_id(self, index: int) -> int | None:
         """The OrderLine id of line ``index`` (None for a pasted line without one)."""
@@ -267,7 +274,7 @@ class _State:
         self.hold: Hold | None = None
         self.split: Split | None = None
         self.decisions: list[Decision] = []
-        self.trace: list[TraceEntry] = []
+        self.trace: list[tuple[Any, ...]] = []
 
     @property
     def order(self) -> FactMap:
@@ -318,9 +325,7 @@ def _stopped_by_error(hook: str, state: _State, rule: CompiledRule,
     named = exc.for_rule(rule.id, rule.name)
     decision = Decision(rule_id=rule.id, rule_name=rule.name, action="error",
                         message=named.reason)
-    state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name, position=rule.position,
-                                  action=rule.action, line_index=getattr(exc, "line_index", None),
-                                  matched=None, error=exc.reason, decision=decision))
+    state.trace.append((rule, getattr(exc, "line_index", None), None, exc.reason, decision))
     state.decisions.append(decision)
     return _finish(hook, state, outcome="error", message=named.message, error_rule_id=rule.id)
 
@@ -330,9 +335,7 @@ def _run_order_rule(rule: CompiledRule, state: _State) -> bool:
     assert rule.condition is not None
     matched = rule.condition.test(state.bindings)
     decision = _apply(rule, state, None) if matched else None
-    state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name, position=rule.position,
-                                  action=rule.action, line_index=None, matched=matched,
-                                  decision=decision))
+    state.trace.append((rule, None, matched, "", decision))
     return decision is not None and decision.action == A.FAIL
 
 
@@ -348,9 +351,7 @@ def _run_line_rule(rule: CompiledRule, state: _State) -> bool:
             decision = _apply(rule, state, index) if matched else None
         except RuleRuntimeError as exc:
             raise _on_line(exc, index) from exc.__cause__
-        state.trace.append(TraceEntry(rule_id=rule.id, rule_name=rule.name,
-                                      position=rule.position, action=rule.action,
-                                      line_index=index, matched=matched, decision=decision))
+        state.trace.append((rule, index, matched, "", decision))
         if decision is not None and decision.action == A.FAIL:
             return True
     return False
@@ -498,7 +499,8 @@ def _finish(hook: str, state: _State, *, outcome: str | None = None, message: st
         else:
             outcome = "accepted"
     base = dict(hook=hook, outcome=outcome, message=message, error_rule_id=error_rule_id,
-                decisions=tuple(state.decisions), trace=tuple(state.trace), facts=state.facts)
+                decisions=tuple(state.decisions), raw_trace=tuple(state.trace),
+                facts=state.facts)
     if outcome != "accepted":
         return Evaluation(**base)
     return Evaluation(**base, rejected_lines=rejected, order_fields=dict(state.order_fields),
