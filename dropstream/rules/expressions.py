@@ -621,6 +621,22 @@ _CONSTANT_CALLS = {"timestamp": celpy.celtypes.TimestampType,
 _RESULT = "celpy.evaluation.result("
 
 
+def _program_source(statements: list[str]) -> str:
+    """Python defining ``_cel_program(base_activation)`` from the transpiled statements.
+
+    The statements define lambdas of ``activation`` and end with ``CEL = <expression of
+    base_activation>``. The lambdas are defined once, at module level; the function only
+    evaluates the last line. (Should a future cel-python end differently, the statements are
+    wrapped whole in the function instead: slower, same result.)
+    """
+    *definitions, last = [line for line in statements if line.strip()]
+    if last.startswith("CEL = ") and all(not line.startswith("CEL") for line in definitions):
+        return ("\n".join(definitions)
+                + f"\ndef _cel_program(base_activation):\n    return {last[len('CEL = '):]}\n")
+    return ("def _cel_program(base_activation):\n"
+            + textwrap.indent("\n".join(statements), "    ") + "\n    return CEL\n")
+
+
 def _transpile(tree: TranspilerTree) -> Callable[[Bindings], Any]:
     try:
         with _LOCK:
@@ -632,11 +648,9 @@ def _transpile(tree: TranspilerTree) -> Callable[[Bindings], Any]:
             statements = second.statements(tree)
         # Statements hold no user text (literals are constants above), so replacing the
         # result() helper by name there cannot touch a string the user wrote.
-        body = "\n".join(statements).replace(_RESULT, f"{cel_functions.__name__}.result(")
-        source = ("\n".join(first.constants)
-                  + "\ndef _cel_program(base_activation):\n"
-                  + textwrap.indent(body, "    ")
-                  + "\n    return CEL\n")
+        statements = [line.replace(_RESULT, f"{cel_functions.__name__}.result(")
+                      for line in statements]
+        source = "\n".join(first.constants) + "\n" + _program_source(statements)
         namespace = dict(_NAMESPACE)
         # The source is cel-python's transpilation of a tree we checked (see module docstring);
         # it runs once here to define the function, never per order.
