@@ -36,6 +36,10 @@ from dropstream.rules.expressions import (
 from dropstream.rules.models import Hook, RuleAction, RuleScope
 
 A = RuleAction
+# Django's ``.values`` builds a list on every call; rules are validated once per batch.
+HOOKS = frozenset(Hook.values)
+SCOPES = frozenset(RuleScope.values)
+ACTIONS = frozenset(A.values)
 ALLOWED_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     (Hook.ORDER_IMPORT, RuleScope.ORDER): frozenset(A.values),
     (Hook.ORDER_IMPORT, RuleScope.LINE): frozenset(
@@ -73,18 +77,18 @@ def rule_errors(*, hook: str, scope: str, name: str, condition: str, action: str
         errors["name"] = "name is required"
     elif len(name) > 200:
         errors["name"] = "name must be at most 200 characters"
-    if hook not in Hook.values:
+    if hook not in HOOKS:
         errors["hook"] = f"hook must be one of {', '.join(Hook.values)}"
-    if scope not in RuleScope.values:
+    if scope not in SCOPES:
         errors["scope"] = f"scope must be one of {', '.join(RuleScope.values)}"
     if not isinstance(condition, str) or not condition.strip():
         errors["condition"] = "condition is required (use true to match every order)"
     elif len(condition) > MAX_LENGTH:
         errors["condition"] = f"condition must be at most {MAX_LENGTH:,} characters"
-    if action not in A.values:
+    if action not in ACTIONS:
         errors["action"] = f"action must be one of {', '.join(A.values)}"
         return errors
-    if hook in Hook.values and scope in RuleScope.values:
+    if hook in HOOKS and scope in SCOPES:
         allowed = ALLOWED_ACTIONS.get((hook, scope), frozenset())
         if not allowed:
             errors["scope"] = f"{Hook(hook).label} rules are order rules"
