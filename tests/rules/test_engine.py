@@ -261,3 +261,7 @@ def test_compile_rules_filters_sorts_and_is_reused():
     compiled = compile_rules(rules)
     assert [r.id for r in compiled] == [2, 3]
     assert compile_rules(compiled) is compiled
+    with pytest.raises(ValueError, match="compiled for order_import, not shipment_notification"):
+        evaluate(compiled, order_facts(), now=NOW, hook="shipment_notification")
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
+        evaluate(compiled, order_facts(), now=datetime(2026, 11, 20))
