@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from celpy import celtypes
@@ -423,7 +423,8 @@ def _set(rule: CompiledRule, state: _State, line: int | None) -> Decision:
 def _hold(rule: CompiledRule, state: _State, line: int | None) -> Decision:
     arguments = rule.arguments
     if "until" in arguments:
-        hold = Hold(until=validation.parse_until(arguments["until"]))
+        until = validation.parse_until(arguments["until"])
+        hold = Hold(until=until.astimezone(UTC) if until is not None else None)
     elif "for_minutes" in arguments:
         hold = Hold(until=state.now + timedelta(minutes=arguments["for_minutes"]))
     else:

@@ -138,6 +138,7 @@ def test_routing_one_line_and_the_order_where_the_line_route_is_more_specific():
 
 @pytest.mark.parametrize(("arguments", "hold"), [
     ({"until": "2026-12-01T09:00:00Z"}, Hold(until=datetime(2026, 12, 1, 9, tzinfo=UTC))),
+    ({"until": "2026-12-01T10:00:00+01:00"}, Hold(until=datetime(2026, 12, 1, 9, tzinfo=UTC))),
     ({"for_minutes": 120}, Hold(until=NOW + timedelta(minutes=120))),
     ({"until_released": True}, Hold(until=None)),
 ])
@@ -265,3 +266,18 @@ def test_compile_rules_filters_sorts_and_is_reused():
         evaluate(compiled, order_facts(), now=NOW, hook="shipment_notification")
     with pytest.raises(ValueError, match="now must be timezone-aware"):
         evaluate(compiled, order_facts(), now=datetime(2026, 11, 20))
+
+
+def test_one_compiled_rule_set_serves_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    compiled = compile_rules([
+        rule(1, "reject", 'order.lines.exists(l, l.sku.startsWith("GIFT-"))'),
+        rule(2, "hold", "order.line_count > 2", arguments={"for_minutes": 5})])
+    orders = [order_facts(*(["GIFT-1"] if n % 3 == 0 else ["TEE-M"] * (n % 5 + 1)))
+              for n in range(200)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda f: evaluate(compiled, f, now=NOW), orders))
+    expected = [evaluate(compiled, f, now=NOW) for f in orders]
+    assert [(e.outcome, e.hold) for e in outcomes] == [(e.outcome, e.hold) for e in expected]
+    assert sum(e.outcome == "rejected" for e in outcomes) == 67
