@@ -74,7 +74,7 @@ def rule_specs(connection_ids: list[int]) -> list[dict]:
          'order.ship_to.state in ["NY", "FL", "GA", "PA", "OH"]'),
         (order, "hold", {"for_minutes": 30},
          'now - order.created_at < duration("1h") && order.total > 700.0'),
-        (order, "accept", {}, 'order.store_status == "paid"'),
+        (order, "accept", {}, 'order.store_status == "paid" && order.total > 300.0'),
         (line, "reject", {}, 'line.sku.startsWith("GIFT-")'),
         (line, "set", {"field": "warehouse_sku", "expression": '"WH-" + line.sku'},
          'line.warehouse_sku == "" && line.sku.startsWith("MUG-")'),
@@ -128,7 +128,8 @@ def synthetic_order(n: int, rng: random.Random) -> dict:
                       "qty_ordered": rng.choice([1, 1, 1, 2, 3, 5]), "qty_fulfilled": 0,
                       "unit_price": f"{rng.uniform(5, 120):.2f}", "canceled": False})
     total = sum(float(item["unit_price"]) * item["qty_ordered"] for item in lines)
-    address = {"name": f"Customer {n}", "company": "", "street1": f"{n} Main Street",
+    street = f"PO Box {n}" if n % 50 == 0 else f"{n} Main Street"
+    address = {"name": f"Customer {n}", "company": "", "street1": street,
                "street2": "", "city": "Denver", "state": rng.choice(STATES),
                "zipcode": f"{rng.randint(10000, 98999)}", "country": country,
                "phone": "3035550100", "email": f"c{n}@example.com"}
@@ -137,7 +138,8 @@ def synthetic_order(n: int, rng: random.Random) -> dict:
         "external_display_id": str(1000 + n),
         "ordered_at": (NOW - timedelta(minutes=rng.randint(1, 5000))).isoformat(),
         "created_at": (NOW - timedelta(minutes=rng.randint(0, 90))).isoformat(),
-        "customer_email": rng.choice([f"c{n}@example.com"] * 20 + [f"v{n}@vip.example"]),
+        "customer_email": rng.choice([f"c{n}@example.com"] * 20 + [f"v{n}@vip.example"]
+                                     + [f"x{n}@fraud.example"]),
         "store_status": "paid",
         "external_shipping_description": rng.choice(METHODS),
         "shipping_carrier_name": "", "shipping_carrier_service_level": "",
