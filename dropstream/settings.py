@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "dropstream.sync",
     "dropstream.scheduling",
     "dropstream.alerts",
+    "dropstream.rules",
     "dropstream.api",
     "dropstream.web",
 ]
