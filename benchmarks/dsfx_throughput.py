@@ -2,7 +2,7 @@
 
 Phases, per transport:
 
-- ``submit``   DsfxAdapter.submit_orders in files of ``orders_per_file`` (500) orders: format,
+- ``submit``   DsfxAdapter.submit in files of ``orders_per_file`` (500) orders: format,
                existence checks, upload as ``.part``, rename.
 - ``read back`` the order files downloaded again and every PH record counted (proves all
                orders arrived).
@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dropstream.platforms.base import Address, WarehouseOrder, WarehouseOrderLine  # noqa: E402
+from dropstream.platforms.base import AdapterContext, Address, WarehouseOrder, WarehouseOrderLine  # noqa: E402
 from dropstream.platforms.dsfx import SPEC  # noqa: E402
 from dropstream.platforms.dsfx.adapter import DsfxAdapter  # noqa: E402
 from dropstream.platforms.dsfx.transport import IN  # noqa: E402
@@ -72,7 +72,8 @@ def run_phases(connection_string: str, root: Path, orders: list[WarehouseOrder],
     """Seconds per phase; ``checkpoint(phase)`` runs as each phase ends (outside the timing)."""
     settings = SPEC.clean({"connection_string": connection_string,
                            "orders_per_file": ORDERS_PER_FILE})
-    adapter = DsfxAdapter(settings, host_key=host_key, settle_seconds=0)
+    adapter = DsfxAdapter(settings, AdapterContext(state={"host_key": host_key}),
+                          settle_seconds=0)
     created = datetime(2024, 5, 6, 12, tzinfo=UTC)
     timings: dict[str, float] = {}
 
@@ -80,8 +81,8 @@ def run_phases(connection_string: str, root: Path, orders: list[WarehouseOrder],
     names = []
     for index, start in enumerate(range(0, len(orders), ORDERS_PER_FILE)):
         batch = orders[start:start + ORDERS_PER_FILE]
-        reference = adapter.submission_reference(batch, created + timedelta(seconds=index))
-        adapter.submit_orders(batch, reference=reference)
+        reference = adapter.submission_key(batch, created + timedelta(seconds=index))
+        adapter.submit(batch, key=reference)
         names.append(reference)
     timings["submit"] = time.perf_counter() - started
     checkpoint("submit")

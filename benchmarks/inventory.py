@@ -129,7 +129,7 @@ def main() -> None:
         store_quantities,
     )
     from dropstream.inventory.models import InventoryLevel, StoreInventory
-    from dropstream.sync.prepare import load_catalog
+    from dropstream.orders.prepare import load_catalog
     from dropstream.sync.push_inventory import compute_store_levels, open_store_lines
 
     rng = random.Random(7)

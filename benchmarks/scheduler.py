@@ -120,7 +120,8 @@ def _stand_in_worker(now: datetime) -> int:
     """Finish every queued run and meter one store request per sales-order run (unmeasured)."""
     from huey.contrib.djhuey import HUEY
 
-    from dropstream.scheduling.models import ApiCall, Run
+    from dropstream.metering.models import ApiCall
+    from dropstream.scheduling.models import Run
 
     queued = list(Run.objects.filter(state="queued").values_list("id", "connection_id",
                                                                  "channel_type"))

@@ -43,11 +43,10 @@ def ensure_demo_world(*, api_url: str, token: str, root: Path) -> DemoWorld:
     merchant = Merchant.objects.filter(company_name="Demo Merchant").first() or \
         actions.create_merchant("Demo Merchant", city="Denver", country="US")
     connection = Connection.objects.filter(customer=merchant, name="Demo connection").first()
-    adapter = {"subdomain": DEMO_SUBDOMAIN, "api_token": token, "api_url": api_url,
-               "import_since": "2000-01-01T00:00:00Z"}
+    adapter = {"subdomain": DEMO_SUBDOMAIN, "api_token": token, "api_url": api_url}
     if connection is None:
         store = actions.create_store(merchant, name="Demo Team Store", platform="brightsites",
-                                     adapter=adapter)
+                                     adapter=adapter, import_since="2000-01-01T00:00:00Z")
         warehouse = actions.create_warehouse(
             merchant, description="Demo warehouse (local folder)", platform="dropstream",
             adapter={"connection_string": f"file://{root}", "settle_seconds": 1})
@@ -98,6 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     setup_django()
     prepare_data()
     from django.conf import settings
+    from django.urls import reverse
 
     from dropstream.connections.models import Connection
     from dropstream.sandbox.brightsites.control import SandboxControl
@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     world = ensure_demo_world(api_url=sandbox.api_url(DEMO_SUBDOMAIN), token=token, root=root)
     store = Connection.objects.select_related("store").get(pk=world.connection_id).store
     hub_url = f"http://{args.host}:{args.port}"
-    control.set_push(f"{hub_url}/hooks/brightsites/{store.push_secret}")
+    control.set_push(hub_url + reverse("hook", args=[store.platform, store.hook_secret]))
     robot = WarehouseRobot(f"file://{root}", ship_delay_s=5, split_rate=0.2, short_rate=0.05,
                            inventory_every_s=20, default_stock=500,
                            state_path=str(Path(settings.HOME) / "demo-robot.json"))

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "dropstream.orders",
     "dropstream.shipments",
     "dropstream.inventory",
+    "dropstream.intents",
+    "dropstream.metering",
     "dropstream.sync",
     "dropstream.scheduling",
     "dropstream.alerts",

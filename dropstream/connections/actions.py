@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dropstream import crypto
+from dropstream.alerts.actions import resolve_alerts_for
 from dropstream.connections.errors import ConnectionsError, DuplicateConnection
 from dropstream.connections.models import (
     Channel,
@@ -21,7 +22,13 @@ from dropstream.connections.models import (
     Store,
     Warehouse,
 )
-from dropstream.platforms.base import AdapterSettingsError, UnknownPlatform, get_platform
+from dropstream.platforms.base import (
+    AdapterSettingsError,
+    PendingChange,
+    UnknownPlatform,
+    clean_datetime,
+    get_platform,
+)
 
 # specs/dropstream-reference.md §3.3
 DEFAULT_RULES: dict[str, list[dict[str, Any]]] = {
@@ -35,7 +42,11 @@ DEFAULT_FULL_SYNC_RULES: dict[str, list[dict[str, Any]]] = {
 
 
 def clean_adapter(kind: str, platform: str, adapter: dict | None, *, prefix: str = "") -> dict:
-    """Validated settings for ``platform``; ConnectionsError names each bad field."""
+    """Validated settings for ``platform``; ConnectionsError names each bad field. A store's
+    ``import_since`` (once sent among the platform's settings) is the store's own field now and
+    is left out here: ``create_store`` and ``update_store`` take it."""
+    if kind == "store":
+        adapter, _ = _split_import_since(adapter)
     try:
         spec = get_platform(kind, platform)
     except UnknownPlatform as exc:
@@ -53,11 +64,35 @@ def create_merchant(company_name: str, **fields: Any) -> Merchant:
     return Merchant.objects.create(company_name=company_name.strip(), **fields)
 
 
+def _import_since(value: Any, prefix: str = "") -> datetime | None:
+    """The hub's "orders created before this are not imported" time, validated."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(clean_datetime(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConnectionsError({f"{prefix}import_since": f"{prefix}import_since {exc}"}) \
+            from None
+
+
+def _split_import_since(adapter: dict | None) -> tuple[dict | None, Any]:
+    """``import_since`` was once a platform setting: still accepted inside ``adapter``."""
+    if not isinstance(adapter, dict) or "import_since" not in adapter:
+        return adapter, None
+    rest = dict(adapter)
+    return rest, rest.pop("import_since")
+
+
 def create_store(customer: Merchant, *, name: str, platform: str, adapter: dict | None,
-                 description: str = "", url: str | None = None, prefix: str = "") -> Store:
+                 description: str = "", url: str | None = None, prefix: str = "",
+                 import_since: Any = None) -> Store:
+    adapter, legacy_since = _split_import_since(adapter)
+    since = _import_since(import_since if import_since is not None else legacy_since, prefix)
     settings = clean_adapter("store", platform, adapter, prefix=prefix)
     store = Store(customer=customer, name=name or "", description=description or "", url=url,
-                  platform=platform)
+                  platform=platform, import_since=since)
     store.set_adapter(settings)
     store.save()
     return store
@@ -110,12 +145,10 @@ def set_connection_enabled(connection: Connection, enabled_at: datetime | None) 
         connection.enabled_at = enabled_at
         connection.save(update_fields=["enabled_at"])
         if enabled_at is not None:
-            store = Store.objects.select_for_update().get(pk=connection.store_id)
-            if not store.adapter_settings().get("import_since"):
-                store.update_adapter({"import_since": enabled_at.isoformat()})
-                store.save(update_fields=["adapter"])
-            if store.enabled_at is None:
-                Store.objects.filter(pk=store.pk).update(enabled_at=enabled_at)
+            Store.objects.filter(pk=connection.store_id, import_since__isnull=True).update(
+                import_since=enabled_at)
+            Store.objects.filter(pk=connection.store_id, enabled_at__isnull=True).update(
+                enabled_at=enabled_at)
             Warehouse.objects.filter(pk=connection.warehouse_id, enabled_at__isnull=True).update(
                 enabled_at=enabled_at)
     return connection
@@ -178,9 +211,16 @@ def _update_adapter_owner(target: Store | Warehouse, changes: dict[str, Any],
     unknown = sorted(set(changes) - set(allowed) - {"adapter", "enabled_at"})
     if unknown:
         raise ConnectionsError({key: f"{key} cannot be changed" for key in unknown})
+    changes = dict(changes)
+    if isinstance(target, Store) and "adapter" in changes:
+        changes["adapter"], legacy_since = _split_import_since(changes["adapter"])
+        if legacy_since is not None:
+            changes.setdefault("import_since", legacy_since)
     with transaction.atomic():
         for key in allowed:
-            if key in changes:
+            if key == "import_since" and key in changes:
+                target.import_since = _import_since(changes[key])
+            elif key in changes:
                 setattr(target, key, changes[key] if changes[key] is not None or key == "url"
                         else "")
         if "adapter" in changes:
@@ -191,12 +231,13 @@ def _update_adapter_owner(target: Store | Warehouse, changes: dict[str, Any],
 
 
 def update_store(store: Store, changes: dict[str, Any]) -> Store:
-    """Change name, description, url, enabled_at (a time enables, None disables) or adapter.
+    """Change name, description, url, import_since, enabled_at (a time enables, None disables)
+    or adapter.
 
     ``adapter`` is merged into the stored settings (secrets sent back masked are kept). The
     platform and merchant cannot change. Raises ConnectionsError naming each bad field.
     """
-    _update_adapter_owner(store, changes, ("name", "description", "url"))
+    _update_adapter_owner(store, changes, ("name", "description", "url", "import_since"))
     return store
 
 
@@ -247,19 +288,23 @@ def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
             close()
 
 
-def accept_host_key(warehouse: Warehouse) -> str:
-    """Trust the SFTP host key the warehouse's server presented instead of the pinned one.
+def pending_change(owner: Store | Warehouse) -> PendingChange | None:
+    """What the platform waits for a person to approve (DSFX: a changed host key), if any."""
+    check = getattr(owner.platform_spec.adapter_class(), "pending_change", None)
+    return check(owner.adapter_state or {}) if check is not None else None
 
-    Returns the key now pinned; raises ConnectionsError when no new key is waiting.
-    """
+
+def accept_pending_change(owner: Store | Warehouse) -> None:
+    """Approve what the platform waits for; ConnectionsError when nothing waits."""
+    adapter_class = owner.platform_spec.adapter_class()
     with transaction.atomic():
-        locked = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
-        if not locked.pending_host_key:
-            raise ConnectionsError({"host_key": "no new host key is waiting to be accepted"})
-        locked.host_key, locked.pending_host_key = locked.pending_host_key, ""
-        locked.save(update_fields=["host_key", "pending_host_key"])
-    warehouse.host_key, warehouse.pending_host_key = locked.host_key, ""
-    from dropstream.alerts.actions import resolve_alerts_for
-
-    resolve_alerts_for(warehouse)
-    return locked.host_key
+        locked = type(owner).objects.select_for_update().get(pk=owner.pk)
+        state = dict(locked.adapter_state or {})
+        try:
+            adapter_class.accept_pending_change(state)
+        except (AttributeError, ValueError) as exc:
+            raise ConnectionsError({"pending_change": str(exc) or
+                                    "nothing is waiting to be accepted"}) from None
+        type(owner).objects.filter(pk=owner.pk).update(adapter_state=state)
+    owner.adapter_state = state
+    resolve_alerts_for(owner)

@@ -92,7 +92,26 @@ def _push_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Store(AdapterSettings):
+class HookOwner(AdapterSettings):
+    """A store or warehouse whose platform may deliver events to ``/hooks/<platform>/<secret>``
+    (``PlatformSpec.hooks_path``). The secret is the URL's only credential."""
+
+    # What the adapter remembers between runs (a pinned host key, a folder's last listing, a
+    # store's SKU map, a polling cursor): the adapter's own, JSON-ready, saved by the hub.
+    adapter_state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def hook_secret(self) -> str:
+        raise NotImplementedError
+
+    def rotate_hook_secret(self) -> None:
+        raise NotImplementedError
+
+
+class Store(HookOwner):
     """A sales channel account (a Bright Sites site)."""
 
     PLATFORM_KIND = "store"
@@ -108,6 +127,8 @@ class Store(AdapterSettings):
     # Ours: the import cursor (the store's updated_at of the newest order seen), Push Orders,
     # manual release, and the request budget.
     order_cursor = models.DateTimeField(null=True, blank=True)
+    # Orders created before this are never imported (set when a connection is first enabled).
+    import_since = models.DateTimeField(null=True, blank=True)
     push_secret = models.CharField(max_length=64, unique=True, default=_push_secret)
     manual_release = models.BooleanField(
         default=False, help_text="Hold imported orders in Pending until released")
@@ -119,14 +140,21 @@ class Store(AdapterSettings):
     class Meta:
         ordering = ["name", "id"]
 
-    def rotate_push_secret(self) -> None:
+    @property
+    def hook_secret(self) -> str:
+        return self.push_secret
+
+    def rotate_hook_secret(self) -> None:
         self.push_secret = _push_secret()
+
+    def rotate_push_secret(self) -> None:
+        self.rotate_hook_secret()
 
     def __str__(self) -> str:
         return self.name
 
 
-class Warehouse(AdapterSettings):
+class Warehouse(HookOwner):
     """A fulfillment system account. The reference has no ``name``: ``description`` names it."""
 
     PLATFORM_KIND = "warehouse"
@@ -137,16 +165,20 @@ class Warehouse(AdapterSettings):
     enabled_at = models.DateTimeField(null=True, blank=True)
     order_status_imported_at = models.DateTimeField(null=True, blank=True)
     inventory_updated_at = models.DateTimeField(null=True, blank=True)
-    # SFTP host key pinned on first use; a different key stops the warehouse until accepted.
-    host_key = models.TextField(blank=True, default="")
-    pending_host_key = models.TextField(blank=True, default="")
-    # What the adapter remembers between runs (e.g. DSFX: the last listing of /out).
-    adapter_state = models.JSONField(default=dict, blank=True)
+    secret = models.CharField(max_length=64, unique=True, default=_push_secret,
+                              help_text="The secret of the warehouse's hook URL")
 
     objects = scoped_queryset("customer_id").as_manager()
 
     class Meta:
         ordering = ["description", "id"]
+
+    @property
+    def hook_secret(self) -> str:
+        return self.secret
+
+    def rotate_hook_secret(self) -> None:
+        self.secret = _push_secret()
 
     def __str__(self) -> str:
         return self.description or f"Warehouse {self.pk}"

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from dropstream.alerts.actions import resolve_alerts_for
+from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import ADDRESS_PARTS, Order, OrderLine, OrderStatus
-from dropstream.sync.models import Intent, IntentState
+from dropstream.orders.prepare import load_catalog, prepare_order
 
 S = OrderStatus
 EDITABLE_FIELDS = frozenset(
@@ -34,8 +35,6 @@ def _locked(order: Order) -> Order:
 
 
 def _prepare_now(order: Order, actor: str) -> None:
-    from dropstream.sync.prepare import load_catalog, prepare_order
-
     prepare_order(order, load_catalog(order.connection), actor=actor)
 
 

@@ -83,7 +83,8 @@ from celpy.evaluation import (
     celstr,
 )
 
-import dropstream
+# ``import a.b`` binds ``dropstream``: the transpiled code names our functions by their full path.
+import dropstream.rules.cel_functions
 from dropstream.rules import cel_functions
 from dropstream.rules.cel_functions import CURRENT_BUDGET, Budget
 from dropstream.rules.errors import ExpressionError, RuleRuntimeError, RuleSyntaxError

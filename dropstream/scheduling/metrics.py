@@ -25,7 +25,8 @@ from prometheus_client.core import (
     Metric,
 )
 
-from dropstream.scheduling.models import ApiCall, Run, RunState
+from dropstream.metering.models import ApiCall
+from dropstream.scheduling.models import Run, RunState
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 

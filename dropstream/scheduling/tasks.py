@@ -28,12 +28,13 @@ from huey.contrib.djhuey import HUEY, db_task
 
 from dropstream.connections.models import Channel
 from dropstream.logs import redact
+from dropstream.metering.meter import recover_journals
+from dropstream.metering.models import StoreBudget
 from dropstream.scheduling import budget, clock, locks
 from dropstream.scheduling.bulk import update_many
-from dropstream.scheduling.models import Run, RunMode, RunState, RunTrigger, StoreBudget
+from dropstream.scheduling.models import Run, RunMode, RunState, RunTrigger
 from dropstream.scheduling.rules import RuleError, clean_rules, next_fire, rules_key
 from dropstream.sync.errors import RunStopped
-from dropstream.sync.meter import recover_journals
 from dropstream.sync.push import requeue_stuck_deliveries
 
 logger = logging.getLogger("dropstream.scheduling")

@@ -1,64 +1,90 @@
-"""Building a connection's adapters from its stored (encrypted) settings."""
+"""Building a connection's adapters, for any platform, from their stored settings and memory.
+
+Every adapter is built as ``Adapter(settings, context)`` (``platforms.protocols``): its cleaned
+(decrypted) settings and an ``AdapterContext`` holding the run's meter, the adapter's memory
+between runs (``adapter_state`` of its Store or Warehouse) and the "seen before?" check over the
+warehouse documents already handled. No platform is named here.
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dropstream.connections.models import Connection, Store, Warehouse
-from dropstream.platforms.base import MeterSink, StoreAdapter, WarehouseAdapter, discard_meter
-from dropstream.sync.errors import StopCheck, never_stop
+from django.db import transaction
 
-# Per-store caches that outlive one adapter (e.g. Bright Sites final_sku → product ids), so the
-# next run does not pay to learn them again. Keyed by store id; process-local by design: a new
-# worker process pays once.
-_STORE_CACHES: dict[int, dict[str, Any]] = {}
+from dropstream.connections.models import Connection, HookOwner, Store, Warehouse
+from dropstream.platforms.base import (
+    AdapterContext,
+    MeterSink,
+    StoreAdapter,
+    WarehouseAdapter,
+    WarehouseDocument,
+    discard_meter,
+)
+from dropstream.platforms.errors import PlatformError
+from dropstream.sync.errors import StopCheck, never_stop
+from dropstream.sync.models import ProcessedDocument
+
+
+class Memory:
+    """An adapter's ``adapter_state`` for one run: handed to the adapter as a dict it changes in
+    place, written back as only the keys it changed, so two runs of one store or warehouse (its
+    shipment and inventory channels) do not undo each other's changes."""
+
+    def __init__(self, owner: HookOwner) -> None:
+        self.owner = owner
+        state = owner.adapter_state if isinstance(owner.adapter_state, dict) else {}
+        self.state: dict[str, Any] = copy.deepcopy(state)
+        self._before = copy.deepcopy(state)
+
+    def save(self) -> None:
+        changed = {key: value for key, value in self.state.items()
+                   if self._before.get(key) != value}
+        removed = set(self._before) - set(self.state)
+        if not changed and not removed:
+            return
+        model = type(self.owner)
+        with transaction.atomic():
+            current = model.objects.select_for_update().filter(pk=self.owner.pk).values_list(
+                "adapter_state", flat=True).first() or {}
+            merged = {key: value for key, value in current.items() if key not in removed}
+            merged.update(changed)
+            model.objects.filter(pk=self.owner.pk).update(adapter_state=merged)
+        self.owner.adapter_state = merged
+        self._before = copy.deepcopy(self.state)
+
+
+def seen_by(warehouse: Warehouse):
+    """The "seen before?" check of a warehouse: a document the hub has stored already."""
+
+    def seen(event_id: str) -> bool:
+        return ProcessedDocument.objects.filter(warehouse=warehouse, event_id=event_id).exists()
+
+    return seen
+
+
+def remember_document(warehouse: Warehouse, document: WarehouseDocument) -> None:
+    """Record a handled document's event id so a re-delivered copy is recognised."""
+    ProcessedDocument.objects.get_or_create(warehouse=warehouse, event_id=document.event_id,
+                                            defaults={"name": document.name[:255]})
+
+
+def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
+          memory: Memory | None = None) -> Any:
+    """The adapter of a store or warehouse (unguarded, for one-off use: the caller closes it
+    and saves ``memory`` when it keeps one)."""
+    memory = memory or Memory(owner)
+    seen = seen_by(owner) if isinstance(owner, Warehouse) else AdapterContext().seen
+    context = AdapterContext(meter=meter, state=memory.state, seen=seen)
+    return owner.platform_spec.adapter_class()(owner.adapter_settings(), context)
 
 
 def store_adapter(store: Store, *, meter: MeterSink = discard_meter) -> StoreAdapter:
-    cls = store.platform_spec.adapter_class()
-    return cls(store.adapter_settings(), meter=meter,
-               inventory_cache=_STORE_CACHES.setdefault(store.pk, {}))
-
-
-def pin_host_key(warehouse_id: int):
-    """A callback that pins the first host key a warehouse presents (trust on first use)."""
-
-    def pin(key_text: str) -> None:
-        Warehouse.objects.filter(pk=warehouse_id, host_key="").update(host_key=key_text)
-
-    return pin
-
-
-def warehouse_adapter(warehouse: Warehouse, *, meter: MeterSink = discard_meter) -> WarehouseAdapter:
-    """The warehouse's adapter, given what it remembered last time (``adapter_state``, which it
-    updates in place) and the hashes of documents already handled; ``save_warehouse_state``
-    writes that memory back."""
-    from dropstream.sync.models import ProcessedDocument
-
-    cls = warehouse.platform_spec.adapter_class()
-    if not isinstance(warehouse.adapter_state, dict):
-        warehouse.adapter_state = {}
-    hashes = ProcessedDocument.objects.filter(warehouse=warehouse).values_list("sha256",
-                                                                              flat=True)
-    return cls(warehouse.adapter_settings(), host_key=warehouse.host_key,
-               on_new_host_key=pin_host_key(warehouse.pk), meter=meter,
-               listing_state=warehouse.adapter_state.setdefault("listing", {}),
-               processed_hashes=hashes)
-
-
-def save_warehouse_state(warehouse: Warehouse) -> None:
-    """Write back what the warehouse's adapter remembered during the run."""
-    Warehouse.objects.filter(pk=warehouse.pk).update(adapter_state=warehouse.adapter_state)
-
-
-def remember_document(warehouse: Warehouse, document) -> None:
-    """Record a handled document's hash so a re-delivered copy is recognised."""
-    from dropstream.sync.models import ProcessedDocument
-
-    ProcessedDocument.objects.get_or_create(warehouse=warehouse, sha256=document.sha256,
-                                            defaults={"name": document.name[:255]})
+    """A store's adapter for a one-off job outside a run (its memory is not saved)."""
+    return build(store, meter=meter)
 
 
 class Guarded:
@@ -85,22 +111,36 @@ class Guarded:
         return f"<Guarded {self._inner!r}>"
 
 
+def _note_failure(adapter: Any, error: PlatformError) -> None:
+    """Let the adapter remember what a failure told it (e.g. a changed host key to accept)."""
+    note = getattr(adapter, "note_failure", None)
+    if note is not None:
+        note(error)
+
+
 @contextmanager
 def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
                   warehouse_meter: MeterSink = discard_meter,
                   should_stop: StopCheck = never_stop,
                   ) -> Iterator[tuple[StoreAdapter, WarehouseAdapter]]:
     """The connection's store and warehouse adapters for one run, each call guarded by
-    ``should_stop``; on leaving, both are closed and the warehouse adapter's memory is saved."""
-    store = store_adapter(connection.store, meter=meter)
+    ``should_stop``; on leaving — whatever happened — both are closed and what each remembered
+    is saved."""
+    store_memory, warehouse_memory = Memory(connection.store), Memory(connection.warehouse)
+    store = build(connection.store, meter=meter, memory=store_memory)
     try:
-        warehouse = warehouse_adapter(connection.warehouse, meter=warehouse_meter)
+        warehouse = build(connection.warehouse, meter=warehouse_meter, memory=warehouse_memory)
     except BaseException:
         store.close()
         raise
     try:
         yield Guarded(store, should_stop), Guarded(warehouse, should_stop)
+    except PlatformError as exc:
+        _note_failure(warehouse, exc)
+        _note_failure(store, exc)
+        raise
     finally:
         store.close()
         warehouse.close()
-        save_warehouse_state(connection.warehouse)
+        store_memory.save()
+        warehouse_memory.save()

@@ -2,8 +2,8 @@
 
 Each batch is recorded as an Intent keyed by its deterministic warehouse-side name *before* the
 upload, and confirmed after. A run that died in between is completed by the next one: it asks
-the warehouse whether the batch arrived (for DSFX: is the file in /in or /in/processed?) and
-sends it only if not (DESIGN.md invariant 1).
+the warehouse which of the batch's orders it holds (for DSFX: is the file in /in or
+/in/processed?) and sends only the others (DESIGN.md invariant 1).
 
 Two things may change a batch between its claim and its confirmation:
 
@@ -27,6 +27,7 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection
+from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.orders.warehouse_view import warehouse_orders
@@ -42,7 +43,6 @@ from dropstream.platforms.errors import (
     TransientError,
 )
 from dropstream.shipments.matching import follow_shipments
-from dropstream.sync.models import Intent, IntentState
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -66,14 +66,14 @@ def _intent_key(connection: Connection, reference: str) -> str:
 
 
 def _claim_batch(connection: Connection, orders: list[Order], adapter: WarehouseAdapter,
-                 now: datetime, options: dict) -> tuple[Intent, list[Order]] | None:
+                 now: datetime) -> tuple[Intent, list[Order]] | None:
     """Record the intent and mark the orders as part of it; None when nothing was claimed.
 
-    The intent's payload keeps the ids claimed: after a crash they say what the file held.
+    The intent's payload keeps the ids claimed: after a crash they say what the batch held.
     """
-    view = warehouse_orders(orders, **options)
+    view = warehouse_orders(orders)
     for shift in range(60):
-        reference = adapter.submission_reference(view, now + timedelta(seconds=shift))
+        reference = adapter.submission_key(view, now + timedelta(seconds=shift))
         try:
             with transaction.atomic():
                 intent = Intent.objects.create(
@@ -91,8 +91,8 @@ def _claim_batch(connection: Connection, orders: list[Order], adapter: Warehouse
                 intent.save(update_fields=["payload", "state"])
             return (intent, claimed) if claimed else None
         except IntegrityError:
-            continue  # the same name already exists: try the next second
-    raise RuntimeError("could not find a free file name for the export batch")
+            continue  # the same key already exists: try the next second
+    raise RuntimeError("could not find a free key for the export batch")
 
 
 def _in_batch(connection: Connection, intent: Intent) -> list[Order]:
@@ -100,46 +100,72 @@ def _in_batch(connection: Connection, intent: Intent) -> list[Order]:
                                      status=S.QUEUED).order_by("id"))
 
 
-def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent, options: dict,
-          *, check_first: bool) -> int:
-    """Upload the batch's orders unless the warehouse has the batch; confirm. Returns how many
+def _send(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
+          report: ExportReport, *, check_first: bool) -> int:
+    """Send the batch's orders the warehouse does not hold yet; confirm. Returns how many
     orders it confirmed. Raises the adapter's PlatformError (nothing confirmed then)."""
     # Counted before anything is asked of the warehouse: an outage uses up attempts too.
     intent.attempts += 1
     intent.save(update_fields=["attempts"])
-    # Read just before the upload: an order canceled since the claim is no longer in it.
+    # Read just before sending: an order canceled since the claim is no longer in it.
     orders = _in_batch(connection, intent)
     if not orders:
         _close_empty(connection, adapter, intent)
         return 0
-    there = check_first and adapter.submission_exists(intent.reference)
-    if not there:
-        # What this upload carries, recorded first: a recovery that finds the file knows it.
-        intent.payload = {**intent.payload, "sent_ids": [o.pk for o in orders]}
+    view = warehouse_orders(orders)
+    there = adapter.submitted(intent.reference, view) if check_first else frozenset()
+    missing = [order for order in view if order.order_number not in there]
+    refused: dict[str, str] = {}
+    if missing:
+        # What this attempt sends, recorded first: a recovery asks about exactly these.
+        intent.payload = {**intent.payload,
+                          "sent_ids": [o.pk for o in orders if o.warehouse_order_number
+                                       not in there]}
         intent.save(update_fields=["payload"])
-        adapter.submit_orders(warehouse_orders(orders, **options), reference=intent.reference)
+        refused = adapter.submit(missing, key=intent.reference).refused
     now = timezone.now()
+    accepted = [o.pk for o in orders if o.warehouse_order_number not in refused]
     with transaction.atomic():
         moved = order_status.transition_many(
-            [o.pk for o in orders], S.QUEUED, S.OPEN, event="exported",
+            accepted, S.QUEUED, S.OPEN, event="exported",
             message=f"Sent to the warehouse in {intent.reference}.", exported_at=now)
         intent.state = IntentState.DONE
         intent.done_at = now
         intent.save(update_fields=["state", "done_at"])
+    _refuse(connection, [o for o in orders if o.warehouse_order_number in refused], refused,
+            report)
     _settle_canceled(connection, adapter, intent, _sent_ids(intent))
     if check_first:
         # A recovered batch: the warehouse may have shipped from it before the hub knew it had
         # it (those orders are Open already); any other order's status follows its shipments.
-        follow_shipments([o.pk for o in orders])
+        follow_shipments(accepted)
     logger.info("exported %s order(s) in %s", moved, intent.reference,
                 extra={"connection_id": connection.pk, "channel": "sales_order"})
     return moved
 
 
+def _refuse(connection: Connection, orders: list[Order], reasons: dict[str, str],
+            report: ExportReport) -> None:
+    """Orders the warehouse refused one by one (a REST warehouse's 400): Error, each with the
+    warehouse's reason, out of the batch, so Reprocess sends them again once fixed."""
+    for order in orders:
+        reason = reasons[order.warehouse_order_number]
+        with transaction.atomic():
+            order.export_reference = ""
+            order_status.transition(
+                order, S.ERROR, event="export_refused", fields=("export_reference",),
+                message=f"The warehouse refused this order: {reason}. Fix what it names (edit "
+                        "the order, a listing or the warehouse's settings), then Reprocess.")
+        raise_alert(AlertKind.ORDER_ERROR, f"Order {order}: the warehouse refused it: {reason}",
+                    connection=connection, channel="sales_order", related=order)
+        report.refused += 1
+
+
 def _close_empty(connection: Connection, adapter: WarehouseAdapter, intent: Intent) -> None:
     """A batch whose orders all left it (canceled, shipped, refused): done if the warehouse has
-    it (then its canceled orders are there too), abandoned if not."""
-    there = adapter.submission_exists(intent.reference)
+    any of them (then its canceled orders may be there too), abandoned if not."""
+    sent = list(Order.objects.filter(pk__in=_sent_ids(intent)))
+    there = adapter.submitted(intent.reference, warehouse_orders(sent)) if sent else frozenset()
     intent.state = IntentState.DONE if there else IntentState.ABANDONED
     intent.done_at = timezone.now() if there else None
     intent.save(update_fields=["state", "done_at"])
@@ -148,17 +174,21 @@ def _close_empty(connection: Connection, adapter: WarehouseAdapter, intent: Inte
 
 
 def _sent_ids(intent: Intent) -> list[int]:
-    """The orders the batch's last upload carried (older intents: the ones claimed)."""
+    """The orders the batch's last attempt sent (older intents: the ones claimed)."""
     return list(intent.payload.get("sent_ids") or intent.payload.get("order_ids") or [])
 
 
 def _settle_canceled(connection: Connection, adapter: WarehouseAdapter, intent: Intent,
                      sent_ids: list[int]) -> int:
-    """Orders canceled in the store while ``intent``'s file was on its way, that the file
-    carried to the warehouse after all: Open again (shipments may still come), the warehouse
-    asked to cancel, and a person alerted where it cannot. Returns how many."""
+    """Orders canceled in the store while ``intent``'s batch was on its way, that reached the
+    warehouse after all: Open again (shipments may still come), the warehouse asked to cancel,
+    and a person alerted where it cannot. Returns how many."""
     canceled = list(Order.objects.filter(pk__in=sent_ids, status=S.CLOSED,
                                          canceled_in_store_at__isnull=False, exported_at=None))
+    if not canceled:
+        return 0
+    there = adapter.submitted(intent.reference, warehouse_orders(canceled))
+    canceled = [order for order in canceled if order.warehouse_order_number in there]
     for order in canceled:
         with transaction.atomic():
             order = Order.objects.select_for_update().get(pk=order.pk)
@@ -168,8 +198,8 @@ def _settle_canceled(connection: Connection, adapter: WarehouseAdapter, intent: 
             order_status.transition(
                 order, S.OPEN, event="cancel_at_warehouse", fields=("export_reference",
                                                                     "exported_at"),
-                message=f"Canceled in the store while {intent.reference} was on its way; the "
-                        "file reached the warehouse with it, so it is open again.")
+                message=f"Canceled in the store while {intent.reference} was on its way; it "
+                        "reached the warehouse with it, so it is open again.")
         try:
             adapter.cancel_order(order.warehouse_order_number or str(order))
         except PlatformError as exc:
@@ -219,7 +249,7 @@ def _split_out(connection: Connection, adapter: WarehouseAdapter, intent: Intent
     to use next is halved, until the bad order is alone. Returns the batch size to use next
     (0: unchanged)."""
     orders = _in_batch(connection, intent)
-    if adapter.submission_exists(intent.reference):
+    if adapter.submitted(intent.reference, warehouse_orders(orders)):
         raise error  # something reached the warehouse after all: keep the intent for recovery
     bad = [o for o in orders if error.external_id and
            error.external_id in (o.warehouse_order_number, o.external_display_id)]
@@ -242,13 +272,13 @@ def _split_out(connection: Connection, adapter: WarehouseAdapter, intent: Intent
     return 0 if bad else max(1, len(orders) // 2)
 
 
-def recover_pending_exports(connection: Connection, adapter: WarehouseAdapter, options: dict,
+def recover_pending_exports(connection: Connection, adapter: WarehouseAdapter,
                             report: ExportReport) -> None:
     """Finish batches a previous run recorded but did not confirm."""
     for intent in Intent.objects.filter(connection=connection, kind=EXPORT,
                                         state=IntentState.PENDING).order_by("id"):
         try:
-            confirmed = _send(connection, adapter, intent, options, check_first=True)
+            confirmed = _send(connection, adapter, intent, report, check_first=True)
         except PlatformError as exc:
             _fail_batch(connection, intent, _in_batch(connection, intent), exc, report)
             raise
@@ -257,26 +287,24 @@ def recover_pending_exports(connection: Connection, adapter: WarehouseAdapter, o
 
 
 def export_orders(connection: Connection, adapter: WarehouseAdapter, *,
-                  batch_size: int = 500, options: dict | None = None,
-                  now: datetime | None = None) -> ExportReport:
+                  batch_size: int = 500, now: datetime | None = None) -> ExportReport:
     """Send every Queued order of the connection. Raises the adapter's PlatformError when a
     batch fails for the connection's or a transient reason (after recording it), so the run
     fails and retries later; an order the format refuses is set aside on its own."""
-    options = options or {}
     report = ExportReport()
-    recover_pending_exports(connection, adapter, options, report)
+    recover_pending_exports(connection, adapter, report)
     size = batch_size
     while True:
         batch = list(Order.objects.filter(connection=connection, status=S.QUEUED,
                                           export_reference="").order_by("id")[:size])
         if not batch:
             return report
-        claimed = _claim_batch(connection, batch, adapter, now or timezone.now(), options)
+        claimed = _claim_batch(connection, batch, adapter, now or timezone.now())
         if claimed is None:
             continue
         intent, orders = claimed
         try:
-            confirmed = _send(connection, adapter, intent, options, check_first=False)
+            confirmed = _send(connection, adapter, intent, report, check_first=False)
         except OrderDataError as exc:
             size = _split_out(connection, adapter, intent, exc, report) or size
             continue

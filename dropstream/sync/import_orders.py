@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -63,11 +64,6 @@ class ImportReport:
             self.held_back = summary.updated_at
 
 
-def parse_import_since(store: Store) -> datetime | None:
-    raw = store.adapter_settings().get("import_since")
-    if not raw:
-        return None
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,23 +316,18 @@ def import_orders(connection: Connection, adapter: StoreAdapter, *, warehouse_ca
     adapter's PlatformError when the list itself fails (the run fails, the cursor stays).
     """
     store = Store.objects.get(pk=connection.store_id)
-    settings = store.adapter_settings()
-    import_status = settings["order_import_status"]
-    since = parse_import_since(store)
+    since = store.import_since
     report = ImportReport()
     cursor = store.order_cursor
-    # With no cursor, list only orders at the import status (the first import, or a backfill).
+    # With no cursor the adapter lists only orders at the import status (a first import).
     listing = adapter.list_orders(
-        updated_since=(cursor - CURSOR_OVERLAP) if cursor else None,
-        status=None if cursor else import_status,
-        created_since=since,
-    )
+        updated_since=(cursor - CURSOR_OVERLAP) if cursor else None, created_since=since)
     newest = cursor
     for chunk in _chunks(listing, LIST_CHUNK):
         report.listed += len(chunk)
         newest = max([s.updated_at for s in chunk] + ([newest] if newest else []))
-        wanted = _triage(connection, store, chunk, report, import_status=import_status,
-                         since=since, warehouse_cancel=warehouse_cancel)
+        wanted = _triage(connection, store, adapter, chunk, report, since=since,
+                         warehouse_cancel=warehouse_cancel)
         report.touched.extend(import_details(connection, adapter, wanted, report,
                                              checkpoint=checkpoint, workers=workers))
     report.touched.extend(retry_pending_details(connection, adapter, report,
@@ -352,8 +343,8 @@ def import_orders(connection: Connection, adapter: StoreAdapter, *, warehouse_ca
     return report
 
 
-def _triage(connection: Connection, store: Store, chunk: list[OrderSummary],
-            report: ImportReport, *, import_status: str, since: datetime | None,
+def _triage(connection: Connection, store: Store, adapter: StoreAdapter,
+            chunk: list[OrderSummary], report: ImportReport, *, since: datetime | None,
             warehouse_cancel) -> list[OrderSummary]:
     """Decide for each listed summary: nothing to do, a cancellation, a marker, or a detail
     to read (returned, in list order)."""
@@ -365,12 +356,12 @@ def _triage(connection: Connection, store: Store, chunk: list[OrderSummary],
         if since and summary.created_at and summary.created_at < since and order is None:
             continue
         try:
-            if summary.status == "canceled":
+            if adapter.is_cancellation(summary):
                 if order is not None and apply_store_cancellation(
                         order, warehouse_cancel=warehouse_cancel) not in ("already", "recorded"):
                     report.canceled += 1
                 continue
-            if summary.status != import_status:
+            if not adapter.wants(summary):
                 continue
             if not _needs_detail(order, summary):
                 if order is not None and order.store_updated_at \
@@ -533,22 +524,22 @@ def retry_pending_details(connection: Connection, adapter: StoreAdapter, report:
                           workers=workers)
 
 
-def import_pushed_order(connection: Connection, adapter: StoreAdapter, payload: dict, *,
-                        verify: bool) -> tuple[Order | None, str]:
-    """Import an order body pushed by the store. Zero requests unless ``verify``.
+def import_pushed_order(connection: Connection, adapter: StoreAdapter,
+                        payload: Mapping[str, Any]) -> tuple[Order | None, str]:
+    """Import an order body pushed by the store (the adapter decides whether to read it again).
 
-    Returns (order, outcome); outcome "ignored" when the order is not at the import status.
-    Raises OrderDataError when the body cannot be mapped.
+    Returns (order, outcome): the upsert's outcome; "canceled" with the hub's order when the
+    store says it was canceled (the caller applies it); "ignored" with None when the order is
+    not one the hub imports. Raises OrderDataError when the body cannot be mapped.
     """
-    data = adapter.order_from_payload(payload)
-    if verify:
-        data = adapter.get_order(data.external_id)
-    import_status = connection.store.adapter_settings()["order_import_status"]
-    if data.status != import_status:
-        if data.status == "canceled":
-            order = Order.objects.filter(store_id=connection.store_id,
-                                         external_id=data.external_id).first()
-            if order is not None:
-                return order, "canceled"
+    data = adapter.order_from_push(payload)
+    summary = OrderSummary(external_id=data.external_id, status=data.status,
+                           updated_at=data.updated_at, created_at=data.ordered_at,
+                           display_id=data.display_id)
+    if adapter.is_cancellation(summary):
+        order = Order.objects.filter(store_id=connection.store_id,
+                                     external_id=data.external_id).first()
+        return (order, "canceled") if order is not None else (None, "ignored")
+    if not adapter.wants(summary):
         return None, "ignored"
     return upsert_store_order(connection, data, source="push")

@@ -25,9 +25,11 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection, Store, Warehouse
+from dropstream.intents.models import Intent, IntentState
 from dropstream.inventory.compute import changed_quantities, store_quantities
 from dropstream.inventory.models import InventoryLevel, StoreInventory
 from dropstream.orders.models import OrderLine, OrderStatus
+from dropstream.orders.prepare import load_catalog
 from dropstream.platforms.base import (
     InventoryWriteResult,
     StoreAdapter,
@@ -35,8 +37,6 @@ from dropstream.platforms.base import (
     WarehouseDocument,
 )
 from dropstream.sync.adapters import remember_document
-from dropstream.sync.models import Intent, IntentState
-from dropstream.sync.prepare import load_catalog
 
 logger = logging.getLogger(__name__)
 S = OrderStatus

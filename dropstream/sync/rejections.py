@@ -29,10 +29,10 @@ from django.db import transaction
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection
+from dropstream.intents.models import Intent
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.platforms.base import WarehouseAdapter, WarehouseRejection
-from dropstream.sync.models import Intent
 
 logger = logging.getLogger(__name__)
 S = OrderStatus

@@ -15,14 +15,15 @@ from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection, Warehouse
 from dropstream.logs import redact
+from dropstream.metering.meter import DbMeter
+from dropstream.orders.prepare import prepare_orders
 from dropstream.platforms.errors import CredentialsRejected, HostKeyMismatch, PlatformError
 from dropstream.sync import adapters
 from dropstream.sync.errors import RunStopped, StopCheck, never_stop
+from dropstream.sync.events import pushes_missed
 from dropstream.sync.export_orders import export_orders
 from dropstream.sync.import_orders import import_orders
 from dropstream.sync.maintenance import abandon_stale_orders
-from dropstream.sync.meter import DbMeter
-from dropstream.sync.prepare import prepare_orders
 from dropstream.sync.push_inventory import InventoryReport, import_levels, write_levels
 from dropstream.sync.rejections import apply_warehouse_rejections
 from dropstream.sync.shipments import ShipmentReport, import_shipments, post_shipments
@@ -54,11 +55,6 @@ def _say(progress: Progress | None, text: str) -> None:
         progress(text)
 
 
-def _warehouse_options(settings: dict) -> dict:
-    return {"source_code": settings.get("source_code") or "",
-            "facility": settings.get("facility") or ""}
-
-
 def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
                result: RunResult, progress: Progress | None, should_stop: StopCheck, *,
                import_first: bool = True) -> None:
@@ -88,10 +84,8 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
         result.counts["queued"] = prepared.get("queued", 0)
         result.counts["prepare_errors"] = prepared.get("error", 0)
         _say(progress, "sending orders to the warehouse")
-        settings = connection.warehouse.adapter_settings()
-        exported = export_orders(connection, warehouse,
-                                 batch_size=int(settings.get("orders_per_file") or 500),
-                                 options=_warehouse_options(settings))
+        rules = warehouse.rules(connection.warehouse.adapter_settings())
+        exported = export_orders(connection, warehouse, batch_size=rules.batch_size)
         result.counts["exported"] = exported.exported
         result.counts["files"] = exported.batches + (1 if exported.recovered else 0)
     if errors:
@@ -136,9 +130,7 @@ def _run_inventory(connection: Connection, meter: DbMeter, warehouse_meter: DbMe
 
 def _pushes_missed(connection: Connection, count: int) -> None:
     """The reconciliation poll found orders no push delivered: poll as before, and say so."""
-    from dropstream.sync.push import restore_polling
-
-    restore_polling(connection.store)
+    pushes_missed.send(sender=Connection, connection=connection, count=count)
     raise_alert(AlertKind.PUSH_REJECTED,
                 f"{count} order(s) reached the hub through the reconciliation poll, not Push "
                 "Orders: check the Push Orders set-up in the store's admin. Regular polling is "
@@ -148,8 +140,7 @@ def _pushes_missed(connection: Connection, count: int) -> None:
 
 def _alert_for(connection: Connection, channel_type: str, error: PlatformError) -> None:
     if isinstance(error, HostKeyMismatch):
-        Warehouse.objects.filter(pk=connection.warehouse_id).update(
-            pending_host_key=getattr(error, "presented_key", "") or error.presented)
+        # The adapter kept the presented key for a person to accept (its pending change).
         kind = AlertKind.HOST_KEY_CHANGED
     elif isinstance(error, CredentialsRejected):
         kind = AlertKind.CREDENTIALS
@@ -191,7 +182,7 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
     if connection.enabled_at is None:
         return RunResult(ok=False, error=f"connection {connection} is disabled; enable it first")
     # Rows reach the database ten (warehouse: fifty) at a time; the journal keeps the others
-    # through a kill (sync.meter).
+    # through a kill (metering.meter).
     meter = DbMeter(connection=connection, channel=channel_type, buffer_size=10)
     warehouse_meter = DbMeter(connection=connection, channel=channel_type, buffer_size=50,
                               billed=False)

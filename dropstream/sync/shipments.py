@@ -18,6 +18,7 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection
+from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.platforms.base import (
@@ -37,7 +38,6 @@ from dropstream.shipments.matching import (
 )
 from dropstream.shipments.models import Shipment, ShipmentLine, ShipmentState
 from dropstream.sync.adapters import remember_document
-from dropstream.sync.models import Intent, IntentState
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -311,7 +311,7 @@ def post_shipments(connection: Connection, adapter: StoreAdapter, report: Shipme
                         f"Shipment {shipment} of order {shipment.order} could not be posted: "
                         f"{exc}. Fix what it names, then Reprocess the shipment.",
                         connection=connection, channel="shipment", related=shipment)
-    if connection.store.adapter_settings().get("status_on_shipped") == "none":
+    if not adapter.sets_status_on_shipment:
         return
     shipped = (Order.objects.filter(connection=connection, status=S.SHIPPED,
                                     store_status_set_at__isnull=True)

@@ -3,5 +3,5 @@ from django.urls import path
 from dropstream.sync import views
 
 urlpatterns = [
-    path("brightsites/<str:secret>", views.brightsites_push, name="brightsites-push"),
+    path("<slug:platform>/<str:secret>", views.hook, name="hook"),
 ]

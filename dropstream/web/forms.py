@@ -298,7 +298,7 @@ class BudgetForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from dropstream.scheduling.models import BudgetGuard
+        from dropstream.metering.models import BudgetGuard
 
         self.fields["guard"].choices = BudgetGuard.choices
 

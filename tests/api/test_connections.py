@@ -126,7 +126,7 @@ def test_patch_renames_and_enables_then_disables(admin_api, connection):
     connection.refresh_from_db()
     assert connection.name == "Acme US"
     assert connection.enabled_at is not None
-    assert connection.store.adapter_settings()["import_since"]  # fixed at first enable
+    assert connection.store.import_since  # fixed at first enable
     assert admin_api.patch(path, {"enabled_at": None}).status_code == 204
     connection.refresh_from_db()
     assert connection.enabled_at is None

@@ -121,8 +121,8 @@ def test_enabling_fixes_import_since_once(connection):
     first = timezone.now()
     actions.set_connection_enabled(connection, first)
     store = Store.objects.get(pk=connection.store_id)
-    since = store.adapter_settings()["import_since"]
+    since = Store.objects.get(pk=store.pk).import_since
     assert since is not None
     actions.set_connection_enabled(connection, None)
     actions.set_connection_enabled(connection, timezone.now())
-    assert Store.objects.get(pk=store.pk).adapter_settings()["import_since"] == since
+    assert Store.objects.get(pk=store.pk).import_since == since

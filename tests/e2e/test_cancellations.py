@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from dropstream.alerts.models import Alert, AlertKind
+from dropstream.intents.models import Intent
 from dropstream.orders.models import Order, OrderStatus
-from dropstream.sync.models import Intent, PushDelivery
+from dropstream.sync.models import PushDelivery
 from tests.e2e.conftest import build_hub
 from tests.sync.test_push import push_url, wait_for
 

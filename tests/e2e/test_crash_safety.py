@@ -26,10 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from dropstream.intents.models import Intent
+from dropstream.metering.models import ApiCall
 from dropstream.orders.models import Order, OrderStatus
-from dropstream.scheduling.models import ApiCall, Run, RunState
+from dropstream.scheduling.models import Run, RunState
 from dropstream.shipments.models import Shipment, ShipmentState
-from dropstream.sync.models import Intent
 from tests.e2e.conftest import build_hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes"),

@@ -12,11 +12,11 @@ from django.utils import timezone
 from dropstream.alerts.models import Alert, AlertKind
 from dropstream.catalog.models import BundleComponent, Listing, Product
 from dropstream.connections import actions
+from dropstream.intents.models import Intent
 from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments.models import Shipment, ShipmentState
 from dropstream.sync.import_orders import MAX_DETAIL_RETRIES
-from dropstream.sync.models import Intent
 from tests.e2e.conftest import build_hub
 from tests.e2e.test_shipment_guarantees import one_line_order, store_shipments, write_shipments
 

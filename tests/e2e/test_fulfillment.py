@@ -51,7 +51,7 @@ def test_paid_orders_reach_the_warehouse_once_and_shipments_come_back(hub):
     quiet = hub.run("shipment")
     assert quiet.requests == {}
     # Warehouse operations are metered too, on no store's bill.
-    from dropstream.scheduling.models import ApiCall
+    from dropstream.metering.models import ApiCall
 
     warehouse_calls = ApiCall.objects.exclude(platform="brightsites")
     assert warehouse_calls.exists() and not warehouse_calls.filter(store__isnull=False).exists()

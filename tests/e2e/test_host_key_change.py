@@ -20,7 +20,8 @@ def test_a_changed_host_key_stops_the_warehouse_until_accepted(bs_store, sftp_se
     hub = build_hub(bs_store, sftp_server.root, warehouse_url=sftp_server.connection_string)
     hub.control.create_orders(1, status="paid")
     hub.run("sales_order")
-    pinned = Warehouse.objects.get(pk=hub.connection.warehouse_id).host_key
+    # The DSFX adapter keeps its pinned and presented keys in its memory (adapter_state).
+    pinned = Warehouse.objects.get(pk=hub.connection.warehouse_id).adapter_state["host_key"]
     assert pinned  # trusted on first use
 
     sftp_server.restart(new_host_key=True)
@@ -28,7 +29,8 @@ def test_a_changed_host_key_stops_the_warehouse_until_accepted(bs_store, sftp_se
     refused = run_channel(hub.connection.pk, "sales_order")
     assert not refused.ok and "presented host key" in refused.error
     warehouse = Warehouse.objects.get(pk=hub.connection.warehouse_id)
-    assert warehouse.host_key == pinned and warehouse.pending_host_key
+    keys = warehouse.adapter_state
+    assert keys["host_key"] == pinned and keys["pending_host_key"]
     alert = Alert.objects.get(kind="host_key_changed")
     assert alert.resolved_at is None
     # Still refused on the next run: never auto-accepted.
@@ -39,6 +41,7 @@ def test_a_changed_host_key_stops_the_warehouse_until_accepted(bs_store, sftp_se
     assert "host key changed" in page and "SHA256:" in page
     client.post(f"/connections/{hub.connection.pk}/host-key/")
     warehouse.refresh_from_db()
-    assert warehouse.host_key != pinned and warehouse.pending_host_key == ""
+    keys = warehouse.adapter_state
+    assert keys["host_key"] != pinned and keys["pending_host_key"] == ""
     assert Alert.objects.get(pk=alert.pk).resolved_at is not None
     assert hub.run("sales_order").counts["exported"] == 1

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dropstream.intents.models import Intent
 from dropstream.inventory.models import InventoryLevel, StoreInventory
 from dropstream.scheduling.models import Run
-from dropstream.sync.models import Intent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("e2e")]
 BATCH = "PUT /inventories/:id/batch_update"

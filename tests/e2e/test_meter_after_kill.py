@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from dropstream.scheduling.models import ApiCall
-from dropstream.sync.meter import UNANSWERED
+from dropstream.metering.meter import UNANSWERED
+from dropstream.metering.models import ApiCall
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes"),
               pytest.mark.django_db(transaction=True)]

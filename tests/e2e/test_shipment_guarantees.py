@@ -14,10 +14,10 @@ from django.utils import timezone
 from dropstream.alerts.models import Alert, AlertKind
 from dropstream.api.auth import issue_token
 from dropstream.connections import actions
+from dropstream.intents.models import Intent
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.models import Shipment, ShipmentState
-from dropstream.sync.models import Intent
 from tests.api.conftest import ApiClient
 from tests.e2e.conftest import build_hub, run_locked
 from tests.fixtures.refusals import refused_rows

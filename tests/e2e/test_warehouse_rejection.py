@@ -14,7 +14,7 @@ from dropstream.alerts.models import Alert, AlertKind
 from dropstream.catalog.models import Listing, Product
 from dropstream.orders.actions import reprocess
 from dropstream.orders.models import Order, OrderActivity, OrderStatus
-from dropstream.sync.adapters import warehouse_adapter
+from dropstream.sync.adapters import build
 from dropstream.sync.rejections import apply_warehouse_rejections
 from tests.e2e.conftest import Hub, build_hub
 
@@ -24,7 +24,7 @@ S = OrderStatus
 
 def apply(hub: Hub) -> int:
     # The flow as each sales run calls it (tests of the run itself are below).
-    adapter = warehouse_adapter(hub.connection.warehouse)
+    adapter = build(hub.connection.warehouse)
     try:
         return apply_warehouse_rejections(hub.connection, adapter)
     finally:
@@ -214,7 +214,7 @@ def test_a_refusal_the_hub_cannot_match_is_an_alert_not_lost(hub):
 
 def test_a_report_about_another_connections_file_is_left_for_it(hub, bs_store):
     from dropstream.connections import actions
-    from dropstream.sync.models import Intent
+    from dropstream.intents.models import Intent
 
     merchant = hub.connection.customer
     second_store = actions.create_store(merchant, name="Acme Outlet", platform="brightsites",

@@ -10,8 +10,8 @@ import os
 import time
 
 from dropstream.connections.models import Connection
+from dropstream.metering.models import ApiCall
 from dropstream.scheduling import clock
-from dropstream.scheduling.models import ApiCall
 from dropstream.sync.runner import RunResult
 
 # How many store requests ``metered`` makes per run, by channel (tests set it).

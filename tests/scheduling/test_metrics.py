@@ -7,8 +7,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
+from dropstream.metering.models import ApiCall
 from dropstream.orders.models import Order
-from dropstream.scheduling.models import ApiCall, Run
+from dropstream.scheduling.models import Run
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:

@@ -8,20 +8,20 @@ import pytest
 from django.db import IntegrityError
 
 from dropstream.alerts.models import Alert
+from dropstream.metering.meter import DbMeter
+from dropstream.metering.models import ApiCall
 from dropstream.orders import status as order_status
 from dropstream.orders.errors import InvalidTransition
 from dropstream.orders.models import Order, OrderActivity, OrderStatus
+from dropstream.orders.prepare import prepare_orders
 from dropstream.platforms.base import Address, MeteredCall, OrderSummary
 from dropstream.platforms.errors import OrderDataError, RemoteServerError
-from dropstream.scheduling.models import ApiCall
 from dropstream.sync.import_orders import (
     ImportReport,
     create_store_orders,
     import_details,
     upsert_store_order,
 )
-from dropstream.sync.meter import DbMeter
-from dropstream.sync.prepare import prepare_orders
 from tests.fixtures.orders import store_order
 
 S = OrderStatus

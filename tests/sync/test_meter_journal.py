@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from dropstream.metering import meter as meter_module
+from dropstream.metering.meter import UNANSWERED, DbMeter, recover_journals, rows_from_journal
+from dropstream.metering.models import ApiCall
 from dropstream.platforms.base import MeteredCall
-from dropstream.scheduling.models import ApiCall
-from dropstream.sync import meter as meter_module
-from dropstream.sync.meter import UNANSWERED, DbMeter, recover_journals, rows_from_journal
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind, AlertPolicy, Grouping, Issue, NotificationChannel
 from dropstream.connections.models import Store
+from dropstream.metering.models import ApiCall
 from dropstream.scheduling.budget import get_budget
-from dropstream.scheduling.models import ApiCall
 from dropstream.web import credential_links
 from dropstream.web.models import CredentialLink
 from tests.fixtures.secret_leaks import make_secret

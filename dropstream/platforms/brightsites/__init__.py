@@ -6,10 +6,9 @@ Settings follow the reference adapter (specs/dropstream-reference.md §14.1) plu
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from dropstream.platforms.base import PlatformSpec, SettingField
+from dropstream.platforms.base import PlatformSpec, SettingField, clean_bool
 
 # specs/brightsites-api.md §6: exactly ten statuses.
 ORDER_STATUSES = (
@@ -46,33 +45,12 @@ def clean_api_url(value: object) -> str:
     return text
 
 
-def clean_datetime(value: object) -> str:
-    text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("must be an ISO date-time such as 2026-01-31T00:00:00Z") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def clean_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ValueError("must be true or false")
-
-
 SPEC = PlatformSpec(
     name="brightsites",
     kind="store",
     label="BrightStores",
     adapter_path="dropstream.platforms.brightsites.adapter:BrightSitesAdapter",
+    hooks_path="dropstream.platforms.brightsites.hooks:HOOKS",
     fields=(
         SettingField("subdomain", "BrightStores Subdomain", required=True, clean=clean_subdomain,
                      help="https://mysite.mybrightsites.com → mysite"),
@@ -82,8 +60,6 @@ SPEC = PlatformSpec(
                      choices=ORDER_STATUSES),
         SettingField("api_url", "API URL", clean=clean_api_url,
                      help="Leave empty for https://{subdomain}.mybrightsites.com/api/v2.6.1"),
-        SettingField("import_since", "Import orders since", clean=clean_datetime,
-                     help="Default: when the connection is first enabled"),
         SettingField("notify_customer", "E-mail the customer on shipment", default=True,
                      clean=clean_bool),
         SettingField("status_on_shipped", "Order status when fully shipped", default="shipped",

@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dropstream.platforms.base import (
+    AdapterContext,
     InventoryWriteResult,
-    MeterSink,
     OrderSummary,
     StoreOrder,
     StoreShipment,
-    discard_meter,
 )
 from dropstream.platforms.brightsites.client import BrightSitesClient, format_time
 from dropstream.platforms.brightsites.mapping import (
@@ -55,20 +54,21 @@ AMBIGUOUS = "several Bright Sites inventory records have this final_sku"
 class BrightSitesAdapter:
     """One Bright Sites store. Construct per run; ``close()`` when done.
 
-    ``inventory_cache`` is a dict owned by the caller (kept between runs); the adapter stores
-    in it, JSON-serialisable: ``fetched_at`` (ISO time of the last full inventory read),
-    ``skus`` (final_sku → [product id, record id, last known level, tracked]), ``missing``
-    (SKUs asked for but not listed) and ``ambiguous``. ``client_options`` go to
-    BrightSitesClient (timeouts, attempts, backoff).
+    ``context.state["inventory_map"]`` is the adapter's memory between runs, JSON-ready:
+    ``fetched_at`` (ISO time of the last full inventory read), ``skus`` (final_sku → [product
+    id, record id, last known level, tracked]), ``missing`` (SKUs asked for but not listed) and
+    ``ambiguous``. ``client_options`` go to BrightSitesClient (timeouts, attempts, backoff).
     """
 
     platform = "brightsites"
 
-    def __init__(self, settings: Mapping[str, Any], *, meter: MeterSink = discard_meter,
-                 inventory_cache: dict[str, Any] | None = None, **client_options: Any) -> None:
+    def __init__(self, settings: Mapping[str, Any], context: AdapterContext | None = None,
+                 **client_options: Any) -> None:
         self.settings = dict(settings)
-        self.client = BrightSitesClient(self.settings, meter=meter, **client_options)
-        self.inventory_cache = inventory_cache if inventory_cache is not None else {}
+        self.context = context or AdapterContext()
+        self.client = BrightSitesClient(self.settings, meter=self.context.meter,
+                                        **client_options)
+        self.inventory_cache: dict[str, Any] = self.context.state.setdefault("inventory_map", {})
 
     def __repr__(self) -> str:
         return f"<BrightSitesAdapter {self.client.subdomain!r}>"
@@ -105,17 +105,31 @@ class BrightSitesAdapter:
 
     # -- orders --------------------------------------------------------------------------------
 
-    def list_orders(self, *, updated_since: datetime | None, status: str | None = None,
-                    created_since: datetime | None = None) -> Iterator[OrderSummary]:
+    @property
+    def import_status(self) -> str:
+        return str(self.settings.get("order_import_status") or "paid")
+
+    def wants(self, summary: OrderSummary) -> bool:
+        """Orders at the store's import status (``order_import_status``, default paid)."""
+        return summary.status == self.import_status
+
+    def is_cancellation(self, summary: OrderSummary) -> bool:
+        return summary.status == "canceled"
+
+    def list_orders(self, *, updated_since: datetime | None,
+                    created_since: datetime | None = None,
+                    status: str | None = None) -> Iterator[OrderSummary]:
         """Order summaries updated since ``updated_since`` (and created since
-        ``created_since``), at ``status`` or any status; each order once, none skipped.
+        ``created_since``), of any status; with no ``updated_since`` (the first import, a
+        backfill) only those at the import status. ``status`` asks for one status whatever
+        else (tools, tests). Each order once, none skipped.
 
         ⌈matching/500⌉ requests when the store does not change meanwhile (see
         BrightSitesClient.order_rows). Raises PlatformError; BadResponse names a wrong row field.
         """
         params: dict[str, str] = {}
-        if status:
-            params["status"] = status
+        if status or updated_since is None:
+            params["status"] = status or self.import_status
         if updated_since is not None:
             params["updated_at_from"] = format_time(updated_since)
         if created_since is not None:
@@ -144,6 +158,15 @@ class BrightSitesAdapter:
         Raises OrderDataError naming the field when it cannot be mapped.
         """
         return order_from_json(payload)
+
+    def order_from_push(self, payload: Mapping[str, Any]) -> StoreOrder:
+        """A pushed order: mapped from the body with zero requests, or read again from the store
+        (one request) when the store's settings ask for it (``push_verify``, §10: Push Orders
+        has no signature, so the body is only as trustworthy as the URL's secrecy)."""
+        order = self.order_from_payload(payload)
+        if self.settings.get("push_verify"):
+            return self.get_order(order.external_id)
+        return order
 
     # -- shipments -----------------------------------------------------------------------------
 
@@ -208,6 +231,10 @@ class BrightSitesAdapter:
             if shipment_matches(remote, shipment) and shipment_id(remote) not in claimed:
                 return shipment_id(remote)
         return None
+
+    @property
+    def sets_status_on_shipment(self) -> bool:
+        return str(self.settings.get("status_on_shipped") or "shipped") != "none"
 
     def set_order_shipped(self, external_id: str) -> None:
         """Set the status chosen in ``status_on_shipped`` with one PUT; "none" does nothing.

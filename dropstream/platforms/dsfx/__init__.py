@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dropstream.crypto import MASK
-from dropstream.platforms.base import PlatformSpec, SettingField
+from dropstream.platforms.base import PlatformSpec, SettingField, clean_bool
 
 SCHEMES = ("sftp", "ftps", "ftp", "file")
 
@@ -73,12 +73,6 @@ def clean_settle_seconds(value: object) -> float:
     if not 0 <= seconds <= 3600:
         raise ValueError("must be between 0 and 3600 seconds")
     return seconds
-
-
-def clean_bool(value: object) -> bool:
-    from dropstream.platforms.brightsites import clean_bool as parse
-
-    return parse(value)
 
 
 SPEC = PlatformSpec(

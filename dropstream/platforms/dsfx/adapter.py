@@ -28,16 +28,18 @@ taken gets ``.1``, ``.2``… before ``.csv``.
 **Files still being written** are left for the next fetch. A file is read only when its size
 and mtime are the same as at the previous listing (or it is seen for the first time) *and* it is
 at least ``settle_seconds`` old — by the server's mtime, or, should the server's clock run ahead,
-by how long this adapter has seen it unchanged. The previous listing lives in ``listing_state``
-(a JSON-ready dict, ``{name: [size, mtime, first_seen_unchanged_at]}``) that the caller may
-persist between runs and pass back in.
+by how long this adapter has seen it unchanged.
 
-**De-duplication:** the caller passes the SHA-256 of every document it has already stored
-(``processed_hashes``; the flow keeps them in the database, where a lookup is cheap — deriving
-them from ``/out/processed/`` would mean downloading that ever-growing folder on each run).
-Hashes of documents yielded during this adapter's life are added too. A file whose hash is
-known is yielded with ``duplicate=True`` and nothing parsed; ``acknowledge`` moves it to
-``processed/`` without an error report.
+**Memory between runs** (``AdapterContext.state``, JSON-ready, saved by the hub): ``listing`` —
+the previous listing of ``/out``, ``{name: [size, mtime, first_seen_unchanged_at]}``;
+``host_key`` — the SFTP host key pinned on first use; ``pending_host_key`` — a different key the
+server presented, waiting for a person to accept it (``pending_change``).
+
+**De-duplication:** a document's ``event_id`` is the SHA-256 of its content; the hub answers
+``context.seen(event_id)`` from its database (deriving it from ``/out/processed/`` would mean
+downloading that ever-growing folder on each run), and hashes acknowledged during this
+adapter's life count too. A file whose hash is known is yielded with ``duplicate=True`` and
+nothing parsed; ``acknowledge`` moves it to ``processed/`` without an error report.
 """
 
 from __future__ import annotations
@@ -47,19 +49,20 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from dropstream.platforms.base import (
-    MeterSink,
+    AdapterContext,
+    PendingChange,
     RowError,
     SubmitResult,
+    WarehouseAdapterBase,
     WarehouseDocument,
     WarehouseOrder,
     WarehouseRejection,
     WarehouseRules,
-    discard_meter,
 )
 from dropstream.platforms.dsfx import format as dsfx_format
 from dropstream.platforms.dsfx.transport import (
@@ -75,11 +78,13 @@ from dropstream.platforms.dsfx.transport import (
     TargetExists,
     Transport,
     check_name,
+    fingerprint,
     open_transport,
     unsafe_name_reason,
 )
 from dropstream.platforms.errors import (
     CredentialsRejected,
+    HostKeyMismatch,
     NotSupported,
     PlatformError,
     RemoteNotFound,
@@ -95,35 +100,33 @@ MAX_REASON = 1000
 _COPY_SUFFIX = re.compile(r"~[0-9]+(?=\.csv$)")
 
 
-class DsfxAdapter:
+class DsfxAdapter(WarehouseAdapterBase):
     """WarehouseAdapter for platform ``dropstream`` (DSFX files over sftp/ftps/ftp/file).
 
-    ``settings`` are the cleaned SPEC settings. ``host_key`` is the key pinned on the Warehouse
-    ("" = trust on first use, reported through ``on_new_host_key``). One connection is opened on
-    first use and reused until ``close()``. ``settle_seconds`` (default: the ``settle_seconds``
-    setting, else 5) is how old or how long unchanged a file must be before it is read;
-    ``listing_state`` and ``processed_hashes`` are the caller's memory between runs (see the
-    module docstring). ``transport`` replaces the one the connection string would open.
+    ``settings`` are the cleaned SPEC settings; ``context`` the hub's meter, this adapter's
+    memory (see the module docstring) and its "seen before?" check. The SFTP host key is
+    trusted on first use and pinned in the memory. One connection is opened on first use and
+    reused until ``close()``. ``settle_seconds`` (default: the ``settle_seconds`` setting, else
+    5) is how old or how long unchanged a file must be before it is read. ``transport`` replaces
+    the one the connection string would open.
     """
 
     platform = "dropstream"
 
     def __init__(
         self,
-        settings: dict[str, Any],
+        settings: Mapping[str, Any],
+        context: AdapterContext | None = None,
         *,
-        host_key: str = "",
-        on_new_host_key: Callable[[str], None] | None = None,
-        meter: MeterSink = discard_meter,
         settle_seconds: float | None = None,
-        listing_state: dict[str, list[float]] | None = None,
-        processed_hashes: Iterable[str] = (),
         timeout: float = 20.0,
         retries: int = 2,
         backoff: float = 0.5,
         transport: Transport | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, context)
+        settings = self.settings
+        state = self.context.state
         self.ph_version = int(settings.get("ph_version") or 2)
         self.orders_per_file = int(settings.get("orders_per_file") or 500)
         self.neutralise_formulas = bool(settings.get("neutralise_formulas", True))
@@ -132,14 +135,44 @@ class DsfxAdapter:
         if settle_seconds is None:
             settle_seconds = float(settings.get("settle_seconds", DEFAULT_SETTLE_SECONDS))
         self.settle_seconds = settle_seconds
-        self.listing_state: dict[str, list[float]] = listing_state if listing_state is not None \
-            else {}
-        self.processed_hashes: set[str] = set(processed_hashes)
+        self.listing_state: dict[str, list[float]] = state.setdefault("listing", {})
+        self._acknowledged: set[str] = set()
         # Names a server listed that could not be used safely: (folder, name, reason).
         self.rejected_names: list[tuple[str, str, str]] = []
         self.transport = transport or open_transport(
-            settings["connection_string"], host_key=host_key, on_new_host_key=on_new_host_key,
-            timeout=timeout, retries=retries, backoff=backoff, meter=meter)
+            settings["connection_string"], host_key=str(state.get("host_key") or ""),
+            on_new_host_key=self._pin_host_key, timeout=timeout, retries=retries,
+            backoff=backoff, meter=self.context.meter)
+
+    def _pin_host_key(self, key_text: str) -> None:
+        """Trust on first use: the first key a server presents is the one expected after."""
+        self.context.state["host_key"] = key_text
+
+    def note_failure(self, error: PlatformError) -> None:
+        """Keep a changed host key the server presented, for a person to accept."""
+        if isinstance(error, HostKeyMismatch) and error.presented_key:
+            self.context.state["pending_host_key"] = error.presented_key
+
+    @classmethod
+    def pending_change(cls, state: Mapping[str, Any]) -> PendingChange | None:
+        presented = str(state.get("pending_host_key") or "")
+        if not presented:
+            return None
+        return PendingChange(
+            title="The SFTP server's host key changed",
+            message=("Orders, shipments and inventory wait until you check with the warehouse "
+                     "that the server really changed, then trust the new key. Until then the "
+                     "password is never sent to it."),
+            details=(("Trusted", fingerprint(str(state.get("host_key") or "")) or "(none)"),
+                     ("Presented now", fingerprint(presented) or "(unreadable key)")),
+            action="Trust the new host key")
+
+    @classmethod
+    def accept_pending_change(cls, state: dict[str, Any]) -> None:
+        presented = str(state.get("pending_host_key") or "")
+        if not presented:
+            raise ValueError("no new host key is waiting to be accepted")
+        state["host_key"], state["pending_host_key"] = presented, ""
 
     def __repr__(self) -> str:
         return f"<DsfxAdapter {self.transport.where}>"
@@ -183,20 +216,27 @@ class DsfxAdapter:
             problems=_format_problems,
             batch_size=int(settings.get("orders_per_file") or 500))
 
-    def submission_reference(self, orders: Sequence[WarehouseOrder], created_at: datetime) -> str:
+    def submission_key(self, orders: Sequence[WarehouseOrder], created_at: datetime) -> str:
         """``ord_<first order number>_<YYMMDDHHMMSS>.csv``; raises ValueError for no orders."""
         if not orders:
             raise ValueError("a submission needs at least one order")
         return dsfx_format.order_file_name(orders[0].order_number, created_at)
 
-    def submission_exists(self, reference: str) -> bool:
+    def submitted(self, key: str, orders: Sequence[WarehouseOrder]) -> frozenset[str]:
+        """Every order of the file when it is in ``/in`` or already moved to
+        ``/in/processed/``; none when it is in neither (a file arrives whole or not at all)."""
+        if self.file_exists(key):
+            return frozenset(order.order_number for order in orders)
+        return frozenset()
+
+    def file_exists(self, reference: str) -> bool:
         """Whether ``reference`` is in ``/in`` or already moved to ``/in/processed/``."""
         check_name(reference)
         # A missing /in/processed/ simply answers False: the lookup of a file in it fails.
         return self.transport.exists(IN, reference) or self.transport.exists(IN_PROCESSED,
                                                                              reference)
 
-    def submit_orders(self, orders: Sequence[WarehouseOrder], *, reference: str) -> SubmitResult:
+    def submit(self, orders: Sequence[WarehouseOrder], *, key: str) -> SubmitResult:
         """Upload one order file named ``reference`` holding ``orders``.
 
         Returns ``already_there=True`` without uploading when the file is in ``/in`` or
@@ -208,6 +248,7 @@ class DsfxAdapter:
         if len(orders) > self.orders_per_file:
             raise ValueError(f"{len(orders)} orders exceed orders_per_file "
                              f"({self.orders_per_file}); submit them in batches")
+        reference = key
         if unsafe_name_reason(reference) or not reference.startswith(
                 dsfx_format.ORDER_PREFIX) or not reference.endswith(dsfx_format.SUFFIX):
             raise ValueError(f"{reference!r} is not an order file name (ord_…csv)")
@@ -217,7 +258,7 @@ class DsfxAdapter:
             facility=self.facility)
         result = SubmitResult(reference=reference, order_numbers=order_file.order_numbers,
                               warehouse_order_numbers=order_file.written_numbers)
-        if self.submission_exists(reference):
+        if self.file_exists(reference):
             return _already(result)
         try:
             self.transport.write(IN, reference, order_file.content)
@@ -340,7 +381,7 @@ class DsfxAdapter:
         transport.rename(OUT, document.name, folder, target)
         self.listing_state.pop(document.name, None)
         if not document.duplicate:
-            self.processed_hashes.add(document.sha256)
+            self._acknowledged.add(document.event_id)
 
     def close(self) -> None:
         self.transport.close()
@@ -368,8 +409,8 @@ class DsfxAdapter:
             except RemoteNotFound:
                 continue  # taken away between listing and reading: nothing to do
             digest = hashlib.sha256(data).hexdigest()
-            duplicate = digest in self.processed_hashes
-            document = WarehouseDocument(name=remote.name, sha256=digest,
+            duplicate = digest in self._acknowledged or self.context.seen(digest)
+            document = WarehouseDocument(name=remote.name, event_id=digest,
                                          received_at=datetime.now(UTC), duplicate=duplicate,
                                          stated_at=_stated_at(remote))
             yield remote, data, document

@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dropstream.catalog.models import Listing, ShippingMethodMap
-from dropstream.connections.actions import accept_host_key
+from dropstream.connections.actions import accept_pending_change, pending_change
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Channel, ChannelType, Connection, Merchant
 from dropstream.platforms.base import get_platform, platforms
@@ -206,14 +206,19 @@ def _settings_form(obj, data) -> PlatformSettingsForm:
                                 prefix=spec.kind)
 
 
-def _host_key_change(warehouse) -> dict[str, str] | None:
-    """Fingerprints of the pinned and the newly presented SFTP key, when one is waiting."""
-    if not warehouse.pending_host_key:
+def hook_url(owner) -> str | None:
+    """The owner's hook URL on the hub's public address, when its platform delivers to one."""
+    if owner.platform_spec.hooks() is None:
         return None
-    from dropstream.platforms.dsfx.transport import fingerprint
+    path = reverse("hook", args=[owner.platform, owner.hook_secret])
+    return f"{django_settings.PUBLIC_URL.rstrip('/')}{path}"
 
-    return {"trusted": fingerprint(warehouse.host_key) or "(none)",
-            "presented": fingerprint(warehouse.pending_host_key) or "(unreadable key)"}
+
+def _hook_card(owner) -> dict | None:
+    spec = owner.platform_spec.hooks()
+    if spec is None:
+        return None
+    return {"title": spec.title, "url": hook_url(owner), "steps": spec.setup_steps}
 
 
 def _render_settings(request: HttpRequest, connection: Connection, *, options=None, forms=None,
@@ -231,8 +236,9 @@ def _render_settings(request: HttpRequest, connection: Connection, *, options=No
         "store_form": forms["store"], "warehouse_form": forms["warehouse"],
         "store_masked": store.masked_adapter(),
         "warehouse_masked": connection.warehouse.masked_adapter(),
-        "push_url": f"{django_settings.PUBLIC_URL}/hooks/brightsites/{store.push_secret}",
-        "host_key_change": _host_key_change(connection.warehouse),
+        "store_hook": _hook_card(store),
+        "warehouse_hook": _hook_card(connection.warehouse),
+        "warehouse_change": pending_change(connection.warehouse),
         "shipping": ShippingMethodMap.objects.filter(connection=connection),
         "shipping_form": shipping_form or ShippingMapForm(),
         "csv_form": csv_form or CsvUploadForm(),
@@ -320,14 +326,15 @@ def shipping_add(request: HttpRequest, pk: int) -> HttpResponse:
 @page(manage=True)
 @require_POST
 def host_key_accept(request: HttpRequest, pk: int) -> HttpResponse:
-    """The user checked with the warehouse: trust the SFTP key its server now presents."""
+    """The user checked with the warehouse: approve what its platform waits for (DSFX: trust
+    the host key its server now presents)."""
     connection = _connection(request, pk)
     try:
-        accept_host_key(connection.warehouse)
+        accept_pending_change(connection.warehouse)
     except ConnectionsError as exc:
         messages.error(request, "; ".join(exc.errors.values()))
     else:
-        messages.success(request, "The new host key is trusted; the warehouse runs again.")
+        messages.success(request, "Accepted; the warehouse runs again.")
     return redirect(reverse("web:connection-settings", args=[pk]) + "#warehouse-settings")
 
 
@@ -339,7 +346,7 @@ def push_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     store = connection.store
     store.rotate_push_secret()
     store.save(update_fields=["push_secret"])
-    messages.success(request, "A new Push Orders URL was made: paste it into Bright Sites.")
+    messages.success(request, "A new URL was made: paste it into the store's settings.")
     return redirect(reverse("web:connection-settings", args=[pk]) + "#push")
 
 

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET
 from dropstream.alerts.models import Alert
 from dropstream.connections.models import Connection
 from dropstream.inventory.models import StoreInventory
+from dropstream.metering.models import ApiCall
 from dropstream.orders.models import Order, OrderStatus
-from dropstream.scheduling.models import ApiCall
 from dropstream.shipments.models import Shipment
 from dropstream.web import services
 from dropstream.web.views.common import local_day_start, local_month_start, page

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dropstream.connections.models import Store
+from dropstream.metering.models import ApiCall
 from dropstream.scheduling.budget import get_budget, store_usage, update_budget
 from dropstream.scheduling.errors import InvalidBudget
-from dropstream.scheduling.models import ApiCall
 from dropstream.web.forms import BudgetForm
 from dropstream.web.views.common import can_manage, get_visible, page, user_zone
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dropstream.platforms.base import MeteredCall
+from dropstream.platforms.base import AdapterContext, MeteredCall
 from dropstream.platforms.brightsites.adapter import BrightSitesAdapter
 
 # Fast retries so the tests do not sleep; the logic is the same as in production.
@@ -33,6 +33,8 @@ def settings_for(store: Any, **overrides: Any) -> dict[str, Any]:
 def make_adapter(store: Any, *, inventory_cache: dict | None = None, settings: dict | None = None,
                  **options: Any) -> tuple[BrightSitesAdapter, Meter]:
     meter = Meter()
-    adapter = BrightSitesAdapter(settings or settings_for(store), meter=meter,
-                                 inventory_cache=inventory_cache, **{**FAST, **options})
+    # The adapter's memory between runs, as the hub lends it: ``inventory_cache`` is its SKU map.
+    state = {"inventory_map": inventory_cache} if inventory_cache is not None else {}
+    adapter = BrightSitesAdapter(settings or settings_for(store),
+                                 AdapterContext(meter=meter, state=state), **{**FAST, **options})
     return adapter, meter

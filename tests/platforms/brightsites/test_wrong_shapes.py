@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from dropstream.platforms.base import AdapterContext
 from dropstream.platforms.brightsites.adapter import BrightSitesAdapter
 from dropstream.platforms.errors import BadResponse
 from tests.fixtures.secret_leaks import make_secret
@@ -16,7 +17,7 @@ def adapter_answering(body, calls: list) -> BrightSitesAdapter:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
     return BrightSitesAdapter({"subdomain": "acme", "api_token": make_secret(),
                                "api_url": "http://127.0.0.1:9/acme/api/v2.6.1"},
-                              meter=calls.append, transport=transport)
+                              AdapterContext(meter=calls.append), transport=transport)
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dropstream.platforms.base import RowError, WarehouseAdapter
+from dropstream.platforms.base import AdapterContext, RowError, WarehouseAdapter
 from dropstream.platforms.dsfx import SPEC
 from dropstream.platforms.dsfx import format as fmt
 from dropstream.platforms.dsfx.adapter import DsfxAdapter
@@ -23,6 +23,19 @@ from dropstream.platforms.errors import (
 from tests.platforms.dsfx.factories import CREATED_AT, csv_bytes, make_order
 
 
+class Memory(dict):
+    """An adapter's memory that tells ``on_new_host_key`` when a host key gets pinned."""
+
+    def __init__(self, on_new_host_key=None, **values) -> None:
+        super().__init__(values)
+        self.on_new_host_key = on_new_host_key
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        if key == "host_key" and self.on_new_host_key is not None:
+            self.on_new_host_key(value)
+
+
 @dataclass
 class Site:
     """A DSFX root reachable through ``connection_string``; ``root`` is its local folder."""
@@ -32,11 +45,18 @@ class Site:
     root: Path
     host_key: str = ""
 
-    def adapter(self, **kwargs) -> DsfxAdapter:
+    def adapter(self, *, listing_state: dict | None = None, processed_hashes=(),
+                on_new_host_key=None, **kwargs) -> DsfxAdapter:
+        """The adapter with the memory the hub would lend it (AdapterContext)."""
         settings = SPEC.clean({"connection_string": self.connection_string})
         kwargs.setdefault("settle_seconds", 0)
         kwargs.setdefault("backoff", 0)
-        return DsfxAdapter(settings, host_key=self.host_key, **kwargs)
+        state = Memory(on_new_host_key, host_key=self.host_key)
+        if listing_state is not None:
+            state["listing"] = listing_state
+        known = set(processed_hashes)
+        return DsfxAdapter(settings, AdapterContext(state=state, seen=known.__contains__),
+                           **kwargs)
 
     def drop(self, name: str, data: bytes, *, age: float = 60) -> Path:
         """The warehouse writes a file into /out, ``age`` seconds old."""
@@ -83,10 +103,10 @@ def test_the_adapter_satisfies_the_warehouse_protocol(site):
 def test_orders_round_trip_into_in_under_the_deterministic_name(site):
     adapter = site.adapter()
     orders = [make_order("1001"), make_order("BS 1002", lines=3), make_order("1003")]
-    reference = adapter.submission_reference(orders, CREATED_AT)
+    reference = adapter.submission_key(orders, CREATED_AT)
 
-    assert not adapter.submission_exists(reference)
-    result = adapter.submit_orders(orders, reference=reference)
+    assert not adapter.file_exists(reference)
+    result = adapter.submit(orders, key=reference)
     adapter.close()
 
     assert reference == "ord_1001_240506070809.csv"
@@ -102,15 +122,15 @@ def test_orders_round_trip_into_in_under_the_deterministic_name(site):
 def test_a_batch_already_in_the_warehouse_is_not_uploaded_again(site):
     adapter = site.adapter()
     orders = [make_order("1001")]
-    reference = adapter.submission_reference(orders, CREATED_AT)
-    adapter.submit_orders(orders, reference=reference)
+    reference = adapter.submission_key(orders, CREATED_AT)
+    adapter.submit(orders, key=reference)
     first = (site.root / "in" / reference).stat().st_mtime_ns
 
-    again = adapter.submit_orders(orders, reference=reference)
+    again = adapter.submit(orders, key=reference)
     (site.root / "in" / "processed").mkdir()
     os.rename(site.root / "in" / reference, site.root / "in" / "processed" / reference)
-    exists_after_pickup = adapter.submission_exists(reference)
-    third = adapter.submit_orders(orders, reference=reference)
+    exists_after_pickup = adapter.file_exists(reference)
+    third = adapter.submit(orders, key=reference)
 
     assert again.already_there and third.already_there and exists_after_pickup
     assert (site.root / "in" / "processed" / reference).stat().st_mtime_ns == first
@@ -119,11 +139,12 @@ def test_a_batch_already_in_the_warehouse_is_not_uploaded_again(site):
 
 def test_the_caller_batches_orders_per_file(site):
     adapter = DsfxAdapter(SPEC.clean({"connection_string": site.connection_string,
-                                      "orders_per_file": 2}), host_key=site.host_key)
+                                      "orders_per_file": 2}),
+                          AdapterContext(state={"host_key": site.host_key}))
     orders = [make_order(str(n)) for n in range(3)]
 
     with pytest.raises(ValueError, match="exceed orders_per_file"):
-        adapter.submit_orders(orders, reference=adapter.submission_reference(orders, CREATED_AT))
+        adapter.submit(orders, key=adapter.submission_key(orders, CREATED_AT))
 
     assert site.tree() == []
 
@@ -255,7 +276,7 @@ def test_a_redelivered_identical_file_is_ignored(site):
 
     site.drop("shp_1.csv", SHIPMENTS)
     site.drop("shp_1_again.csv", SHIPMENTS)
-    next_run = site.adapter(processed_hashes=[first.sha256])
+    next_run = site.adapter(processed_hashes=[first.event_id])
     again = list(next_run.fetch_shipments())
     for document in again:
         next_run.acknowledge(document)

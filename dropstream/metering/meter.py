@@ -32,8 +32,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from dropstream.logs import redact
+from dropstream.metering.models import ApiCall
 from dropstream.platforms.base import MeteredCall
-from dropstream.scheduling.models import ApiCall
 
 logger = logging.getLogger(__name__)
 

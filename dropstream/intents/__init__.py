@@ -1,0 +1,2 @@
+"""Intents: side effects outside the hub, recorded before they are performed (DESIGN.md
+invariant 1)."""
