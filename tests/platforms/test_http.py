@@ -280,8 +280,8 @@ def fields_of(body: Any) -> dict[str, list[str]]:
     ("GET", "GET /orders", Reply(200, b"<html>"), BadResponse, {"field": "body"}),
     ("GET", "GET /orders", Reply(418, b"teapot"), PlatformError, {"status": 418}),
 ])
-def test_each_answer_becomes_its_error_type_and_is_not_retried(scripted_server, method, endpoint, reply,
-                                                      error, extra):
+def test_each_answer_becomes_its_error_type_and_is_not_retried(scripted_server, method,
+                                                                endpoint, reply, error, extra):
     scripted_server.plan(reply)
     client = client_for(scripted_server.url, error_fields=fields_of)
 
