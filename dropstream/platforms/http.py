@@ -427,14 +427,17 @@ class HttpClient:
         self.close()
 
     def close(self) -> None:
+        """Close the connections; the client cannot be used after."""
         self._client.close()
 
     @property
     def max_attempts(self) -> int:
+        """Attempts a request gets in all (``RetryPolicy.max_attempts``)."""
         return self.retry.max_attempts
 
     @property
     def backoff_base(self) -> float:
+        """The longest first backoff wait, in seconds (``RetryPolicy.backoff_base``)."""
         return self.retry.backoff_base
 
     # -- one request, with retries -------------------------------------------------------------
