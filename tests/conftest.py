@@ -9,5 +9,6 @@ pytest_plugins = [
     "tests.fixtures.domain",
     "tests.fixtures.sftp",
     "tests.fixtures.brightsites",
+    "tests.fixtures.http_server",
     "tests.fixtures.processes",
 ]

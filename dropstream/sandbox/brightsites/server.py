@@ -27,7 +27,13 @@ from urllib.parse import parse_qs, urlsplit
 from dropstream.sandbox.brightsites import admin
 from dropstream.sandbox.brightsites.orders import Order
 from dropstream.sandbox.brightsites.runtime import PushEmitter, StoreRuntime, is_loopback_host
-from dropstream.sandbox.brightsites.store import ControlError, Store
+from dropstream.sandbox.brightsites.store import (
+    ControlError,
+    Store,
+    api_inventory,
+    api_orders,
+    api_shipments,
+)
 from dropstream.sandbox.brightsites.traffic import FaultBook, FaultRule, HookBook, Meter
 from dropstream.sandbox.brightsites.wire import ApiError, Clock
 
@@ -65,34 +71,38 @@ def _r(methods: str, pattern: str, handler: Handler, has_body: bool = False) -> 
 
 
 ROUTES: tuple[Route, ...] = (
-    _r("GET", r"orders", lambda s, r, a: s.api_list_orders(r.query)),
-    _r("GET", r"orders/(\d+)", lambda s, r, a: s.api_show_order(a[0])),
-    _r("PUT|PATCH", r"orders/(\d+)", lambda s, r, a: s.api_update_order(a[0], r.body), True),
-    _r("PUT|PATCH", r"orders/(\d+)/cancel", lambda s, r, a: s.api_cancel_order(a[0],
-                                                                              r.client_ip)),
-    _r("GET", r"orders/(\d+)/line_items", lambda s, r, a: s.api_line_items(a[0])),
-    _r("GET", r"orders/(\d+)/line_items/(\d+)", lambda s, r, a: s.api_line_item(a[0], a[1])),
-    _r("GET", r"orders/(\d+)/shipments", lambda s, r, a: s.api_list_shipments(a[0])),
-    _r("POST", r"orders/(\d+)/shipments", lambda s, r, a: s.api_create_shipment(a[0], r.body),
-       True),
-    _r("GET", r"orders/(\d+)/shipments/(\d+)", lambda s, r, a: s.api_show_shipment(a[0], a[1])),
+    _r("GET", r"orders", lambda s, r, a: api_orders.list_orders(s, r.query)),
+    _r("GET", r"orders/(\d+)", lambda s, r, a: api_orders.show_order(s, a[0])),
+    _r("PUT|PATCH", r"orders/(\d+)",
+       lambda s, r, a: api_orders.update_order(s, a[0], r.body), True),
+    _r("PUT|PATCH", r"orders/(\d+)/cancel",
+       lambda s, r, a: api_orders.cancel_order(s, a[0], r.client_ip)),
+    _r("GET", r"orders/(\d+)/line_items", lambda s, r, a: api_orders.line_items(s, a[0])),
+    _r("GET", r"orders/(\d+)/line_items/(\d+)",
+       lambda s, r, a: api_orders.line_item(s, a[0], a[1])),
+    _r("GET", r"orders/(\d+)/shipments", lambda s, r, a: api_shipments.list_shipments(s, a[0])),
+    _r("POST", r"orders/(\d+)/shipments",
+       lambda s, r, a: api_shipments.create_shipment(s, a[0], r.body), True),
+    _r("GET", r"orders/(\d+)/shipments/(\d+)",
+       lambda s, r, a: api_shipments.show_shipment(s, a[0], a[1])),
     _r("DELETE", r"orders/(\d+)/shipments/(\d+)",
-       lambda s, r, a: s.api_delete_shipment(a[0], a[1])),
-    _r("GET", r"shipping_methods", lambda s, r, a: s.api_shipping_methods()),
-    _r("GET", r"inventories", lambda s, r, a: s.api_list_inventories(r.query)),
+       lambda s, r, a: api_shipments.delete_shipment(s, a[0], a[1])),
+    _r("GET", r"shipping_methods", lambda s, r, a: api_shipments.shipping_methods(s)),
+    _r("GET", r"inventories", lambda s, r, a: api_inventory.list_inventories(s, r.query)),
     _r("PUT|PATCH", r"inventories/(\d+)/batch_update",
-       lambda s, r, a: s.api_batch_update(a[0], r.body), True),
-    _r("GET", r"products", lambda s, r, a: s.api_list_products(r.query)),
-    _r("GET", r"products/(\d+)", lambda s, r, a: s.api_show_product(a[0])),
-    _r("GET", r"products/(\d+)/inventories", lambda s, r, a: s.api_product_inventories(a[0])),
+       lambda s, r, a: api_inventory.batch_update(s, a[0], r.body), True),
+    _r("GET", r"products", lambda s, r, a: api_inventory.list_products(s, r.query)),
+    _r("GET", r"products/(\d+)", lambda s, r, a: api_inventory.show_product(s, a[0])),
+    _r("GET", r"products/(\d+)/inventories",
+       lambda s, r, a: api_inventory.product_inventories(s, a[0])),
     _r("POST", r"products/(\d+)/inventories",
-       lambda s, r, a: s.api_create_product_inventory(a[0], r.body), True),
+       lambda s, r, a: api_inventory.create_product_inventory(s, a[0], r.body), True),
     _r("GET", r"products/(\d+)/inventories/(\d+)",
-       lambda s, r, a: s.api_product_inventory(a[0], a[1])),
+       lambda s, r, a: api_inventory.product_inventory(s, a[0], a[1])),
     _r("PUT|PATCH", r"products/(\d+)/inventories/(\d+)",
-       lambda s, r, a: s.api_update_product_inventory(a[0], a[1], r.body), True),
+       lambda s, r, a: api_inventory.update_product_inventory(s, a[0], a[1], r.body), True),
     _r("DELETE", r"products/(\d+)/inventories/(\d+)",
-       lambda s, r, a: s.api_delete_product_inventory(a[0], a[1])),
+       lambda s, r, a: api_inventory.delete_product_inventory(s, a[0], a[1])),
 )
 
 

@@ -1,0 +1,62 @@
+"""DSFX connection strings: ``sftp://``, ``ftps://``, ``ftp://`` or ``file:///``.
+
+User and password are percent-decoded (specs/dropstream-reference.md §14.2); the password never
+appears in a ``repr``, a message or ``Endpoint.where``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from dropstream.platforms.errors import BadResponse
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed connection string. ``password`` is excluded from ``repr``."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    root: str
+
+    @property
+    def where(self) -> str:
+        """``sftp://user@host:port`` (or the local root): safe to show and to log."""
+        if self.scheme == "file":
+            return f"file://{self.root}"
+        user = f"{self.username}@" if self.username else ""
+        return f"{self.scheme}://{user}{self.host}:{self.port}"
+
+
+DEFAULT_PORTS = {"sftp": 22, "ftp": 21, "ftps": 21}
+
+
+def parse_connection_string(connection_string: str) -> Endpoint:
+    """Split a DSFX connection string; raises BadResponse naming what is wrong, never the password.
+
+    User and password are percent-decoded (specs/dropstream-reference.md §14.2).
+    """
+    parts = urlsplit(connection_string.strip())
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise BadResponse("the connection string must be file:///absolute/path",
+                              field="connection_string")
+        return Endpoint("file", "", 0, "", "", unquote(parts.path).rstrip("/") or "/")
+    if scheme not in DEFAULT_PORTS:
+        raise BadResponse("the connection string must start with sftp://, ftps://, ftp:// or "
+                          "file:///", field="connection_string")
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise BadResponse("the connection string has a port that is not a number",
+                          field="connection_string") from None
+    if not parts.hostname:
+        raise BadResponse("the connection string names no host", field="connection_string")
+    root = unquote(parts.path).rstrip("/")
+    return Endpoint(scheme, parts.hostname, port, unquote(parts.username or ""),
+                    unquote(parts.password or ""), root)

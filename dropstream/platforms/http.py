@@ -1,0 +1,649 @@
+"""HTTP plumbing shared by every platform that speaks HTTP: credentials, metering, retries, errors.
+
+A platform's client is an ``HttpClient`` told what differs between platforms, and nothing more:
+
+* ``platform``: the name each attempt is metered under (``MeteredCall.platform``);
+* ``Credentials``: where the secret goes on a request (``in_header``, ``in_query``), how it is
+  renewed once on a 401 (OAuth tokens), and ``scrub``, which hides every value it ever had;
+* ``Messages``: what the operator reads (what the remote is called, what to do about a refused
+  secret, whether a 404 means one missing record or a wrong account);
+* ``error_fields``: how the platform's error bodies list fields (Bright Sites §5.1 shapes A, B);
+* ``answer_error``: a failure reported inside a 2xx body (GraphQL ``errors``, ShipHero credits).
+
+Every request may cost money or credits (Bright Sites §11), so every attempt is metered —
+failures with no answer included — in ``MeteredTransport``, which wraps ``httpx.HTTPTransport``:
+response hooks would never see the failed ones (encode/httpx ``_transports/base.py``). It calls
+``announce`` before the attempt and the meter after. The same transport is the only place the
+secret is put on the request: the request object httpx logs ("HTTP Request: GET …") and attaches
+to its exceptions never carries it, whether it goes in a header or in the query.
+
+Errors raised (dropstream/platforms/errors.py), each with a plain message::
+
+    401/403                 CredentialsRejected   never retried (``read_only`` for a refused write);
+                                                  a 401 first renews renewable credentials once
+    404                     RemoteNotFound        one record; AccountNotFound when nothing answers
+                                                  as the account (``Messages.not_found`` decides)
+    400/409/422             RemoteValidationError ``fields`` from ``error_fields``
+    429                     RateLimited           ``retry_after`` from ``Retry-After``
+    5xx                     RemoteServerError
+    connect/read timeout    RemoteTimeout
+    refused, reset, DNS     RemoteUnavailable
+    2xx body not JSON       BadResponse           ``field = "body"``
+
+RateLimited, RemoteServerError, RemoteTimeout and RemoteUnavailable are retried with capped
+exponential backoff and full jitter, honouring ``Retry-After`` (seconds or an HTTP date) up to
+``RetryPolicy.max_retry_after``, up to ``max_attempts`` attempts in all. A request that is not
+idempotent is never repeated once it may have reached the remote: its error then has
+``maybe_applied = True`` and the caller must look before sending it again. No error chains the
+httpx exception: its request, and so its URL, is reachable from it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any, Self
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from dropstream.logs import REDACTED, redact
+from dropstream.platforms.base import (
+    MeteredCall,
+    MeterSink,
+    announce,
+    discard_meter,
+    new_call_id,
+)
+from dropstream.platforms.errors import (
+    AccountNotFound,
+    BadResponse,
+    CredentialsRejected,
+    PermanentError,
+    PlatformError,
+    RateLimited,
+    RemoteNotFound,
+    RemoteServerError,
+    RemoteTimeout,
+    RemoteUnavailable,
+    RemoteValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "DropStream/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+_EXT = "dropstream.http"  # request extension carrying (endpoint template, attempt number)
+
+
+# --------------------------------------------------------------------------------------------
+# Credentials: where the secret goes, how it is renewed, how it is hidden
+# --------------------------------------------------------------------------------------------
+
+Placement = Callable[[httpx.Request, str], httpx.Request]
+"""(request, secret) → a copy of the request carrying the secret."""
+
+Renew = Callable[[], str]
+"""Returns a fresh secret (a new OAuth token); raises a PlatformError when it cannot."""
+
+
+def in_header(name: str, template: str = "{}") -> Placement:
+    """A placement that sets header ``name`` to ``template`` filled with the secret
+    (``in_header("Authorization", "Bearer {}")``)."""
+
+    def place(request: httpx.Request, secret: str) -> httpx.Request:
+        headers = request.headers.copy()
+        headers[name] = template.format(secret)
+        return _copy_request(request, request.url, headers)
+
+    return place
+
+
+def in_query(name: str) -> Placement:
+    """A placement that adds ``name=<secret>`` to the query (Bright Sites ``token_in_query``)."""
+
+    def place(request: httpx.Request, secret: str) -> httpx.Request:
+        url = request.url.copy_merge_params({name: secret})
+        return _copy_request(request, url, request.headers.copy())
+
+    return place
+
+
+def _copy_request(request: httpx.Request, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
+    return httpx.Request(request.method, url, headers=headers, stream=request.stream,
+                         extensions=request.extensions)
+
+
+class Credentials:
+    """One account's secret: where it goes on a request, how it is renewed, how it is hidden.
+
+    ``renew`` (optional) returns a fresh secret. It is called before the first request when no
+    secret was given, and once more when the remote answers 401. ``scrub`` hides every value the
+    secret ever had, as sent and percent-encoded, so an old token cannot leak either.
+    """
+
+    def __init__(self, secret: str, placement: Placement, *, renew: Renew | None = None) -> None:
+        self._secret = secret
+        self._placement = placement
+        self._renew = renew
+        self._known: list[str] = []
+        self._remember(secret)
+
+    def __repr__(self) -> str:
+        return f"<Credentials {REDACTED}>"
+
+    @property
+    def renewable(self) -> bool:
+        """Whether a 401 is worth one more attempt with a renewed secret."""
+        return self._renew is not None
+
+    def ready(self) -> None:
+        """Fetch a secret through ``renew`` if there is none yet; raises what ``renew`` raises."""
+        if not self._secret and self._renew is not None:
+            self.renew()
+
+    def renew(self) -> None:
+        """Replace the secret by a fresh one; raises what ``renew`` raises, or ValueError when
+        these credentials have no ``renew``."""
+        if self._renew is None:
+            raise ValueError("these credentials cannot be renewed")
+        self._secret = self._renew()
+        self._remember(self._secret)
+
+    def apply(self, request: httpx.Request) -> httpx.Request:
+        """A copy of ``request`` carrying the current secret."""
+        return self._placement(request, self._secret)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without any value of the secret, nor anything ``logs.redact`` hides."""
+        text = redact(text)
+        for secret in self._known:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _remember(self, secret: str) -> None:
+        for form in (secret, quote(secret, safe="")):
+            if form and form not in self._known:
+                self._known.append(form)
+
+
+# --------------------------------------------------------------------------------------------
+# Transport: credentials and meter
+# --------------------------------------------------------------------------------------------
+
+
+class MeteredTransport(httpx.BaseTransport):
+    """Puts the credentials on each outgoing request and reports every attempt to ``meter``.
+
+    The body is read here, so a timeout while reading it is metered as this attempt's failure.
+    The returned response carries the request as httpx made it: without the secret.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, *, platform: str, credentials: Credentials,
+                 meter: MeterSink) -> None:
+        self._inner = inner
+        self._platform = platform
+        self._credentials = credentials
+        self._meter = meter
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The answer, its body read; re-raises the inner transport's error after metering it."""
+        endpoint, attempt = request.extensions.get(_EXT, (f"{request.method} ?", 1))
+        call_id = new_call_id()
+        self._announce(request.method, endpoint, attempt, call_id)
+        started = time.monotonic()
+        try:
+            answer = self._inner.handle_request(self._credentials.apply(request))
+            try:
+                raw = b"".join(answer.iter_raw())
+            except httpx.StreamConsumed:
+                raw = answer.content  # read already by an in-memory transport
+            finally:
+                answer.close()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {self._credentials.scrub(str(exc))}"
+            self._report(request.method, endpoint, None, started, attempt, error, call_id)
+            raise
+        self._report(request.method, endpoint, answer.status_code, started, attempt, "", call_id)
+        return httpx.Response(answer.status_code, headers=answer.headers, content=raw,
+                              extensions=answer.extensions, request=request)
+
+    def _announce(self, method: str, endpoint: str, attempt: int, call_id: str) -> None:
+        try:
+            announce(self._meter, MeteredCall(platform=self._platform, method=method,
+                                              endpoint=endpoint, status=None, duration_ms=0,
+                                              attempt=attempt, call_id=call_id))
+        except Exception:  # noqa: BLE001 — a broken sink must not stop the request
+            logger.exception("the request meter failed for %s", endpoint)
+
+    def _report(self, method: str, endpoint: str, status: int | None, started: float,
+                attempt: int, error: str, call_id: str) -> None:
+        call = MeteredCall(platform=self._platform, method=method, endpoint=endpoint,
+                           status=status,
+                           duration_ms=round((time.monotonic() - started) * 1000, 3),
+                           attempt=attempt, error=error[:300], call_id=call_id)
+        try:
+            self._meter(call)
+        except Exception:  # noqa: BLE001 — a broken sink must not turn a success into a failure
+            logger.exception("the request meter failed for %s", endpoint)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@functools.lru_cache(maxsize=1)
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verified TLS context per process: loading the CA bundle costs ~25 ms of CPU, which
+    every run paid again when each client built its own."""
+    import certifi  # httpx's own CA bundle
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+# --------------------------------------------------------------------------------------------
+# Retries
+# --------------------------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date, RFC 9110
+    §10.2.3), never negative; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts a request gets and how long to wait between them."""
+
+    max_attempts: int = 5
+    backoff_base: float = 0.5  # the first wait is at most this; each further one doubles
+    backoff_cap: float = 30.0  # no backoff wait is longer
+    max_retry_after: float = 120.0  # a server asking for a longer wait is not waited for
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_attempts", max(1, int(self.max_attempts)))
+
+    def backoff(self, failures: int) -> float:
+        """A wait in seconds after ``failures`` failed attempts: full jitter, uniform between 0
+        and min(cap, base · 2^(failures − 1)), so clients that failed together spread out."""
+        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+        return random.uniform(0, ceiling)
+
+    def delay(self, failures: int, retry_after: float | None) -> float | None:
+        """Seconds before the next attempt: the server's ``retry_after`` when it sent one, else
+        ``backoff``; None when the server asks for longer than ``max_retry_after``."""
+        if retry_after is not None:
+            return None if retry_after > self.max_retry_after else retry_after
+        return self.backoff(failures)
+
+
+# --------------------------------------------------------------------------------------------
+# What the operator reads
+# --------------------------------------------------------------------------------------------
+
+
+class Messages:
+    """The operator-facing words for one remote; a platform subclasses it for its own hints.
+
+    ``platform`` names the platform ("Bright Sites refused PUT /orders/:id: …"), ``remote`` the
+    account the settings point at ("Bright Sites store 'acme' timed out …").
+    """
+
+    def __init__(self, platform: str, remote: str) -> None:
+        self.platform = platform
+        self.remote = remote
+
+    def rejected(self, status: int) -> str:
+        """The message for a refused secret: a 401, or a 403 of a read."""
+        return (f"{self.remote} rejected the credentials (HTTP {status}). Check them in the "
+                "connection's settings.")
+
+    def read_only(self, status: int) -> str:
+        """The message for a write refused with 403: the secret may only read."""
+        return (f"the credentials of {self.remote} may only read, so it refused a change (HTTP "
+                f"{status}). Save credentials that may write in the connection's settings.")
+
+    def not_found(self, endpoint: str, body: Any, subject: str | None) -> RemoteNotFound:
+        """The error for a 404 on ``endpoint`` (a template), given the decoded JSON ``body`` (or
+        None) and the ``subject`` the caller named ("order 1042"): RemoteNotFound for one
+        missing record, AccountNotFound when nothing answers as the account. Here an item path
+        (``:id`` in the template) answered in JSON is a missing record."""
+        if ":" in endpoint and body is not None:
+            return RemoteNotFound(f"{self.remote} has no {subject or endpoint} (HTTP 404 on "
+                                  f"{endpoint})", status=404)
+        return AccountNotFound(f"nothing answers as {self.remote} (HTTP 404 on {endpoint}). "
+                               "Check the address in the connection's settings.", status=404)
+
+
+ErrorFields = Callable[[Any], dict[str, list[str]]]
+"""The decoded JSON of an error answer (or None) → field → messages; "base" for the request."""
+
+AnswerError = Callable[[Any], PlatformError | None]
+"""The error a 2xx answer reports in its decoded body (GraphQL ``errors``), or None. A
+RateLimited is retried like a 429 (the remote did not run the request); any other is raised."""
+
+
+def no_fields(body: Any) -> dict[str, list[str]]:
+    """The ``error_fields`` of a platform whose error bodies name no fields."""
+    return {}
+
+
+def no_answer_error(body: Any) -> PlatformError | None:
+    """The ``answer_error`` of a platform whose 2xx answers always mean success."""
+    return None
+
+
+def describe_fields(fields: Mapping[str, list[str]]) -> str:
+    """``field: message; other: message``, with "base" messages standing alone."""
+    return "; ".join(f"{name}: {' '.join(messages)}" if name != "base" else " ".join(messages)
+                     for name, messages in fields.items())
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Failure:
+    """One failed attempt: the error to raise and whether to try again."""
+
+    error: PlatformError
+    retry: bool
+    wait: float | None = None  # the server's Retry-After, when it sent one
+    maybe_applied: bool = False
+
+
+class HttpClient:
+    """One account's API over HTTP. ``close()`` when done (or use as a context manager).
+
+    ``request`` returns the decoded JSON of a 2xx answer or raises a PlatformError (see the
+    module docstring). One ``httpx.Client`` with ``base_url``, an explicit ``timeout`` and no
+    redirects; ``transport`` replaces the network (tests), under the same metering.
+    """
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        base_url: str,
+        credentials: Credentials,
+        messages: Messages,
+        meter: MeterSink = discard_meter,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        error_fields: ErrorFields = no_fields,
+        answer_error: AnswerError = no_answer_error,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.platform = platform
+        self.base_url = base_url.rstrip("/")
+        self.host = urlsplit(self.base_url).netloc
+        self.credentials = credentials
+        self.messages = messages
+        self.retry = retry
+        self.error_fields = error_fields
+        self.answer_error = answer_error
+        self._transport = MeteredTransport(
+            transport or httpx.HTTPTransport(verify=shared_ssl_context()), platform=platform,
+            credentials=credentials, meter=meter)
+        self._client = httpx.Client(
+            base_url=self.base_url + "/", timeout=timeout, transport=self._transport,
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
+            follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.platform} {self.base_url}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections; the client cannot be used after."""
+        self._client.close()
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts a request gets in all (``RetryPolicy.max_attempts``)."""
+        return self.retry.max_attempts
+
+    @property
+    def backoff_base(self) -> float:
+        """The longest first backoff wait, in seconds (``RetryPolicy.backoff_base``)."""
+        return self.retry.backoff_base
+
+    # -- one request, with retries -------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool = True,
+        max_attempts: int | None = None,
+        first_attempt: int = 1,
+        subject: str | None = None,
+    ) -> Any:
+        """Send ``method path`` and return the decoded JSON of the 2xx answer (None for 204).
+
+        ``endpoint`` is the template metered and named in messages (``GET /orders/:id``);
+        ``subject`` names the record for a 404 ("order 1042"). ``max_attempts`` overrides the
+        policy's and ``first_attempt`` numbers the first one in the meter, for a caller that
+        resumes a request it began. Raises a PlatformError subclass.
+        """
+        self.credentials.ready()
+        attempts = max_attempts or self.retry.max_attempts
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            number = first_attempt + attempt - 1
+            try:
+                response = self._client.request(
+                    method, path.lstrip("/"), params=params, json=json_body,
+                    extensions={_EXT: (endpoint, number)})
+            except httpx.TransportError as exc:
+                failure = self._transport_failure(exc, endpoint, idempotent)
+            else:
+                if response.status_code == 401 and not renewed and self.credentials.renewable:
+                    # An expired token: renew it once and send again. A 401 means the remote
+                    # did not act on the request, so even a POST may go again; that attempt
+                    # is not a retry of a failure and does not use up the budget.
+                    renewed = True
+                    attempts += 1
+                    self._renew(endpoint)
+                    continue
+                if response.is_success:
+                    body = self._decode(response, endpoint)
+                    failure = self._reported_failure(body)
+                    if failure is None:
+                        return body
+                else:
+                    failure = self._status_failure(response, method, endpoint, idempotent,
+                                                   subject)
+            self._wait_or_raise(failure, attempt, attempts, number, endpoint)
+
+    def get(self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None,
+            **options: Any) -> Any:
+        """``request("GET", …)``."""
+        return self.request("GET", path, endpoint=endpoint, params=params, **options)
+
+    def expect_object(self, body: Any, endpoint: str, key: str | None = None) -> Any:
+        """``body`` (or ``body[key]``, a list) checked to be the right JSON type; raises
+        BadResponse naming the field if not."""
+        if not isinstance(body, Mapping):
+            raise BadResponse(f"{self.messages.platform} answered {endpoint} with a JSON "
+                              f"{type(body).__name__} instead of an object", field="body")
+        if key is None:
+            return body
+        value = body.get(key)
+        if not isinstance(value, list):
+            raise BadResponse(f"{self.messages.platform} answered {endpoint} without a {key!r} "
+                              "list", field=key)
+        return value
+
+    def _renew(self, endpoint: str) -> None:
+        logger.info("%s answered 401 on %s; renewing the credentials once",
+                    self.messages.remote, endpoint)
+        self.credentials.renew()
+
+    def _wait_or_raise(self, failure: _Failure, attempt: int, attempts: int, number: int,
+                       endpoint: str) -> None:
+        """Sleep before the next attempt; raises the failure's error when it is the last one."""
+        error = failure.error
+        if not failure.retry or attempt >= attempts:
+            error.maybe_applied = failure.maybe_applied  # type: ignore[attr-defined]
+            if failure.retry and attempts > 1:
+                error.message = f"{error.message} (gave up after {attempts} attempts)"
+                error.args = (error.message,)
+            raise error
+        delay = self.retry.delay(attempt, failure.wait)
+        if delay is None:
+            error.maybe_applied = False  # type: ignore[attr-defined]
+            raise error
+        logger.warning("%s: %s attempt %d of %d failed: %s; retrying in %.2fs",
+                       self.messages.remote, endpoint, number, attempts, error.message, delay)
+        time.sleep(delay)
+
+    # -- translation ---------------------------------------------------------------------------
+
+    def _transport_failure(self, exc: httpx.TransportError, endpoint: str,
+                           idempotent: bool) -> _Failure:
+        # Never chain exc: its request (and so its URL) is reachable from it. Only the class
+        # name and a scrubbed message travel on.
+        detail = self.credentials.scrub(str(exc)) or type(exc).__name__
+        # Connect failures never reached the remote: always safe to repeat.
+        unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+        words = self.messages
+        if isinstance(exc, httpx.TimeoutException):
+            kind = "connecting" if unsent else "waiting for the answer"
+            error: PlatformError = RemoteTimeout(
+                f"{words.remote} timed out ({kind}) on {endpoint}")
+        elif isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
+            return _Failure(RemoteUnavailable(
+                f"cannot call {words.platform} at {self.host}: {detail}"), retry=False)
+        else:
+            error = RemoteUnavailable(
+                f"could not reach {words.remote} at {self.host} on {endpoint}: "
+                f"{type(exc).__name__} ({detail})")
+        return _Failure(error, retry=idempotent or unsent, maybe_applied=not unsent)
+
+    def _reported_failure(self, body: Any) -> _Failure | None:
+        """The failure a 2xx answer reports in its ``body`` (``answer_error``), or None."""
+        error = self.answer_error(body)
+        if error is None:
+            return None
+        if isinstance(error, RateLimited):
+            # Like a 429: the remote refused to run the request, so any method may go again.
+            return _Failure(error, retry=True, wait=error.retry_after)
+        return _Failure(error, retry=False)
+
+    def _status_failure(self, response: httpx.Response, method: str, endpoint: str,
+                        idempotent: bool, subject: str | None) -> _Failure:
+        status = response.status_code
+        body = _json_or_none(response)
+        words = self.messages
+        if status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            shown = f"; it asked to wait {wait:.0f}s" if wait is not None else ""
+            # A 429 means the remote did not take the request: safe to repeat any method.
+            return _Failure(RateLimited(
+                f"{words.remote} is limiting requests on {endpoint}{shown}", retry_after=wait),
+                retry=True, wait=wait)
+        if status >= 500:
+            return _Failure(RemoteServerError(
+                f"{words.remote} had a server error (HTTP {status}) on {endpoint}",
+                status=status), retry=idempotent, maybe_applied=True)
+        fields = self._scrubbed(self.error_fields(body))
+        if status in (401, 403):
+            return _Failure(self._credentials_error(status, method, fields), retry=False)
+        if status == 404:
+            return _Failure(words.not_found(endpoint, body, subject), retry=False)
+        if status in (400, 409, 422) or fields:
+            text = describe_fields(fields) if fields else self._body_text(response)
+            return _Failure(RemoteValidationError(
+                f"{words.platform} refused {endpoint}: {text}", fields=fields, status=status),
+                retry=False)
+        return _Failure(PermanentError(
+            f"{words.platform} answered {endpoint} with HTTP {status}: "
+            f"{self._body_text(response)}", status=status), retry=False)
+
+    def _scrubbed(self, fields: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        """``fields`` with the secret hidden in each message, should the remote echo it."""
+        scrub = self.credentials.scrub
+        return {name: [scrub(message) for message in messages]
+                for name, messages in fields.items()}
+
+    def _credentials_error(self, status: int, method: str,
+                           fields: Mapping[str, list[str]]) -> CredentialsRejected:
+        said = describe_fields(fields).lower()
+        write = method.upper() not in ("GET", "HEAD")
+        if status == 403 and (write or "read-only" in said or "read only" in said):
+            return CredentialsRejected(self.messages.read_only(status), status=status,
+                                       read_only=True)
+        return CredentialsRejected(self.messages.rejected(status), status=status)
+
+    def _body_text(self, response: httpx.Response) -> str:
+        try:
+            text = response.text
+        except (ValueError, UnicodeDecodeError):  # pragma: no cover - httpx decodes leniently
+            text = ""
+        text = " ".join(text.split())
+        return self.credentials.scrub(text[:200]) or "(empty body)"
+
+    def _decode(self, response: httpx.Response, endpoint: str) -> Any:
+        if response.status_code == 204:  # No Content: there is nothing to decode
+            return None
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError):
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            raise BadResponse(
+                f"{self.messages.remote} answered {endpoint} with a body that is not JSON (HTTP "
+                f"{response.status_code}, {kind}, {len(response.content)} bytes)",
+                field="body", status=response.status_code) from None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT", "AnswerError", "Credentials", "ErrorFields", "HttpClient", "Messages",
+    "MeteredTransport", "Placement", "Renew", "RetryPolicy", "describe_fields", "in_header",
+    "in_query", "no_answer_error", "no_fields", "parse_retry_after", "shared_ssl_context",
+]
