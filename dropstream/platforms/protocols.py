@@ -157,6 +157,10 @@ class WarehouseAdapter(Protocol):
     def cancel_order(self, order_number: str) -> None:
         """Ask the warehouse to cancel; NotSupported where it cannot."""
 
+    def hook_document(self, topic: str, payload: Mapping[str, Any]) -> WarehouseDocument | None:
+        """What an event delivered to the warehouse's hook URL reports (shipments, levels),
+        mapped with no request; None for an event the hub does not use."""
+
     def close(self) -> None: ...
 
 
@@ -194,6 +198,9 @@ class WarehouseAdapterBase:
     def cancel_order(self, order_number: str) -> None:
         raise NotSupported(f"this warehouse cannot be asked to cancel: cancel order "
                            f"{order_number} in the warehouse's own system")
+
+    def hook_document(self, topic: str, payload: Mapping[str, Any]) -> WarehouseDocument | None:
+        return None
 
     def close(self) -> None:
         return None

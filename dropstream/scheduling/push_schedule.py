@@ -18,7 +18,7 @@ from dropstream.connections.models import Channel, ChannelType, Connection, Stor
 from dropstream.scheduling.actions import request_run, set_channel_rules
 from dropstream.scheduling.errors import RunRefused
 from dropstream.scheduling.models import RunMode, RunTrigger
-from dropstream.sync.events import orders_pushed, pushes_missed
+from dropstream.sync.events import orders_pushed, pushes_missed, shipments_arrived
 
 logger = logging.getLogger("dropstream.scheduling")
 RECONCILIATION_RULES = [{"type": "daily", "every": 1, "at": "03:00"}]
@@ -73,3 +73,17 @@ def _on_orders_pushed(sender, *, connection: Connection, imported: bool, first: 
 @receiver(pushes_missed, dispatch_uid="scheduling.pushes_missed")
 def _on_pushes_missed(sender, *, connection: Connection, **_: object) -> None:
     restore_polling(connection.store)
+
+
+@receiver(shipments_arrived, dispatch_uid="scheduling.shipments_arrived")
+def _on_shipments_arrived(sender, *, connection: Connection, **_: object) -> None:
+    """Shipments a warehouse delivered by hook reach the store without waiting for the
+    schedule; repeated deliveries share one queued run."""
+    channel = Channel.objects.filter(connection=connection, type=ChannelType.SHIPMENT).first()
+    if channel is None or channel.enabled_at is None:
+        return
+    try:
+        request_run(channel, trigger=RunTrigger.PUSH)
+    except RunRefused:
+        logger.info("shipment run after hook not queued: connection %s is disabled",
+                    connection.pk)

@@ -29,10 +29,13 @@ from dropstream.metering.meter import DbMeter
 from dropstream.orders.prepare import prepare_orders
 from dropstream.platforms.base import HookEvent, HookRejected
 from dropstream.platforms.errors import OrderDataError, PlatformError
+from dropstream.shipments.models import Shipment, ShipmentState
 from dropstream.sync import adapters
-from dropstream.sync.events import orders_pushed
+from dropstream.sync.events import orders_pushed, shipments_arrived
 from dropstream.sync.import_orders import apply_store_cancellation, import_pushed_order
 from dropstream.sync.models import PushDelivery
+from dropstream.sync.push_inventory import store_levels
+from dropstream.sync.shipments import ShipmentReport, store_document
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -149,6 +152,8 @@ def process_delivery(delivery_id: int) -> str:
         return delivery.state
     if delivery.store_id is not None and delivery.topic in ORDER_TOPICS + ("",):
         return _process_order_event(delivery)
+    if delivery.warehouse_id is not None:
+        return _process_warehouse_event(delivery)
     return _finish(delivery, PushDelivery.State.IGNORED,
                    f"the hub imports no {delivery.topic or 'such'} events from "
                    f"{delivery.platform or 'this platform'}")
@@ -192,6 +197,48 @@ def _process_order_event(delivery: PushDelivery) -> str:
     orders_pushed.send(sender=Connection, connection=connection, imported=imported,
                        first=store.push_orders_since is None)
     return _finish(delivery, PushDelivery.State.IMPORTED, outcome)
+
+
+def _process_warehouse_event(delivery: PushDelivery) -> str:
+    """An event a warehouse delivered: its shipments stored under the connections whose orders
+    they ship (the next shipment run of each posts them; scheduling asks for one now), its
+    inventory levels stored."""
+    warehouse = delivery.warehouse
+    connection = (Connection.objects.filter(warehouse=warehouse, enabled_at__isnull=False)
+                  .select_related("store", "warehouse", "customer").first())
+    if connection is None:
+        return _finish(delivery, PushDelivery.State.IGNORED,
+                       "no enabled connection uses this warehouse")
+    meter = DbMeter(connection=connection, channel="shipment", billed=False)
+    memory = adapters.Memory(warehouse)
+    adapter = adapters.build(warehouse, meter=meter, memory=memory)
+    try:
+        document = adapter.hook_document(delivery.topic,
+                                         json.loads(delivery.body) if delivery.body else {})
+    except (PlatformError, ValueError) as exc:
+        return _finish(delivery, PushDelivery.State.REJECTED, str(exc))
+    finally:
+        adapter.close()
+        memory.save()
+        meter.close()
+    if document is None:
+        return _finish(delivery, PushDelivery.State.IGNORED,
+                       f"the hub does not use {delivery.topic or 'such'} events")
+    if document.levels:
+        store_levels(warehouse, document)
+    report = ShipmentReport()
+    _, failed = store_document(connection, document, report)
+    if failed:
+        # Kept Received: the scheduler's sweep imports it again (stored ones are recognised).
+        raise RuntimeError("storing shipments of a hook delivery failed: " + "; ".join(failed))
+    touched = set(Shipment.objects.filter(
+        warehouse=warehouse, key__in=[s.key for s in document.shipments],
+        state=ShipmentState.NEW).values_list("connection_id", flat=True))
+    for connection_id in sorted(touched):
+        shipments_arrived.send(sender=Connection,
+                               connection=Connection.objects.get(pk=connection_id))
+    return _finish(delivery, PushDelivery.State.IMPORTED,
+                   f"{report.imported} shipment(s), {len(document.levels)} level(s)")
 
 
 def _warehouse_canceller(connection: Connection):

@@ -27,6 +27,7 @@ from dropstream.platforms.base import (
     StoreShipment,
     StoreShipmentLine,
     WarehouseAdapter,
+    WarehouseDocument,
     WarehouseShipment,
 )
 from dropstream.platforms.errors import PlatformError, RemoteValidationError, is_connection_level
@@ -104,6 +105,33 @@ def _store_one(connection: Connection, incoming: WarehouseShipment,
         raise
 
 
+def store_document(connection: Connection, document: WarehouseDocument,
+                   report: ShipmentReport) -> tuple[list[RowError], list[str]]:
+    """Store every shipment of one document; returns (row errors for the warehouse's report,
+    the shipments that failed to be stored, described). A duplicate document stores nothing."""
+    errors = list(document.errors)
+    failed: list[str] = []
+    if document.duplicate:
+        return errors, failed
+    for incoming in document.shipments:
+        try:
+            outcome, row_errors = _store_one(connection, incoming, document.name)
+        except Exception as exc:  # noqa: BLE001 — one bad shipment never stops the document
+            logger.exception("storing shipment %s failed", incoming.key,
+                             extra={"connection_id": connection.pk, "channel": "shipment"})
+            failed.append(f"{incoming.key}: {type(exc).__name__}: {exc}")
+            report.errors += 1
+            continue
+        errors.extend(row_errors)
+        if outcome == "imported":
+            report.imported += 1
+        elif outcome == "duplicate":
+            report.duplicates += 1
+        elif outcome == "unmatched":
+            report.unmatched += 1
+    return errors, failed
+
+
 def import_shipments(connection: Connection, adapter: WarehouseAdapter,
                      report: ShipmentReport) -> None:
     """Read every new shipment document; store its shipments; acknowledge it.
@@ -114,25 +142,7 @@ def import_shipments(connection: Connection, adapter: WarehouseAdapter,
     """
     for document in adapter.fetch_shipments():
         report.files += 1
-        errors = list(document.errors)
-        failed: list[str] = []
-        if not document.duplicate:
-            for incoming in document.shipments:
-                try:
-                    outcome, row_errors = _store_one(connection, incoming, document.name)
-                except Exception as exc:  # noqa: BLE001 — one bad shipment never stops the file
-                    logger.exception("storing shipment %s failed", incoming.key,
-                                     extra={"connection_id": connection.pk, "channel": "shipment"})
-                    failed.append(f"{incoming.key}: {type(exc).__name__}: {exc}")
-                    report.errors += 1
-                    continue
-                errors.extend(row_errors)
-                if outcome == "imported":
-                    report.imported += 1
-                elif outcome == "duplicate":
-                    report.duplicates += 1
-                elif outcome == "unmatched":
-                    report.unmatched += 1
+        errors, failed = store_document(connection, document, report)
         if failed:
             raise_alert(AlertKind.SHIPMENT_FAILED,
                         f"{document.name}: {len(failed)} shipment(s) could not be stored, so the "
