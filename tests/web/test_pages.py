@@ -167,3 +167,23 @@ def test_help_serves_the_guide(admin_client):
     assert response.status_code == 200
     assert admin_client.get("/help/no-such-page/").status_code == 404
     assert admin_client.get("/help/..%2Fsettings/").status_code == 404
+
+
+def test_staff_whose_only_merchant_is_deleted_sees_no_other_merchant(
+        staff_user, other_connection, other_order, other_alert):
+    # Given staff limited to one merchant, when that merchant is deleted, the list is empty:
+    # empty means no merchant at all, never every merchant.
+    from dropstream.connections import actions
+
+    solo = actions.create_merchant("Solo Brand")
+    staff_user.merchants.set([solo])
+    solo.delete()
+    client = login(staff_user)
+    for url in (f"/connections/{other_connection.pk}/", f"/orders/{other_order.pk}/",
+                f"/alerts/{other_alert.pk}/"):
+        assert client.get(url).status_code == 404, url
+    for url in ("/", "/connections/", "/orders/", "/alerts/?show=all", "/shipments/"):
+        body = client.get(url).content.decode()
+        assert "Other Brand" not in body, url
+        assert "OTHER-9001" not in body, url
+    assert 'All<span class="c">0</span>' in client.get("/orders/").content.decode()
