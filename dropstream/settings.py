@@ -13,6 +13,7 @@ from dropstream.config import (
     env_bool,
     env_choice,
     env_int,
+    env_networks,
     env_str,
 )
 from dropstream.scheduling.queue import SqliteQueueStorage
@@ -138,7 +139,10 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_SECURE = env_bool("DROPSTREAM_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A proxy that terminates HTTPS says so in X-Forwarded-Proto and appends the caller to
+# X-Forwarded-For; without one, anybody could send those headers, so they are ignored.
+BEHIND_PROXY = env_bool("DROPSTREAM_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # Huey: SqliteHuey in the data directory by default, Redis when DROPSTREAM_QUEUE_URL says so.
@@ -184,6 +188,8 @@ SCHEDULER_BATCH = _positive("DROPSTREAM_SCHEDULER_BATCH", 1000)
 BUDGET_REFRESH_SECONDS = _positive("DROPSTREAM_BUDGET_REFRESH_SECONDS", 300)
 WORKERS = _positive("DROPSTREAM_WORKERS", 4)
 METRICS_TOKEN = env_str("DROPSTREAM_METRICS_TOKEN")
+# Without a token, /metrics answers only callers in these networks (loopback by default).
+METRICS_NETWORKS = env_networks("DROPSTREAM_METRICS_NETWORKS", "127.0.0.0/8,::1")
 
 
 EMAIL_BACKEND = env_str("DROPSTREAM_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
