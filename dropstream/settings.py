@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dropstream.web.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,6 +139,11 @@ WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_SECURE = env_bool("DROPSTREAM_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HSTS only makes sense over HTTPS, which is what secure cookies say; Django sends it on
+# HTTPS answers only. Not for subdomains: the hub may live beside other sites of one domain.
+SECURE_HSTS_SECONDS = env_int("DROPSTREAM_HSTS_SECONDS", 31536000) if SESSION_COOKIE_SECURE else 0
+if SECURE_HSTS_SECONDS < 0:
+    raise ConfigError(f"DROPSTREAM_HSTS_SECONDS={SECURE_HSTS_SECONDS} must be 0 (off) or more")
 SESSION_COOKIE_HTTPONLY = True
 # A proxy that terminates HTTPS says so in X-Forwarded-Proto and appends the caller to
 # X-Forwarded-For; without one, anybody could send those headers, so they are ignored.
