@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dropstream.config import (
     ConfigError,
@@ -63,7 +64,12 @@ ALLOWED_HOSTS = [h.strip() for h in (env_str("DROPSTREAM_ALLOWED_HOSTS", "*") or
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in (env_str("DROPSTREAM_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
 ]
+# Every link that leaves the hub (Push Orders URLs, e-mails, credential links) is built on this,
+# never on the request's Host header (see dropstream.web.security.public_url).
 PUBLIC_URL = (env_str("DROPSTREAM_PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+if urlsplit(PUBLIC_URL).scheme not in ("http", "https") or not urlsplit(PUBLIC_URL).hostname:
+    raise ConfigError(f"DROPSTREAM_PUBLIC_URL={PUBLIC_URL!r} is not an http(s) address; use e.g. "
+                      "https://hub.example.com")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -46,6 +46,13 @@ def address_in(address: IPAddress | None, networks: Iterable) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
+def public_url(path: str) -> str:
+    """``path`` on ``DROPSTREAM_PUBLIC_URL``: for every link that leaves the hub (e-mails,
+    credential links). Never the request's Host: with ``ALLOWED_HOSTS="*"`` anyone can send
+    ``Host: evil.example``, and the hub would mail a password link pointing there."""
+    return f"{settings.PUBLIC_URL}/{path.lstrip('/')}"
+
+
 # Pages load htmx.min.js and app.js from /static/ and use no inline script, event handler or
 # eval (app.js reads data-confirm instead of onsubmit=…; htmx's indicator <style> is off via
 # htmx-config). Style attributes stay allowed for the width of meters and a few max-widths;

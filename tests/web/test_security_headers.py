@@ -88,3 +88,12 @@ def test_no_template_needs_inline_script():
                  for path in root.glob("**/templates/**/*.html")
                  for match in inline.finditer(path.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_a_public_url_that_is_not_http_stops_the_start():
+    script = "import os, django; os.environ['DJANGO_SETTINGS_MODULE']='dropstream.settings'; django.setup()"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "DROPSTREAM_PUBLIC_URL": "evil.example/x"},
+                            timeout=60)
+    assert result.returncode != 0
+    assert "DROPSTREAM_PUBLIC_URL='evil.example/x' is not an http(s) address" in result.stderr
