@@ -232,5 +232,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "paramiko": {"level": "WARNING"},
+        # Django's own handlers for these (DEBUG console, runserver's django.server) write
+        # request paths unfiltered; drop them so every line passes the redacting console.
+        "django": {"level": "INFO", "handlers": [], "propagate": True},
+        "django.server": {"level": "INFO", "handlers": [], "propagate": True},
     },
 }
