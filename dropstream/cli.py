@@ -61,6 +61,9 @@ def prepare_data(*, migrate: bool = True) -> str:
     key_state = crypto.ensure_key(secrets)
     if migrate:
         call_command("migrate", interactive=False, verbosity=0)
+        # The database cache's table (log-in failure counts) is no model, so migrate leaves it;
+        # createcachetable makes it when missing and does nothing otherwise (or with Redis).
+        call_command("createcachetable", verbosity=0)
     return key_state
 
 

@@ -185,6 +185,26 @@ else:
         "utc": True,
     }
 
+# Django's cache holds the log-in failure counts (dropstream.web.throttle), so it must be shared
+# by every process: the database (table dropstream_cache, made by `dropstream init`/`run`) when
+# there is no Redis, the queue's Redis when scaled out, or DROPSTREAM_CACHE_URL.
+CACHE_URL = env_str("DROPSTREAM_CACHE_URL") or (
+    QUEUE_URL if QUEUE_URL and QUEUE_URL.startswith(("redis://", "rediss://")) else "database")
+if CACHE_URL == "database":
+    CACHES = {"default": {
+        "BACKEND": "dropstream.cache.AtomicDatabaseCache",
+        "LOCATION": "dropstream_cache",
+        # Culling drops a third of the rows when there are more: high enough that a flood of
+        # made-up e-mails cannot cull the counters that lock an address.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }}
+elif CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "dropstream"}}
+else:
+    raise ConfigError(f"DROPSTREAM_CACHE_URL={CACHE_URL!r} must be 'database' or a redis:// URL")
+
+
 def _positive(name: str, default: int) -> int:
     value = env_int(name, default)
     if value <= 0:
@@ -203,6 +223,11 @@ SCHEDULER_TICK_SECONDS = _positive("DROPSTREAM_SCHEDULER_TICK_SECONDS", 5)
 SCHEDULER_BATCH = _positive("DROPSTREAM_SCHEDULER_BATCH", 1000)
 BUDGET_REFRESH_SECONDS = _positive("DROPSTREAM_BUDGET_REFRESH_SECONDS", 300)
 WORKERS = _positive("DROPSTREAM_WORKERS", 4)
+# Log-in throttling (dropstream.web.throttle): this many failures within the window lock the
+# account (from anywhere) or the address (for any e-mail) for the window's length.
+LOGIN_FAILURES_PER_ACCOUNT = _positive("DROPSTREAM_LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = _positive("DROPSTREAM_LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCK_SECONDS = _positive("DROPSTREAM_LOGIN_LOCK_SECONDS", 15 * 60)
 METRICS_TOKEN = env_str("DROPSTREAM_METRICS_TOKEN")
 # Without a token, /metrics answers only callers in these networks (loopback by default).
 METRICS_NETWORKS = env_networks("DROPSTREAM_METRICS_NETWORKS", "127.0.0.0/8,::1")

@@ -35,6 +35,12 @@ def test_init_creates_the_key_and_database(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret.key").exists()
     assert (tmp_path / "dropstream.db").exists()
+    # The log-in throttle's database cache table is made with the schema.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "dropstream.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "dropstream_cache" in tables
 
 
 def test_run_serves_healthz_and_a_login_page(tmp_path):
@@ -206,12 +212,15 @@ def test_the_first_administrators_password_goes_to_a_private_file_not_stdout(tmp
         deadline = time.monotonic() + 60
         while True:  # "serving" is printed just before the server binds
             try:
-                token = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
-                                   auth=("owner@example.com", password), timeout=10)
+                wrong = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
+                                   auth=("owner@example.com", "not-it"), timeout=10)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline
                 time.sleep(0.3)
+        assert wrong.status_code == 401  # counted in the fresh database cache, no 500
+        token = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
+                           auth=("owner@example.com", password), timeout=10)
         assert token.status_code == 200
     finally:
         process.terminate()
