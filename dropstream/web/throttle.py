@@ -124,5 +124,5 @@ def failure_counts(email: str, ip: str) -> tuple[int, int]:
 def locked_message(wait: int) -> str:
     """What the log-in pages say while an account or address is locked."""
     minutes = max(1, (wait + 59) // 60)
-    return (f"Too many failed log-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}"
-            ", or ask an administrator to reset your password.")
+    # Not "ask for a new password": a new password does not lift the lock, only time does.
+    return f"Too many failed log-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
