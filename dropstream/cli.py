@@ -61,6 +61,9 @@ def prepare_data(*, migrate: bool = True) -> str:
     key_state = crypto.ensure_key(secrets)
     if migrate:
         call_command("migrate", interactive=False, verbosity=0)
+        # The database cache's table (log-in failure counts) is no model, so migrate leaves it;
+        # createcachetable makes it when missing and does nothing otherwise (or with Redis).
+        call_command("createcachetable", verbosity=0)
     return key_state
 
 
@@ -108,6 +111,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
             raise CommandError(f"no merchant with id {args.merchant}; list them in the admin")
     if User.objects.filter(email__iexact=args.email).exists():
         raise CommandError(f"a user with e-mail {args.email} already exists")
+    check_password_strength(args.password, User(email=args.email, role=args.role))
     extra = {"is_staff": args.role == "administrator", "is_superuser": args.role == "administrator"}
     try:
         user = User.objects.create_user(args.email, args.password, role=args.role,
@@ -122,6 +126,18 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         user.merchants.add(merchant)
     print(f"Created {user.role} {user.email} (id {user.pk})")
     return 0
+
+
+def check_password_strength(password: str, user) -> None:
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), as for the set-password
+    page; raises CommandError listing what is wrong."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise CommandError("password: " + " ".join(exc.messages)) from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -185,9 +201,29 @@ def serve_web(host: str, port: int, *, threads: int = 8) -> None:
           max_request_body_size=2 * 1024 * 1024, _quiet=True)
 
 
-def create_first_administrator() -> tuple[str, str] | None:
-    """On a hub with no users, make an administrator so the login page can be used at once."""
+FIRST_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 — a file name, not a password
+
+
+def write_private_file(path, text: str) -> None:
+    """Write ``text`` to ``path``, readable and writable by this user only (mode 0600), even
+    when the file was there before with wider permissions. Refuses to follow a symlink."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+
+
+def create_first_administrator() -> tuple[str, object] | None:
+    """On a hub with no users, make an administrator so the login page can be used at once.
+
+    Returns (e-mail, path of the file holding the password), or None when users exist. The
+    password goes to a file only its owner can read, never to stdout: a terminal's scroll-back,
+    a service manager's journal or a CI log would keep it.
+    """
     import secrets
+
+    from django.conf import settings
+    from django.db import transaction
 
     from dropstream.accounts.models import User
 
@@ -196,9 +232,14 @@ def create_first_administrator() -> tuple[str, str] | None:
     from dropstream.config import env_str
 
     email = env_str("DROPSTREAM_ADMIN_EMAIL", "admin@localhost") or "admin@localhost"
-    password = secrets.token_urlsafe(12)
-    User.objects.create_superuser(email, password)
-    return email, password
+    password = secrets.token_urlsafe(18)
+    path = settings.HOME / FIRST_PASSWORD_FILE
+    # In one transaction: if the file cannot be written, no administrator exists whose
+    # password nobody knows, and the next start tries again.
+    with transaction.atomic():
+        User.objects.create_superuser(email, password)
+        write_private_file(path, password + "\n")
+    return email, path
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -209,8 +250,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepare_data()
     first = create_first_administrator()
     if first:
-        print(f"First start: log in as {first[0]} with password {first[1]} "
-              "(change it under Admin → Users)", flush=True)
+        print(f"First start: log in as {first[0]} with the password in {first[1]} (readable "
+              "only by you; change the password under Admin → Users, then delete the file)",
+              flush=True)
     print(f"DropStream is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)",
           flush=True)
     background = start_background(workers=args.workers)

@@ -7,6 +7,7 @@ a secret instead of ``<NAME>``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,6 +57,24 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
     return raw
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str, default: str) -> list[IPNetwork]:
+    """Comma-separated addresses or CIDR networks (``127.0.0.0/8,::1``); empty means none."""
+    raw = env_str(name, default)
+    networks: list[IPNetwork] = []
+    for part in (raw or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {part.strip()!r} is not an address or network; use e.g. "
+                              "127.0.0.0/8,::1,10.0.0.0/8") from None
+    return networks
 
 
 def data_home() -> Path:

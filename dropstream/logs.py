@@ -12,12 +12,19 @@ _TOKEN_QUERY = re.compile(r"(?i)((?:api_)?token=)[^&\s'\"]+")
 _TOKEN_HEADER = re.compile(r"(?i)(x-api-token['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+")
 _URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s/]+@")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# Paths whose segment is the credential itself: the Push Orders URL, a one-time credential
+# link and an invitation's password link. Django logs the path of every 4xx/5xx answer
+# ("Not Found: /hooks/brightsites/…"), and a wrong guess is as secret as a right one.
+_SECRET_PATH = re.compile(
+    r"(/hooks/brightsites/|/credentials/|/welcome/[^/\s]+/)(?!set-password/)[^/\s?#'\"]+")
 
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
-    """Return ``text`` with tokens in queries, headers, bearer values and URL passwords hidden."""
+    """Return ``text`` with tokens in queries, headers, bearer values, URL passwords and
+    secret-bearing paths hidden."""
+    text = _SECRET_PATH.sub(r"\1" + REDACTED, text)
     text = _TOKEN_QUERY.sub(r"\1" + REDACTED, text)
     text = _TOKEN_HEADER.sub(r"\1" + REDACTED, text)
     text = _BEARER.sub(r"\1" + REDACTED, text)

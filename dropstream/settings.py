@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dropstream.config import (
     ConfigError,
@@ -13,6 +14,7 @@ from dropstream.config import (
     env_bool,
     env_choice,
     env_int,
+    env_networks,
     env_str,
 )
 from dropstream.scheduling.queue import SqliteQueueStorage
@@ -62,7 +64,12 @@ ALLOWED_HOSTS = [h.strip() for h in (env_str("DROPSTREAM_ALLOWED_HOSTS", "*") or
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in (env_str("DROPSTREAM_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
 ]
+# Every link that leaves the hub (Push Orders URLs, e-mails, credential links) is built on this,
+# never on the request's Host header (see dropstream.web.security.public_url).
 PUBLIC_URL = (env_str("DROPSTREAM_PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+if urlsplit(PUBLIC_URL).scheme not in ("http", "https") or not urlsplit(PUBLIC_URL).hostname:
+    raise ConfigError(f"DROPSTREAM_PUBLIC_URL={PUBLIC_URL!r} is not an http(s) address; use e.g. "
+                      "https://hub.example.com")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -91,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dropstream.web.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,9 +132,13 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+# Django's full set: applied by the set-password page, the admin and ``users create``.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -140,8 +152,16 @@ WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_SECURE = env_bool("DROPSTREAM_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HSTS only makes sense over HTTPS, which is what secure cookies say; Django sends it on
+# HTTPS answers only. Not for subdomains: the hub may live beside other sites of one domain.
+SECURE_HSTS_SECONDS = env_int("DROPSTREAM_HSTS_SECONDS", 31536000) if SESSION_COOKIE_SECURE else 0
+if SECURE_HSTS_SECONDS < 0:
+    raise ConfigError(f"DROPSTREAM_HSTS_SECONDS={SECURE_HSTS_SECONDS} must be 0 (off) or more")
 SESSION_COOKIE_HTTPONLY = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A proxy that terminates HTTPS says so in X-Forwarded-Proto and appends the caller to
+# X-Forwarded-For; without one, anybody could send those headers, so they are ignored.
+BEHIND_PROXY = env_bool("DROPSTREAM_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # Huey: SqliteHuey in the data directory by default, Redis when DROPSTREAM_QUEUE_URL says so.
@@ -168,6 +188,26 @@ else:
         "utc": True,
     }
 
+# Django's cache holds the log-in failure counts (dropstream.web.throttle), so it must be shared
+# by every process: the database (table dropstream_cache, made by `dropstream init`/`run`) when
+# there is no Redis, the queue's Redis when scaled out, or DROPSTREAM_CACHE_URL.
+CACHE_URL = env_str("DROPSTREAM_CACHE_URL") or (
+    QUEUE_URL if QUEUE_URL and QUEUE_URL.startswith(("redis://", "rediss://")) else "database")
+if CACHE_URL == "database":
+    CACHES = {"default": {
+        "BACKEND": "dropstream.cache.AtomicDatabaseCache",
+        "LOCATION": "dropstream_cache",
+        # Culling drops a third of the rows when there are more: high enough that a flood of
+        # made-up e-mails cannot cull the counters that lock an address.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }}
+elif CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL, "KEY_PREFIX": "dropstream"}}
+else:
+    raise ConfigError(f"DROPSTREAM_CACHE_URL={CACHE_URL!r} must be 'database' or a redis:// URL")
+
+
 def _positive(name: str, default: int) -> int:
     value = env_int(name, default)
     if value <= 0:
@@ -186,7 +226,14 @@ SCHEDULER_TICK_SECONDS = _positive("DROPSTREAM_SCHEDULER_TICK_SECONDS", 5)
 SCHEDULER_BATCH = _positive("DROPSTREAM_SCHEDULER_BATCH", 1000)
 BUDGET_REFRESH_SECONDS = _positive("DROPSTREAM_BUDGET_REFRESH_SECONDS", 300)
 WORKERS = _positive("DROPSTREAM_WORKERS", 4)
+# Log-in throttling (dropstream.web.throttle): this many failures within the window lock the
+# account (from anywhere) or the address (for any e-mail) for the window's length.
+LOGIN_FAILURES_PER_ACCOUNT = _positive("DROPSTREAM_LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = _positive("DROPSTREAM_LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCK_SECONDS = _positive("DROPSTREAM_LOGIN_LOCK_SECONDS", 15 * 60)
 METRICS_TOKEN = env_str("DROPSTREAM_METRICS_TOKEN")
+# Without a token, /metrics answers only callers in these networks (loopback by default).
+METRICS_NETWORKS = env_networks("DROPSTREAM_METRICS_NETWORKS", "127.0.0.0/8,::1")
 
 
 EMAIL_BACKEND = env_str("DROPSTREAM_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -217,5 +264,9 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "paramiko": {"level": "WARNING"},
+        # Django's own handlers for these (DEBUG console, runserver's django.server) write
+        # request paths unfiltered; drop them so every line passes the redacting console.
+        "django": {"level": "INFO", "handlers": [], "propagate": True},
+        "django.server": {"level": "INFO", "handlers": [], "propagate": True},
     },
 }

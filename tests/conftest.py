@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # The environment is set by tests/env.py, loaded first with -p (see pyproject addopts).
+import pytest
 
 pytest_plugins = [
     "tests.fixtures.secret_leaks",
@@ -12,3 +13,22 @@ pytest_plugins = [
     "tests.fixtures.http_server",
     "tests.fixtures.processes",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _forget_login_failures(request, django_db_blocker):
+    """Log-in failure counts live in the database cache table, which a transactional test's
+    flush leaves alone (it is no model): forget them, so a test that locked 127.0.0.1 does not
+    lock the tests after it. Rolled back with everything else in an ordinary ``db`` test."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server"))
+    if not transactional:
+        return
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+
+    if isinstance(caches["default"], DatabaseCache):  # never FLUSHDB a shared Redis
+        with django_db_blocker.unblock():
+            caches["default"].clear()

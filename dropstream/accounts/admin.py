@@ -13,8 +13,8 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("first_name", "last_name", "time_zone")}),
-        ("Role", {"fields": ("role", "merchant", "merchants", "is_active", "is_staff",
-                             "is_superuser")}),
+        ("Role", {"fields": ("role", "merchant", "limited_to_merchants", "merchants",
+                             "is_active", "is_staff", "is_superuser")}),
     )
     add_fieldsets = ((None, {"fields": ("email", "role", "merchant", "password1", "password2")}),)
     filter_horizontal = ("merchants",)

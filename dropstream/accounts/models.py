@@ -1,7 +1,8 @@
 """Users and roles (specs/dropstream-reference.md §11).
 
-Administrator: everything. Staff: all merchants, or only those in ``merchants`` when set.
-Merchant: exactly one merchant, read-mostly.
+Administrator: everything. Staff: every merchant, or, once limited (``limited_to_merchants``),
+only those in ``merchants`` — an empty list then means none. Merchant: exactly one merchant,
+read-mostly.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 
 class Role(models.TextChoices):
@@ -46,8 +49,15 @@ class User(AbstractUser):
     )
     merchants = models.ManyToManyField(
         "connections.Merchant", blank=True, related_name="staff_users",
-        help_text="Limit a Staff user to these merchants; empty means all",
+        help_text="The merchants a limited Staff user sees",
     )
+    # Separate from the list so that emptying it (an administrator unticks the last merchant,
+    # or the merchant is deleted, which removes the row without any signal) fails closed:
+    # a limited user with no merchants sees none, not all.
+    limited_to_merchants = models.BooleanField(
+        "limited to merchants", default=False,
+        help_text="Staff only: see only the merchants listed (none when the list is empty). "
+                  "Giving a Staff user merchants sets this.")
     time_zone = models.CharField(max_length=64, default="UTC")
 
     USERNAME_FIELD = "email"
@@ -67,3 +77,16 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+@receiver(m2m_changed, sender=User.merchants.through)
+def _adding_merchants_limits_the_user(sender, instance, action: str, reverse: bool, pk_set,
+                                      **kwargs) -> None:
+    """Giving a user merchants (from either side) limits it to them, for good: removing them
+    later leaves it limited to what remains, possibly nothing."""
+    if action != "post_add" or not pk_set:
+        return
+    user_ids = pk_set if reverse else {instance.pk}
+    User.objects.filter(pk__in=user_ids).update(limited_to_merchants=True)
+    if not reverse:
+        instance.limited_to_merchants = True

@@ -18,8 +18,11 @@ def visible_merchant_ids(user) -> set[int] | None:
         return None
     if user.role == "merchant":
         return {user.merchant_id} if user.merchant_id else set()
-    limited = set(user.merchants.values_list("id", flat=True))
-    return limited or None
+    if not user.limited_to_merchants:
+        return None
+    # An empty list means none: falling back to "all" would hand a staff user whose last
+    # merchant was removed every other merchant's data.
+    return set(user.merchants.values_list("id", flat=True))
 
 
 class ScopedQuerySet(models.QuerySet):

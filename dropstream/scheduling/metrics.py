@@ -3,9 +3,11 @@
 Every figure is read from the database at scrape time, so the numbers are the same whichever
 process (web, worker, scheduler, on any host) answers, and nothing is lost on restart.
 
-Access: with ``DROPSTREAM_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
-<token>`` (or come from a signed-in administrator); without it the endpoint is open, like
-``/healthz``. The figures carry ids and counts, never names, tokens or order data.
+Access: a signed-in administrator may always look. With ``DROPSTREAM_METRICS_TOKEN`` set, a
+scrape must send ``Authorization: Bearer <token>``; without it, only callers in
+``DROPSTREAM_METRICS_NETWORKS`` (loopback by default) are answered. The figures carry ids and
+counts, never names, tokens or order data, but they still tell an outsider how busy which
+store is.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from prometheus_client.core import (
 
 from dropstream.metering.models import ApiCall
 from dropstream.scheduling.models import Run, RunState
+from dropstream.web.security import address_in, client_address
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -118,24 +121,32 @@ def render_metrics() -> bytes:
     return generate_latest(registry)
 
 
-def _allowed(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    if not token:
-        return True
+def _refusal(request: HttpRequest) -> HttpResponse | None:
+    """None when ``request`` may read the metrics; otherwise the answer that says why not."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and getattr(user, "is_administrator", False):
-        return True
-    header = request.headers.get("Authorization", "")
-    scheme, _, offered = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(),
-                                                              token.encode())
-
-
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request):
+        return None
+    token = settings.METRICS_TOKEN
+    if token:
+        header = request.headers.get("Authorization", "")
+        scheme, _, offered = header.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(),
+                                                              token.encode()):
+            return None
         response = HttpResponse("metrics need Authorization: Bearer <DROPSTREAM_METRICS_TOKEN>\n",
                                 status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
+    if address_in(client_address(request), settings.METRICS_NETWORKS):
+        return None
+    return HttpResponse("metrics answer only callers in DROPSTREAM_METRICS_NETWORKS (loopback "
+                        "unless configured); or set DROPSTREAM_METRICS_TOKEN and send it as "
+                        "Authorization: Bearer\n", status=403, content_type="text/plain")
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    refusal = _refusal(request)
+    if refusal is not None:
+        return refusal
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

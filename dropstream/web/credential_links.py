@@ -24,6 +24,7 @@ from dropstream.connections.models import Connection, Store
 from dropstream.platforms.base import AdapterSettingsError
 from dropstream.web import services
 from dropstream.web.models import CredentialLink
+from dropstream.web.security import public_url
 
 DEFAULT_HOURS = 72
 
@@ -52,6 +53,11 @@ class NewLink:
     @property
     def path(self) -> str:
         return f"/credentials/{self.token}/"
+
+    @property
+    def url(self) -> str:
+        """The link to send, on ``DROPSTREAM_PUBLIC_URL``."""
+        return public_url(self.path)
 
 
 def create_link(store: Store, *, user=None, connection: Connection | None = None,

@@ -164,3 +164,20 @@ def test_usage_lists_only_visible_stores(merchant_api, world, other_world):
         pytest.skip("scheduling.budget is not written yet")
     stores = merchant_api.get("/api/usage").json()["stores"]
     assert [s["store_id"] for s in stores] == [world["store"].pk]
+
+
+def test_staff_whose_merchant_list_becomes_empty_sees_nothing(api_as, scoped_staff_user, world,
+                                                             other_world):
+    # Given a staff user limited to the first merchant, when that list is emptied (an
+    # administrator unticks it, or the merchant is deleted), the user must see none, not all.
+    scoped_staff_user.merchants.clear()
+    client = api_as(scoped_staff_user)
+    for path, owners in LISTS.items():
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert owners(response.json()) == [], path
+    assert client.get("/api/orders").json()["total_count"] == 0
+    assert client.get("/api/shipments").json()["total_count"] == 0
+    for path in _reads(other_world):
+        assert client.get(path).status_code == 404, path
+    assert client.post("/api/customers", {"company_name": "New"}).status_code == 403

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from dropstream.orders.models import Order
 from tests.api.conftest import make_order
 
@@ -197,3 +199,26 @@ def test_shipments_filter_as_the_reference(admin_api, world, other_world):
         "shipments"][0]
     assert (shipment["carrier_name"], shipment["service_level"], shipment["shipped_at"]) == (
         "UPS", "Ground", "2025-01-04T00:00:00.000Z")
+
+
+@pytest.mark.parametrize("field", ["ordered_at_max", "created_at_max", "ordered_at_min"])
+def test_order_filters_at_the_calendar_edges_answer_and_never_overflow(admin_api, world, field):
+    wide = admin_api.get("/api/orders", {field: "9999-12-31"})
+    assert wide.status_code == 200
+    assert wide.json()["total_count"] == (0 if field.endswith("_min") else 2)
+    past = admin_api.get("/api/orders", {field: "0001-01-01"})
+    assert past.status_code == 200
+    assert past.json()["total_count"] == (2 if field.endswith("_min") else 0)
+    beyond = admin_api.get("/api/orders", {field: "9999-12-31T23:59:59-05:00"})
+    assert beyond.status_code == 422
+    assert beyond.json()["errors"] == {field: f"{field} is out of range"}
+
+
+@pytest.mark.parametrize("field", ["shipped_at_max", "shipped_at_min", "created_at_max"])
+def test_shipment_filters_at_the_calendar_edges_answer_and_never_overflow(admin_api, world,
+                                                                          field):
+    assert admin_api.get("/api/shipments", {field: "9999-12-31"}).status_code == 200
+    assert admin_api.get("/api/shipments", {field: "0001-01-01"}).status_code == 200
+    beyond = admin_api.get("/api/shipments", {field: "0001-01-01T00:00:00+05:00"})
+    assert beyond.status_code == 422
+    assert beyond.json()["errors"] == {field: f"{field} is out of range"}

@@ -35,6 +35,12 @@ def test_init_creates_the_key_and_database(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret.key").exists()
     assert (tmp_path / "dropstream.db").exists()
+    # The log-in throttle's database cache table is made with the schema.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "dropstream.db") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "dropstream_cache" in tables
 
 
 def test_run_serves_healthz_and_a_login_page(tmp_path):
@@ -163,3 +169,59 @@ def test_sync_run_prints_a_summary_and_exits_non_zero_when_the_store_is_unreacha
     assert "Summary" in result.stdout and "importing orders from the store" in result.stdout
     assert "Failed:" in result.stdout
     assert "SeCrEtZ" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("password", "message"), [
+    ("12345678", "This password is too common. This password is entirely numeric."),
+    ("ab1", "This password is too short. It must contain at least 8 characters."),
+    ("ops.example.com", "The password is too similar to the e-mail."),
+])
+def test_users_create_refuses_a_weak_password(tmp_path, password, message):
+    weak = dropstream(tmp_path, "users", "create", "--email", "ops@example.com", "--password",
+                      password, "--role", "administrator")
+    assert weak.returncode == 2
+    assert weak.stderr == f"dropstream: password: {message}\n"
+    # Nothing was created: the same e-mail with a good password is not "already exists".
+    ok = dropstream(tmp_path, "users", "create", "--email", "ops@example.com", "--password",
+                    "Tangerine-Bicycle-42", "--role", "administrator")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_the_first_administrators_password_goes_to_a_private_file_not_stdout(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",
+                                                             "DROPSTREAM_SECRET_KEY")}
+    env.update(DROPSTREAM_HOME=str(tmp_path), DROPSTREAM_ADMIN_EMAIL="owner@example.com")
+    process = subprocess.Popen([sys.executable, "-m", "dropstream.cli", "run", "--port",
+                                str(port)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("DropStream is serving"):
+                break
+        path = tmp_path / "initial-admin-password"
+        assert lines[0] == (f"First start: log in as owner@example.com with the password in "
+                            f"{path} (readable only by you; change the password under "
+                            "Admin → Users, then delete the file)\n")
+        assert path.stat().st_mode & 0o777 == 0o600
+        password = path.read_text(encoding="ascii").strip()
+        assert len(password) >= 16
+        assert password not in "".join(lines)
+        deadline = time.monotonic() + 60
+        while True:  # "serving" is printed just before the server binds
+            try:
+                wrong = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
+                                   auth=("owner@example.com", "not-it"), timeout=10)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert wrong.status_code == 401  # counted in the fresh database cache, no 500
+        token = httpx.post(f"http://127.0.0.1:{port}/api/auth/token",
+                           auth=("owner@example.com", password), timeout=10)
+        assert token.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -75,3 +75,52 @@ def test_metrics_need_the_token_when_one_is_configured(client, db, settings):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-SeCrEtZ-1"
                       ).status_code == 200
+
+
+REFUSED = (b"metrics answer only callers in DROPSTREAM_METRICS_NETWORKS (loopback unless "
+           b"configured); or set DROPSTREAM_METRICS_TOKEN and send it as Authorization: Bearer\n")
+
+
+def test_without_a_token_metrics_answer_loopback_callers_only(client, db, settings):
+    settings.METRICS_TOKEN = None
+    for address in ("127.0.0.1", "127.0.0.9", "::1", "::ffff:127.0.0.1"):
+        assert client.get("/metrics", REMOTE_ADDR=address).status_code == 200, address
+    for address in ("192.0.2.10", "2001:db8::1", "::ffff:192.0.2.10", ""):
+        refused = client.get("/metrics", REMOTE_ADDR=address)
+        assert refused.status_code == 403, address
+        assert refused.content == REFUSED
+    # A forged X-Forwarded-For is ignored when the hub is not behind a proxy.
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.10",
+                      HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403
+
+
+def test_behind_a_proxy_the_forwarded_caller_counts_not_the_proxy(client, db, settings):
+    settings.METRICS_TOKEN = None
+    settings.BEHIND_PROXY = True
+    # The proxy on loopback forwards an outside caller: refused.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1",
+                      HTTP_X_FORWARDED_FOR="198.51.100.7, 192.0.2.10").status_code == 403
+    # Only the proxy's own (last) entry is trusted; a client-sent first entry is not.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1",
+                      HTTP_X_FORWARDED_FOR="127.0.0.1, 192.0.2.10").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1",
+                      HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 200
+
+
+def test_configured_networks_and_administrators_may_scrape_from_elsewhere(client, db, settings,
+                                                                         admin_user):
+    import ipaddress
+
+    settings.METRICS_TOKEN = None
+    settings.METRICS_NETWORKS = [ipaddress.ip_network("192.0.2.0/24")]
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.10").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="198.51.100.7").status_code == 403
+    client.force_login(admin_user)
+    assert client.get("/metrics", REMOTE_ADDR="198.51.100.7").status_code == 200
+
+
+def test_with_a_token_even_loopback_must_send_it(client, db, settings):
+    settings.METRICS_TOKEN = "metrics-SeCrEtZ-2"
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 401
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.10",
+                      HTTP_AUTHORIZATION="Bearer metrics-SeCrEtZ-2").status_code == 200

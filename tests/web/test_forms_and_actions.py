@@ -3,6 +3,8 @@ throttling and invitations."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -146,7 +148,7 @@ def test_invite_sends_a_one_time_link(admin_client, client, merchant):
         "merchant", merchant.pk, False)
     assert len(mail.outbox) == 1
     link = next(line for line in mail.outbox[0].body.splitlines() if "/welcome/" in line)
-    path = link.split("testserver", 1)[1]
+    path = urlsplit(link).path
     form_page = client.get(path, follow=True)
     assert form_page.status_code == 200
     done = client.post(form_page.redirect_chain[-1][0],
@@ -154,3 +156,22 @@ def test_invite_sends_a_one_time_link(admin_client, client, merchant):
     assert done.status_code == 302
     user.refresh_from_db()
     assert user.check_password("a-Long-pass-123")
+
+
+def test_invitation_links_use_the_public_url_whatever_host_the_request_names(
+        admin_user, merchant, settings):
+    # Given ALLOWED_HOSTS="*", a request naming Host: evil.example must not make the hub mail
+    # a link to evil.example: links are built on DROPSTREAM_PUBLIC_URL.
+    from django.test import Client
+
+    settings.PUBLIC_URL = "http://127.0.0.1:8123"
+    mail.outbox.clear()
+    client = Client(HTTP_HOST="evil.example")
+    client.force_login(admin_user)
+    response = client.post("/users/invite/", {"email": "new@ex.com", "role": "merchant",
+                                              "merchant": merchant.pk, "time_zone": "UTC"})
+    assert response.status_code == 302
+    links = [line for line in mail.outbox[0].body.splitlines() if "/welcome/" in line]
+    assert len(links) == 1
+    assert links[0].startswith("http://127.0.0.1:8123/welcome/")
+    assert "evil.example" not in mail.outbox[0].body

@@ -167,3 +167,44 @@ def test_help_serves_the_guide(admin_client):
     assert response.status_code == 200
     assert admin_client.get("/help/no-such-page/").status_code == 404
     assert admin_client.get("/help/..%2Fsettings/").status_code == 404
+
+
+def test_staff_whose_only_merchant_is_deleted_sees_no_other_merchant(
+        staff_user, other_connection, other_order, other_alert):
+    # Given staff limited to one merchant, when that merchant is deleted, the list is empty:
+    # empty means no merchant at all, never every merchant.
+    from dropstream.connections import actions
+
+    solo = actions.create_merchant("Solo Brand")
+    staff_user.merchants.set([solo])
+    solo.delete()
+    client = login(staff_user)
+    for url in (f"/connections/{other_connection.pk}/", f"/orders/{other_order.pk}/",
+                f"/alerts/{other_alert.pk}/"):
+        assert client.get(url).status_code == 404, url
+    for url in ("/", "/connections/", "/orders/", "/alerts/?show=all", "/shipments/"):
+        body = client.get(url).content.decode()
+        assert "Other Brand" not in body, url
+        assert "OTHER-9001" not in body, url
+    assert 'All<span class="c">0</span>' in client.get("/orders/").content.decode()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/New_York"])
+@pytest.mark.parametrize("query", ["date_to=9999-12-31", "date_from=0001-01-01",
+                                   "date_from=0001-01-01&date_to=9999-12-31"])
+def test_order_dates_at_the_calendar_edges_mean_no_bound(admin_user, order, zone, query):
+    # The day after 9999-12-31, or 0001-01-01 east of UTC, is beyond what a datetime holds:
+    # every order lies inside such a bound, so it is dropped instead of overflowing (500).
+    admin_user.time_zone = zone
+    admin_user.save(update_fields=["time_zone"])
+    response = login(admin_user).get(f"/orders/?{query}")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'All<span class="c">1</span>' in body
+    assert "R5001" in body
+
+
+def test_an_order_date_the_calendar_cannot_hold_is_a_form_error(admin_client, order):
+    response = admin_client.get("/orders/?date_to=10000-01-01")
+    assert response.status_code == 200
+    assert "Enter a valid date." in response.content.decode()

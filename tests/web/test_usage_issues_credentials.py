@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
@@ -138,7 +139,7 @@ def _link_from_settings(client: Client, connection) -> str:
 def test_the_credential_link_works_once_and_saves_the_token_encrypted(staff_client, connection,
                                                                       bs_store):
     url = _link_from_settings(staff_client, connection)
-    path = url.split("testserver", 1)[1]
+    path = urlsplit(url).path
     # The link is shown once: the next view of the Settings tab no longer has it.
     again = staff_client.get(f"/connections/{connection.pk}/settings/").content.decode()
     assert path not in again
@@ -186,3 +187,13 @@ def test_a_merchant_user_cannot_create_a_credential_link(merchant_client, connec
     assert merchant_client.post(
         f"/connections/{connection.pk}/credential-link/").status_code == 403
     assert CredentialLink.objects.count() == 0
+
+
+def test_a_credential_link_uses_the_public_url_whatever_host_the_request_names(
+        staff_user, connection, settings):
+    settings.PUBLIC_URL = "http://127.0.0.1:8123"
+    client = Client(HTTP_HOST="evil.example")
+    client.force_login(staff_user)
+    url = _link_from_settings(client, connection)
+    assert url.startswith("http://127.0.0.1:8123/credentials/")
+    assert len(url) == len("http://127.0.0.1:8123/credentials/") + 43 + 1

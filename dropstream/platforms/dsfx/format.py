@@ -69,19 +69,30 @@ def dsfx_order_number(order_number: str) -> str:
     return cleaned
 
 
+# What starts a formula in a spreadsheet cell (OWASP "CSV injection"), with the full-width
+# forms some spreadsheets convert. ``+``/``-`` start one too unless the value is a plain number:
+# ``+1+cmd|' /C calc'!A0`` and ``-1+1`` are formulas, ``-5`` and ``+15550100`` are numbers.
+_FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# ASCII digits only: str.isdigit() also accepts "²" and "٣", which no spreadsheet reads as a
+# number.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def neutralise(value: str) -> str:
     """``value`` with a leading ``'`` when a spreadsheet would execute it (specs/dsfx.md).
 
-    Leading ``=``, ``@``, tab or CR, or a leading ``+``/``-`` not followed by a digit.
+    A value executes when its first character, or its first after leading whitespace
+    (spreadsheets skip it), is ``=``, ``+``, ``-``, ``@``, tab or CR — except a plain number.
     """
     if not value:
         return value
-    first = value[0]
-    if first in "=@\t\r":
-        return "'" + value
-    if first in "+-" and not (len(value) > 1 and value[1].isdigit()):
-        return "'" + value
-    return value
+    visible = value.lstrip()
+    starts = {value[0], visible[:1]}
+    if not starts & _FORMULA_START:
+        return value
+    if _PLAIN_NUMBER.fullmatch(visible.rstrip()):
+        return value
+    return "'" + value
 
 
 def order_file_name(first_order_number: str, created_at: datetime) -> str:
@@ -219,10 +230,10 @@ def ph_row(order: WarehouseOrder, number: str, version: int, clean, source_code:
 
 
 def _clean_value(value: object, neutralise_formulas: bool) -> str:
-    text = "" if value is None else str(value)
-    if neutralise_formulas:
-        text = neutralise(text)
-    return _CONTROL.sub(" ", text)
+    # Flatten first, then neutralise: checking first let "\n=HYPERLINK(…)" through as
+    # " =HYPERLINK(…)", a formula once the spreadsheet skips the space.
+    text = _CONTROL.sub(" ", "" if value is None else str(value))
+    return neutralise(text) if neutralise_formulas else text
 
 
 def money(value: Decimal | int | float | str) -> str:

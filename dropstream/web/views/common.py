@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -111,13 +111,22 @@ def local_month_start() -> datetime:
 
 
 def parse_local_date(text: str | None, *, end: bool = False) -> datetime | None:
-    """``YYYY-MM-DD`` in the active zone → the start (or the next day's start) as aware; None."""
+    """``YYYY-MM-DD`` in the active zone → the start (or the next day's start) in UTC; None.
+
+    None also when that moment lies beyond what a datetime can hold (the day after 9999-12-31,
+    or 0001-01-01 east of UTC): every stored time is inside such a bound, so there is nothing
+    to filter — and filtering would raise OverflowError when the query converts it to UTC.
+    """
     if not text:
         return None
     try:
         day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
     except ValueError:
         return None
-    if end:
-        day += timedelta(days=1)
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+    try:
+        if end:
+            day += timedelta(days=1)
+        local = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+        return local.astimezone(UTC)
+    except OverflowError:
+        return None

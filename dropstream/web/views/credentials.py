@@ -29,7 +29,7 @@ def link_create(request: HttpRequest, pk: int) -> HttpResponse:
                                        connection=connection)
     # The link is shown once, on the next page; only its hash stays in the database.
     request.session[SESSION_NEW_LINK] = {"connection": connection.pk,
-                                         "url": request.build_absolute_uri(new.path)}
+                                         "url": new.url}
     messages.success(request, "Link created. Send it to the merchant; it works once, for "
                               f"{credential_links.link_hours()} hours.")
     return redirect(reverse("web:connection-settings", args=[pk]) + "#credential-link")

@@ -15,6 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from dropstream.accounts.models import User
 from dropstream.web.forms import InviteUserForm, ProfileForm
+from dropstream.web.security import public_url
 from dropstream.web.views.common import page, paginate
 
 
@@ -36,7 +37,7 @@ def invite_user(data: dict, *, request: HttpRequest) -> User:
             merchant=data.get("merchant"), time_zone=data.get("time_zone") or "UTC")
         if data.get("merchants"):
             user.merchants.set(data["merchants"])
-    link = request.build_absolute_uri(reverse("web:set-password", kwargs={
+    link = public_url(reverse("web:set-password", kwargs={
         "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
         "token": default_token_generator.make_token(user)}))
     body = render_to_string("web/users/invite_email.txt",
