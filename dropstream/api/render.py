@@ -32,7 +32,7 @@ def store(row: Store, *, with_adapter: bool = False) -> dict[str, Any]:
         "id": row.pk, "customer_id": row.customer_id, "name": row.name,
         "description": row.description, "url": row.url or None, "platform": row.platform,
         "created_at": row.created_at, "enabled_at": row.enabled_at,
-        "order_imported_at": row.order_imported_at,
+        "import_since": row.import_since, "order_imported_at": row.order_imported_at,
         "inventory_updated_at": row.inventory_updated_at,
     }
     if with_adapter:
@@ -67,6 +67,8 @@ def connection(row: Connection, *, with_channels: bool = False) -> dict[str, Any
         "store_id": row.store_id, "name": row.name, "connection_type": row.connection_type,
         "created_at": row.created_at, "enabled_at": row.enabled_at,
         "locations": [str(x) for x in (row.locations or [])],
+        "inventory_reserve": row.inventory_reserve, "zero_out_threshold": row.zero_out_threshold,
+        "unmapped_shipping_method": row.unmapped_shipping_method,
     }
     if with_channels:
         data["channels"] = [channel(c) for c in row.channels.all()]

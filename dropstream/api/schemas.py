@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import Field, StringConstraints
 
-from dropstream.api.types import NO_NUL, DateString, Id, In, Text, UtcTime
+from dropstream.api.types import NO_NUL, DateString, Id, In, Quantity, Text, UtcTime
 
 # Adapter values are scalars; nested objects have no meaning for any platform's settings, and
 # NaN/∞ or NUL would break the JSON column.
@@ -83,6 +83,8 @@ class StoreFields(In):
     url: Url | None = None
     platform: Text(50, min_length=1)
     adapter: Adapter = Field(default_factory=dict)
+    # Orders created before this are not imported; default: when first enabled.
+    import_since: DateString | None = None
 
 
 class StoreIn(StoreFields):
@@ -104,6 +106,7 @@ class StorePatch(In):
     description: Text(500) = None
     url: Url | None = None
     enabled_at: DateString | None = None
+    import_since: DateString | None = None
     adapter: Adapter = None
 
 
@@ -116,6 +119,7 @@ class StoreOut(Schema):
     platform: str
     created_at: UtcTime
     enabled_at: UtcTime | None
+    import_since: UtcTime | None
     order_imported_at: UtcTime | None
     inventory_updated_at: UtcTime | None
 
@@ -189,6 +193,9 @@ class ConnectionOut(Schema):
     created_at: UtcTime
     enabled_at: UtcTime | None
     locations: list[str]
+    inventory_reserve: int
+    zero_out_threshold: int
+    unmapped_shipping_method: str
 
 
 class ConnectionDetail(ConnectionOut):
@@ -213,6 +220,10 @@ class ConnectionPatch(In):
                                            pattern=r"^[^\x00]*\S[^\x00]*$")] = None
     enabled_at: DateString | None = None
     locations: Annotated[list[Location], Field(max_length=100)] = None
+    # DropStream's own options (not in the reference API): see docs/inventory.md.
+    inventory_reserve: Quantity = None
+    zero_out_threshold: Quantity = None
+    unmapped_shipping_method: Literal["pass", "error"] = None
 
 
 RuleValue = AdapterValue | Annotated[list[AdapterValue], Field(max_length=20)]

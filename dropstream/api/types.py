@@ -28,6 +28,17 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """An object id; the reference's examples send ids as strings too ("3775"), which is accepted."""
 
 
+def _not_a_flag(value: Any) -> Any:
+    # pydantic reads true as 1; a quantity sent as a flag is a client's mistake, not a 1.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    return value
+
+
+Quantity = Annotated[int, BeforeValidator(_not_a_flag), Field(ge=0, le=100_000)]
+"""A count of units set by a user (a reserve, a threshold)."""
+
+
 def Text(max_length: int, *, min_length: int = 0) -> Any:  # noqa: N802 — reads like a type
     """A string the database can hold: no NUL, at most ``max_length`` characters."""
     return Annotated[str, StringConstraints(max_length=max_length, min_length=min_length,

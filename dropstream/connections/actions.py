@@ -247,20 +247,49 @@ def update_warehouse(warehouse: Warehouse, changes: dict[str, Any]) -> Warehouse
     return warehouse
 
 
+OPTION_LIMIT = 100_000
+NUMBER_OPTIONS = ("inventory_reserve", "zero_out_threshold")
+
+
+def _option_errors(changes: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with the connection's options among ``changes``."""
+    errors = {}
+    for key in NUMBER_OPTIONS:
+        if key in changes:
+            value = changes[key]
+            if isinstance(value, bool) or not isinstance(value, int) \
+                    or not 0 <= value <= OPTION_LIMIT:
+                errors[key] = f"{key} must be a whole number from 0 to {OPTION_LIMIT}"
+    if "unmapped_shipping_method" in changes and \
+            changes["unmapped_shipping_method"] not in Connection.UnmappedShippingMethod.values:
+        errors["unmapped_shipping_method"] = (
+            "unmapped_shipping_method must be one of "
+            + ", ".join(Connection.UnmappedShippingMethod.values))
+    if "name" in changes and not (changes["name"] or "").strip():
+        errors["name"] = "name cannot be empty"
+    return errors
+
+
 def update_connection(connection: Connection, changes: dict[str, Any]) -> Connection:
-    """Change name, locations or enabled_at (through set_connection_enabled)."""
-    unknown = sorted(set(changes) - {"name", "locations", "enabled_at"})
+    """Change name, locations, the options (inventory_reserve, zero_out_threshold,
+    unmapped_shipping_method) or enabled_at (through set_connection_enabled); all or nothing."""
+    editable = {"name", "locations", "enabled_at", "unmapped_shipping_method", *NUMBER_OPTIONS}
+    unknown = sorted(set(changes) - editable)
     if unknown:
         raise ConnectionsError({key: f"{key} cannot be changed" for key in unknown})
+    errors = _option_errors(changes)
+    if errors:
+        raise ConnectionsError(errors)
     with transaction.atomic():
         if "name" in changes:
-            name = (changes["name"] or "").strip()
-            if not name:
-                raise ConnectionsError({"name": "name cannot be empty"})
-            connection.name = name
+            connection.name = changes["name"].strip()
         if "locations" in changes:
             connection.locations = list(changes["locations"] or [])
-        connection.save(update_fields=["name", "locations"])
+        for key in ("unmapped_shipping_method", *NUMBER_OPTIONS):
+            if key in changes:
+                setattr(connection, key, changes[key])
+        connection.save(update_fields=["name", "locations", "unmapped_shipping_method",
+                                       *NUMBER_OPTIONS])
         if "enabled_at" in changes:
             set_connection_enabled(connection, changes["enabled_at"])
     return connection

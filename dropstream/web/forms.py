@@ -154,6 +154,9 @@ class NamedSetupForm(forms.Form):
         self.fields["platform"].initial = platforms[0].name if platforms else None
         if kind == "store":
             self.fields["label"].label = "Store name"
+            self.fields["import_since"] = forms.DateTimeField(
+                required=False, label="Import orders since",
+                help_text="Default: when the connection is first enabled.")
         else:
             self.fields["label"].label = "Warehouse description"
             self.fields["label"].required = False
@@ -161,6 +164,8 @@ class NamedSetupForm(forms.Form):
 
 
 class ConnectionOptionsForm(forms.Form):
+    """The connection's own options (and its store's import start) on the Settings tab."""
+
     name = forms.CharField(max_length=200, label="Connection name")
     inventory_reserve = forms.IntegerField(
         min_value=0, max_value=100_000, label="Inventory reserve",
@@ -168,6 +173,10 @@ class ConnectionOptionsForm(forms.Form):
     zero_out_threshold = forms.IntegerField(
         min_value=0, max_value=100_000, label="Zero-out threshold",
         help_text="A quantity at or below this is written to the store as 0.")
+    import_since = forms.DateTimeField(
+        required=False, label="Import orders since",
+        help_text="Orders created before this are never imported. Empty: from when the "
+                  "connection is first enabled.")
     unmapped_shipping_method = forms.ChoiceField(
         label="Shipping method with no map entry",
         choices=[("pass", "Send the store's text unchanged"), ("error", "Put the order in Error")])
@@ -390,3 +399,10 @@ class CredentialLinkForm(forms.Form):
         help_text="A read/write token from Settings → API in your store's admin.")
     api_url = forms.CharField(label="API URL (leave empty unless told otherwise)",
                               max_length=300, required=False)
+
+
+def connection_options_initial(connection) -> dict[str, Any]:
+    return {"name": connection.name, "inventory_reserve": connection.inventory_reserve,
+            "zero_out_threshold": connection.zero_out_threshold,
+            "unmapped_shipping_method": connection.unmapped_shipping_method,
+            "import_since": connection.store.import_since}

@@ -161,7 +161,8 @@ def create_from_wizard(*, name: str, merchant: dict, warehouse: dict, store: dic
         else:
             st = connection_actions.create_store(
                 customer, name=store["name"], platform=store["platform"],
-                adapter=store["adapter"], prefix="store.")
+                adapter=store["adapter"], prefix="store.",
+                import_since=store.get("import_since"))
         return connection_actions.create_connection(name=name, customer=customer, store=st,
                                                     warehouse=wh)
 

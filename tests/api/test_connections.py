@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
+
+import pytest
 
 from dropstream.connections.models import Channel, Connection, Merchant, Store, Warehouse
 from tests.fixtures.secret_leaks import make_secret
@@ -49,7 +52,8 @@ def test_the_reference_nested_example_creates_everything_disabled(admin_api):
         "id": connection.pk, "customer_id": connection.customer_id,
         "warehouse_id": connection.warehouse_id, "store_id": connection.store_id,
         "name": "My New Connection", "connection_type": "fulfillment",
-        "created_at": listed[0]["created_at"], "enabled_at": None, "locations": []}]
+        "created_at": listed[0]["created_at"], "enabled_at": None, "locations": [],
+        "inventory_reserve": 0, "zero_out_threshold": 0, "unmapped_shipping_method": "pass"}]
     channels = admin_api.get(f"/api/connections/{connection.pk}/channels").json()
     assert sorted(c["type"] for c in channels) == ["inventory", "sales_order", "shipment"]
 
@@ -130,6 +134,43 @@ def test_patch_renames_and_enables_then_disables(admin_api, connection):
     assert admin_api.patch(path, {"enabled_at": None}).status_code == 204
     connection.refresh_from_db()
     assert connection.enabled_at is None
+
+
+def test_patch_sets_the_options_the_settings_page_sets(admin_api, connection):
+    path = f"/api/connections/{connection.pk}"
+    answer = admin_api.patch(path, {"inventory_reserve": 2, "zero_out_threshold": 1,
+                                    "unmapped_shipping_method": "error"})
+    assert answer.status_code == 204
+    shown = admin_api.get(path).json()
+    assert (shown["inventory_reserve"], shown["zero_out_threshold"],
+            shown["unmapped_shipping_method"]) == (2, 1, "error")
+    since = admin_api.patch(f"/api/stores/{connection.store_id}",
+                            {"import_since": "2026-03-01T00:00:00Z"})
+    assert since.status_code == 204
+    assert admin_api.get(f"/api/stores/{connection.store_id}").json()["import_since"] == \
+        "2026-03-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize("body", [{"inventory_reserve": -1}, {"zero_out_threshold": 100_001},
+                                  {"unmapped_shipping_method": "drop"},
+                                  {"inventory_reserve": True}])
+def test_an_option_out_of_range_is_a_422_that_changes_nothing(admin_api, connection, body):
+    path = f"/api/connections/{connection.pk}"
+    answer = admin_api.patch(path, {"name": "Renamed", **body})
+    assert answer.status_code == 422
+    assert next(iter(body)) in json.dumps(answer.json())
+    connection.refresh_from_db()
+    assert (connection.name, connection.inventory_reserve, connection.zero_out_threshold,
+            connection.unmapped_shipping_method) == ("Acme", 0, 0, "pass")
+
+
+def test_the_domain_refuses_options_the_api_would_also_refuse(connection):
+    from dropstream.connections.actions import update_connection
+    from dropstream.connections.errors import ConnectionsError
+
+    with pytest.raises(ConnectionsError) as raised:
+        update_connection(connection, {"inventory_reserve": -3, "unmapped_shipping_method": "x"})
+    assert set(raised.value.errors) == {"inventory_reserve", "unmapped_shipping_method"}
 
 
 def test_only_administrators_delete_connections(admin_api, staff_api, connection):

@@ -34,7 +34,7 @@ def test_the_store_list_has_no_adapter_and_the_store_shows_it_masked(admin_api, 
     assert [s["id"] for s in listed] == [store.pk]
     assert "adapter" not in listed[0]
     assert set(listed[0]) == {"id", "customer_id", "name", "description", "url", "platform",
-                              "created_at", "enabled_at", "order_imported_at",
+                              "created_at", "enabled_at", "import_since", "order_imported_at",
                               "inventory_updated_at"}
     shown = admin_api.get(f"/api/stores/{store.pk}").json()
     assert shown["adapter"]["api_token"] == "••••" + store_token[-4:]

@@ -44,7 +44,7 @@ def _wizard(page, base: str, bs_store, warehouse_root) -> Connection:
     page.fill("#id_adapter-api_url", bs_store.api_url)
     page.fill("#id_adapter-api_token", bs_store.read_write_token)
     since = (timezone.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    page.fill("#id_adapter-import_since", since)
+    page.fill("#id_import_since", since)
     page.click("#add-connection")
     page.wait_for_url(f"{base}/connections/?created=*")
     return Connection.objects.get()
@@ -118,7 +118,8 @@ def test_run_now_then_reprocess_an_errored_order_after_adding_a_mapping(
 
 
 def test_the_merchant_enters_the_credentials_through_a_one_time_link(
-        page, browser, live_server, bs_store, warehouse_root, artifacts):
+        page, browser, live_server, bs_store, warehouse_root, artifacts, settings):
+    settings.PUBLIC_URL = live_server.url  # links are built on the public address
     password = make_secret("pw")
     User.objects.create_user("ops@example.com", password, role="administrator")
     base = live_server.url

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from dropstream.intents.models import Intent
+from dropstream.metering.meter import UNANSWERED
 from dropstream.metering.models import ApiCall
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.scheduling.models import Run, RunState
@@ -187,9 +188,13 @@ def test_kills_between_effects_and_bookkeeping_lose_and_duplicate_nothing(
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
     assert not Shipment.objects.exclude(state=ShipmentState.COMPLETED).exists()
     assert not Run.objects.filter(state__in=(RunState.QUEUED, RunState.RUNNING)).exists()
-    # Every request the store received is on the hub's bill, the killed runs' too.
-    assert ApiCall.objects.filter(store=hub.connection.store).count() == \
-        hub.control.meter()["total"]
+    # Every request the store received is on the hub's bill, the killed runs' too. A kill can
+    # land after the hub journaled an attempt and before its bytes left: billed, maybe never
+    # received. So the bill may exceed what the store counted by those in-flight attempts only.
+    billed = ApiCall.objects.filter(store=hub.connection.store)
+    in_flight = billed.filter(error=UNANSWERED).count()
+    received = hub.control.meter()["total"]
+    assert billed.count() - in_flight <= received <= billed.count()
     # The dangerous paths ran: files found at the warehouse on recovery, posts looked up in the
     # store before being sent again, and dead runs taken over by the next one.
     assert Intent.objects.filter(kind="export", attempts__gte=2, state="done").count() >= TRIALS

@@ -60,6 +60,21 @@ def test_connection_options_validate_beside_the_field(staff_client, connection):
     assert connection.name == "Acme" and connection.inventory_reserve == 0
 
 
+def test_connection_options_save_through_the_domain_with_the_import_start(
+        staff_client, connection):
+    response = staff_client.post(f"/connections/{connection.pk}/settings/options/", {
+        "name": "Acme East", "inventory_reserve": "4", "zero_out_threshold": "1",
+        "unmapped_shipping_method": "error", "import_since": "2026-05-01T08:00:00Z"})
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    connection.store.refresh_from_db()
+    assert (connection.name, connection.inventory_reserve, connection.zero_out_threshold,
+            connection.unmapped_shipping_method) == ("Acme East", 4, 1, "error")
+    assert connection.store.import_since.isoformat() == "2026-05-01T08:00:00+00:00"
+    page = staff_client.get(f"/connections/{connection.pk}/settings/").content.decode()
+    assert 'id="id_import_since"' in page and "2026-05-01" in page
+
+
 def test_store_token_is_masked_and_kept_when_left_empty(staff_client, connection, store_token):
     page = staff_client.get(f"/connections/{connection.pk}/settings/").content.decode()
     assert store_token not in page

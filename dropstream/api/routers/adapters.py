@@ -64,7 +64,7 @@ def create_store(request: HttpRequest, payload: StoreIn):
     customer = visible_customer(user, payload.customer_id)
     store = actions.create_store(customer, name=payload.name, platform=payload.platform,
                                  adapter=payload.adapter, description=payload.description,
-                                 url=payload.url)
+                                 url=payload.url, import_since=payload.import_since)
     return Status(201, {"id": store.pk})
 
 

@@ -93,7 +93,8 @@ def _resolve_store(user: Any, customer: Merchant, payload: ConnectionIn) -> Stor
         _owned_by(customer, nested.customer_id, "store.customer_id")
         return actions.create_store(customer, name=nested.name, platform=nested.platform,
                                     adapter=nested.adapter, description=nested.description,
-                                    url=nested.url, prefix="store.")
+                                    url=nested.url, prefix="store.",
+                                    import_since=nested.import_since)
     store = visible(Store, user).filter(pk=payload.store_id).first()
     if store is None:
         raise Invalid({"store_id": f"store_id: no store with id {payload.store_id}"})

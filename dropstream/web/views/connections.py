@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings as django_settings
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dropstream.catalog.models import Listing, ShippingMethodMap
+from dropstream.connections import actions as connection_actions
 from dropstream.connections.actions import accept_pending_change, pending_change
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Channel, ChannelType, Connection, Merchant
@@ -25,6 +27,7 @@ from dropstream.web.forms import (
     ListingForm,
     PlatformSettingsForm,
     ShippingMapForm,
+    connection_options_initial,
 )
 from dropstream.web.views.common import can_manage, get_visible, page, paginate, query_without
 
@@ -187,10 +190,7 @@ def channel_rules(request: HttpRequest, pk: int, channel_type: str) -> HttpRespo
 def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _connection(request, pk)
     store, warehouse = connection.store, connection.warehouse
-    options = ConnectionOptionsForm(initial={
-        "name": connection.name, "inventory_reserve": connection.inventory_reserve,
-        "zero_out_threshold": connection.zero_out_threshold,
-        "unmapped_shipping_method": connection.unmapped_shipping_method})
+    options = ConnectionOptionsForm(initial=connection_options_initial(connection))
     forms = {
         "store": _settings_form(store, None),
         "warehouse": _settings_form(warehouse, None),
@@ -229,10 +229,8 @@ def _render_settings(request: HttpRequest, connection: Connection, *, options=No
                       "warehouse": _settings_form(connection.warehouse, None)}
     context = {
         "c": connection, "tab": "settings", "can_manage": True,
-        "options": options or ConnectionOptionsForm(initial={
-            "name": connection.name, "inventory_reserve": connection.inventory_reserve,
-            "zero_out_threshold": connection.zero_out_threshold,
-            "unmapped_shipping_method": connection.unmapped_shipping_method}),
+        "options": options or ConnectionOptionsForm(
+            initial=connection_options_initial(connection)),
         "store_form": forms["store"], "warehouse_form": forms["warehouse"],
         "store_masked": store.masked_adapter(),
         "warehouse_masked": connection.warehouse.masked_adapter(),
@@ -269,9 +267,16 @@ def connection_settings_save(request: HttpRequest, pk: int, part: str) -> HttpRe
         form = ConnectionOptionsForm(request.POST)
         if not form.is_valid():
             return _render_settings(request, connection, options=form, status=422)
-        for key, value in form.cleaned_data.items():
-            setattr(connection, key, value)
-        connection.save(update_fields=list(form.cleaned_data))
+        changes = dict(form.cleaned_data)
+        try:
+            with transaction.atomic():
+                connection_actions.update_store(
+                    connection.store, {"import_since": changes.pop("import_since")})
+                connection_actions.update_connection(connection, changes)
+        except ConnectionsError as exc:
+            for key, message in exc.errors.items():
+                form.add_error(key if key in form.fields else None, message)
+            return _render_settings(request, connection, options=form, status=422)
         messages.success(request, "Connection settings saved.")
         return redirect("web:connection-settings", pk=pk)
     if part not in ("store", "warehouse"):

@@ -284,7 +284,8 @@ def _store(request: HttpRequest) -> HttpResponse:
         connection = services.create_from_wizard(
             name=state["name"], merchant=merchant, warehouse=warehouse,
             store={"name": setup.cleaned_data["label"].strip(), "platform": spec.name,
-                   "adapter": settings_form.cleaned_settings})
+                   "adapter": settings_form.cleaned_settings,
+                   "import_since": setup.cleaned_data.get("import_since")})
     except ConnectionsError as exc:
         settings_form.add_connection_errors(exc)
         return _render(request, "store", context, status=422)
@@ -340,7 +341,7 @@ def _create_asking_merchant(request: HttpRequest, state: dict[str, Any], setup: 
     new = credential_links.create_link(connection.store, user=request.user,
                                        connection=connection)
     request.session[SESSION_NEW_LINK] = {"connection": connection.pk,
-                                         "url": request.build_absolute_uri(new.path)}
+                                         "url": new.url}
     messages.success(request, f"Connection “{connection.name}” created, disabled, without store "
                               "credentials. Send the merchant the link below.")
     return redirect(reverse("web:connection-settings", args=[connection.pk]) + "#credential-link")
