@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dropstream.web import views as web_views
+from dropstream.web.views.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
@@ -13,6 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("dropstream.api.urls")),
     path("hooks/", include("dropstream.sync.urls")),
-    path("", include("dropstream.scheduling.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("dropstream.web.urls")),
 ]

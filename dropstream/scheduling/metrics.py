@@ -1,25 +1,17 @@
-"""``/metrics`` in the Prometheus text format (prometheus-client).
+"""The figures ``/metrics`` shows, in the Prometheus text format (prometheus-client); the page
+and who may read it are in ``web/views/metrics.py``.
 
 Every figure is read from the database at scrape time, so the numbers are the same whichever
-process (web, worker, scheduler, on any host) answers, and nothing is lost on restart.
-
-Access: a signed-in administrator may always look. With ``DROPSTREAM_METRICS_TOKEN`` set, a
-scrape must send ``Authorization: Bearer <token>``; without it, only callers in
-``DROPSTREAM_METRICS_NETWORKS`` (loopback by default) are answered. The figures carry ids and
-counts, never names, tokens or order data, but they still tell an outsider how busy which
-store is.
+process (web, worker, scheduler, on any host) answers, and nothing is lost on restart. They
+carry ids and counts, never names, tokens or order data.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -29,7 +21,6 @@ from prometheus_client.core import (
 
 from dropstream.metering.models import ApiCall
 from dropstream.scheduling.models import Run, RunState
-from dropstream.web.security import address_in, client_address
 
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -119,34 +110,3 @@ def render_metrics() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     return generate_latest(registry)
-
-
-def _refusal(request: HttpRequest) -> HttpResponse | None:
-    """None when ``request`` may read the metrics; otherwise the answer that says why not."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and getattr(user, "is_administrator", False):
-        return None
-    token = settings.METRICS_TOKEN
-    if token:
-        header = request.headers.get("Authorization", "")
-        scheme, _, offered = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(offered.strip().encode(),
-                                                              token.encode()):
-            return None
-        response = HttpResponse("metrics need Authorization: Bearer <DROPSTREAM_METRICS_TOKEN>\n",
-                                status=401, content_type="text/plain")
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
-    if address_in(client_address(request), settings.METRICS_NETWORKS):
-        return None
-    return HttpResponse("metrics answer only callers in DROPSTREAM_METRICS_NETWORKS (loopback "
-                        "unless configured); or set DROPSTREAM_METRICS_TOKEN and send it as "
-                        "Authorization: Bearer\n", status=403, content_type="text/plain")
-
-
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    refusal = _refusal(request)
-    if refusal is not None:
-        return refusal
-    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

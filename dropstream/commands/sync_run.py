@@ -7,6 +7,8 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from dropstream.processes import CommandError, prepare_data, setup_django
+
 
 def _find_connection(value: str):
     from dropstream.connections.models import Connection
@@ -15,8 +17,6 @@ def _find_connection(value: str):
         Connection.objects.filter(name=value)
     matches = list(query[:2])
     if len(matches) != 1:
-        from dropstream.cli import CommandError
-
         raise CommandError(f"no connection {value!r}" if not matches else
                            f"several connections are named {value!r}; use the id")
     return matches[0]
@@ -31,7 +31,6 @@ def run_channel_command(args: argparse.Namespace) -> int:
     Exit 0 when it succeeded, 1 when it failed, 3 when another run of the channel kept it busy
     (``--no-wait``), 2 for a usage error.
     """
-    from dropstream.cli import CommandError
     from dropstream.connections.models import Channel
     from dropstream.scheduling.actions import run_here
     from dropstream.scheduling.errors import RunRefused
@@ -72,3 +71,9 @@ def run_channel_command(args: argparse.Namespace) -> int:
         console.print(f"[red]Failed:[/red] {run.error or outcome}")
         return 1
     return 0
+
+
+def cmd_sync_run(args: argparse.Namespace) -> int:
+    setup_django()
+    prepare_data()
+    return run_channel_command(args)

@@ -11,6 +11,14 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from dropstream.processes import (
+    ensure_port_free,
+    prepare_data,
+    serve_web,
+    setup_django,
+    start_background,
+)
+
 DEMO_SUBDOMAIN = "demo"
 DEMO_EMAIL = "demo@localhost"
 # The demo drives its channels much faster than the reference minimums, to show the flow.
@@ -85,14 +93,6 @@ def drive(connection_id: int, control, stop: threading.Event) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dropstream.cli import (
-        ensure_port_free,
-        prepare_data,
-        serve_web,
-        setup_django,
-        start_background,
-    )
-
     ensure_port_free(args.host, args.port)
     setup_django()
     prepare_data()
