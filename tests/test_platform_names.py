@@ -5,6 +5,7 @@ settings. Read from the source with ``ast``."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from dropstream.platforms.base import all_platforms
@@ -79,3 +80,30 @@ def violations() -> list[str]:
 
 def test_no_module_outside_a_platforms_folder_names_a_platform_or_its_settings():
     assert violations() == []
+
+
+TEMPLATES = PACKAGE / "web" / "templates"
+TAG = re.compile(r"{{.*?}}|{%.*?%}", re.S)
+# Where a setting's name would be a read of it: an attribute of a form or of settings shown
+# (``form.subdomain``, ``store_masked.api_token``), or a quoted key compared in a tag.
+SETTING_READ = re.compile(r"\b\w*(?:form|masked|adapter|settings)\.(\w+)|[\"'](\w+)[\"']")
+
+
+def template_violations() -> list[str]:
+    """A template that reads a platform's setting by name (``form.subdomain``,
+    ``masked.api_token``) shows one platform only; pages go through the spec's fields."""
+    settings = setting_names()
+    found = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for tag in TAG.finditer(text):
+            words = {name for pair in SETTING_READ.findall(tag.group()) for name in pair}
+            for word in words & settings:
+                line = text.count("\n", 0, tag.start()) + 1
+                found.append(f"{path.relative_to(PACKAGE).as_posix()}:{line} reads the "
+                             f"platform setting {word!r}")
+    return found
+
+
+def test_no_template_reads_a_platform_setting_by_name():
+    assert template_violations() == []

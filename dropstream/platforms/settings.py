@@ -28,7 +28,8 @@ class SettingField:
     """One key of a platform's ``adapter`` object.
 
     ``clean`` turns a raw value into the stored one or raises ValueError with the reason;
-    ``mask`` renders a secret for display.
+    ``mask`` renders a secret for display. ``credential``: part of the account's own details,
+    which a merchant can enter through a one-time credentials link.
     """
 
     name: str
@@ -40,6 +41,7 @@ class SettingField:
     clean: Cleaner | None = None
     mask: Callable[[str], str] = mask_secret
     help: str = ""
+    credential: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,14 @@ class PlatformSpec:
     adapter_path: str  # "package.module:Class", imported on first use
     # "package.module:HOOKS" when the platform delivers events to a hook URL (see hooks.py).
     hooks_path: str = ""
+    # Where the account's credentials are found, for the person entering them (plain text),
+    # and the user-guide page that explains it (a slug under /help/), if any.
+    credentials_help: str = ""
+    help_page: str = ""
+
+    @property
+    def credential_fields(self) -> tuple[SettingField, ...]:
+        return tuple(f for f in self.fields if f.credential)
 
     @property
     def secret_fields(self) -> tuple[str, ...]:

@@ -85,14 +85,18 @@ def open_link(token: str) -> CredentialLink:
     return link
 
 
+def merchant_changes(link: CredentialLink, values: dict[str, Any]) -> dict[str, Any]:
+    """The credential fields of the store's platform among ``values`` (nothing else a link's
+    form could smuggle in), empty optional ones left out."""
+    return {f.name: values[f.name] for f in link.store.platform_spec.credential_fields
+            if values.get(f.name) not in (None, "")}
+
+
 def merchant_settings(link: CredentialLink, values: dict[str, Any]) -> dict[str, Any]:
-    """The store's settings with the merchant's subdomain, token (and API URL if given)."""
-    changes = {"subdomain": values["subdomain"], "api_token": values["api_token"]}
-    if values.get("api_url"):
-        changes["api_url"] = values["api_url"]
+    """The store's settings with the merchant's credentials merged in."""
     spec = link.store.platform_spec
     try:
-        cleaned = spec.clean(changes, partial=True)
+        cleaned = spec.clean(merchant_changes(link, values), partial=True)
     except AdapterSettingsError as exc:
         raise ConnectionsError(dict(exc.errors)) from None
     merged = link.store.adapter_settings()
@@ -119,9 +123,6 @@ def redeem(token: str, values: dict[str, Any]) -> CredentialLink:
                                          revoked_at__isnull=True,
                                          expires_at__gt=now).update(used_at=now) != 1:
             raise LinkUnusable()
-        changes = {"subdomain": values["subdomain"], "api_token": values["api_token"]}
-        if values.get("api_url"):
-            changes["api_url"] = values["api_url"]
-        services.update_settings(link.store, changes)
+        services.update_settings(link.store, merchant_changes(link, values))
         link.used_at = now
     return link

@@ -388,17 +388,25 @@ class AlertPolicyForm(forms.Form):
 
 
 class CredentialLinkForm(forms.Form):
-    """What the merchant enters on the one-time credentials page."""
+    """What the merchant enters on the one-time credentials page: the store platform's
+    credential fields (required ones up front, the rest under "Advanced")."""
 
-    subdomain = forms.CharField(label="BrightStores Subdomain", max_length=200,
-                                help_text="https://mysite.mybrightsites.com → mysite")
-    api_token = forms.CharField(
-        label="BrightStores API Token", max_length=500,
-        widget=forms.PasswordInput(render_value=False,
-                                   attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="A read/write token from Settings → API in your store's admin.")
-    api_url = forms.CharField(label="API URL (leave empty unless told otherwise)",
-                              max_length=300, required=False)
+    def __init__(self, spec: PlatformSpec, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        for setting in spec.credential_fields:
+            self.fields[setting.name] = _form_field(setting, keep_secret=False)
+
+    def primary(self) -> list[forms.BoundField]:
+        return [self[f.name] for f in self.spec.credential_fields if f.required]
+
+    def advanced(self) -> list[forms.BoundField]:
+        return [self[f.name] for f in self.spec.credential_fields if not f.required]
+
+    def credentials(self) -> dict[str, Any]:
+        """The values entered, empty optional ones left out (the stored value stays)."""
+        return {name: value for name, value in self.cleaned_data.items()
+                if value not in (None, "")}
 
 
 def connection_options_initial(connection) -> dict[str, Any]:

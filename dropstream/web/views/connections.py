@@ -206,6 +206,13 @@ def _settings_form(obj, data) -> PlatformSettingsForm:
                                 prefix=spec.kind)
 
 
+def stored_secrets(owner) -> list[tuple[str, str]]:
+    """(label, masked value) of each secret setting the owner holds, for "Stored: …"."""
+    masked = owner.masked_adapter()
+    return [(f.label, masked[f.name]) for f in owner.platform_spec.fields
+            if f.secret and masked.get(f.name)]
+
+
 def hook_url(owner) -> str | None:
     """The owner's hook URL on the hub's public address, when its platform delivers to one."""
     if owner.platform_spec.hooks() is None:
@@ -232,8 +239,10 @@ def _render_settings(request: HttpRequest, connection: Connection, *, options=No
         "options": options or ConnectionOptionsForm(
             initial=connection_options_initial(connection)),
         "store_form": forms["store"], "warehouse_form": forms["warehouse"],
-        "store_masked": store.masked_adapter(),
-        "warehouse_masked": connection.warehouse.masked_adapter(),
+        "store_secrets": stored_secrets(store),
+        "warehouse_secrets": stored_secrets(connection.warehouse),
+        "credential_names": " and ".join(
+            f.label for f in store.platform_spec.credential_fields if f.required),
         "store_hook": _hook_card(store),
         "warehouse_hook": _hook_card(connection.warehouse),
         "warehouse_change": pending_change(connection.warehouse),

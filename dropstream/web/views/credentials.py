@@ -1,6 +1,6 @@
 """Credentials from the merchant, not by e-mail: a 3PL user creates a one-time link on the
 connection's Settings tab; the merchant opens it without logging in, tests and saves the
-store's subdomain and API token. The token is never shown back to anyone."""
+store's credentials (the platform's credential fields). A secret is never shown back."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def merchant_entry(request: HttpRequest, token: str) -> HttpResponse:
     except credential_links.LinkUnusable as exc:
         return render(request, "web/credentials/unusable.html", {"message": str(exc)},
                       status=410)
-    form = CredentialLinkForm(request.POST or None)
+    form = CredentialLinkForm(link.store.platform_spec, request.POST or None)
     context = {"link": link, "form": form, "store": link.store,
                "merchant": link.store.customer}
     if request.method != "POST":
