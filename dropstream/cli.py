@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from dropstream.commands.admin import cmd_check, cmd_init, cmd_users_create
-from dropstream.commands.demo import cmd_demo
+from dropstream.commands.demo import DEMO_WAREHOUSES, cmd_demo
 from dropstream.commands.sandboxes import SANDBOXES, cmd_sandbox
 from dropstream.commands.serve import cmd_run, cmd_scheduler, cmd_web, cmd_worker
 from dropstream.commands.sync_run import cmd_sync_run
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--sandbox-port", type=int, default=0,
                       help="port of the Bright Sites sandbox (default: any free port)")
+    demo.add_argument("--warehouse", default="dsfx", choices=list(DEMO_WAREHOUSES),
+                      help="which sandbox warehouse the demo connection uses (default dsfx)")
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser("check", help="show where data lives and whether it is healthy").set_defaults(

@@ -11,9 +11,10 @@ from pathlib import Path
 from dropstream.platforms.base import all_platforms
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dropstream"
-# Where naming a platform is the point: the registry, the sandboxes, the demo and the
+# Where naming a platform is the point: the registry, the sandboxes, the demo (and its
+# per-platform warehouses) and the
 # command that starts the sandboxes.
-ALLOWED = ("platforms/base.py", "sandbox/", "commands/demo.py", "commands/sandboxes.py",
+ALLOWED = ("platforms/base.py", "sandbox/", "commands/demo", "commands/sandboxes.py",
            "migrations/")
 
 

@@ -23,6 +23,7 @@ class AlertKind(models.TextChoices):
     FILE_REJECTED = "file_rejected", "File Rejected"
     BUDGET = "budget", "API Budget"
     PUSH_REJECTED = "push_rejected", "Push Rejected"
+    WAREHOUSE_CANCELED = "warehouse_canceled", "Canceled By Warehouse"
 
 
 class Alert(models.Model):

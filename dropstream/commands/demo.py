@@ -1,13 +1,16 @@
-"""`dropstream demo`: the hub, the Bright Sites sandbox and the sandbox warehouse in one process,
-with a demo merchant, store, warehouse and an enabled connection, so orders visibly flow —
-imported, in the warehouse, shipped, tracking posted, stock updated — within a minute.
+"""`dropstream demo [--warehouse NAME]`: the hub, the Bright Sites sandbox and a sandbox
+warehouse in one process, with a demo merchant, store, warehouse and an enabled connection, so
+orders visibly flow — imported, in the warehouse, shipped, tracking posted, stock updated —
+within a minute. Each warehouse platform's demo side is one module in ``DEMO_WAREHOUSES``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +30,35 @@ NEW_ORDERS_EVERY_SECONDS = 12.0
 
 
 @dataclass
+class DemoWarehouse:
+    """A running sandbox warehouse and the settings a hub warehouse needs to use it."""
+
+    platform: str
+    description: str
+    adapter: dict
+    lines: list[str]  # what to print about it
+    stop: Callable[[], None]
+
+
+# --warehouse NAME → "module:start"; start(home: Path, hub_url: str) -> DemoWarehouse.
+DEMO_WAREHOUSES = {
+    "dsfx": "dropstream.commands.demo_dsfx:start",
+}
+
+
+def start_demo_warehouse(name: str, home: Path, hub_url: str) -> DemoWarehouse:
+    module_name, _, function = DEMO_WAREHOUSES[name].partition(":")
+    return getattr(importlib.import_module(module_name), function)(home, hub_url)
+
+
+@dataclass
 class DemoWorld:
     connection_id: int
     email: str
     password: str
 
 
-def ensure_demo_world(*, api_url: str, token: str, root: Path) -> DemoWorld:
+def ensure_demo_world(*, api_url: str, token: str, warehouse: DemoWarehouse) -> DemoWorld:
     """Create (or refresh) the demo user and connection; idempotent across restarts."""
     from django.utils import timezone
 
@@ -50,22 +75,30 @@ def ensure_demo_world(*, api_url: str, token: str, root: Path) -> DemoWorld:
         user.save(update_fields=["password"])
     merchant = Merchant.objects.filter(company_name="Demo Merchant").first() or \
         actions.create_merchant("Demo Merchant", city="Denver", country="US")
-    connection = Connection.objects.filter(customer=merchant, name="Demo connection").first()
+    name = f"Demo connection ({warehouse.platform})"
+    connection = Connection.objects.filter(customer=merchant, name=name).first()
     adapter = {"subdomain": DEMO_SUBDOMAIN, "api_token": token, "api_url": api_url}
     if connection is None:
         store = actions.create_store(merchant, name="Demo Team Store", platform="brightsites",
                                      adapter=adapter, import_since="2000-01-01T00:00:00Z")
-        warehouse = actions.create_warehouse(
-            merchant, description="Demo warehouse (local folder)", platform="dropstream",
-            adapter={"connection_string": f"file://{root}", "settle_seconds": 1})
-        connection = actions.create_connection(name="Demo connection", customer=merchant,
-                                               store=store, warehouse=warehouse)
+        hub_warehouse = actions.create_warehouse(
+            merchant, description=warehouse.description, platform=warehouse.platform,
+            adapter=warehouse.adapter)
+        connection = actions.create_connection(name=name, customer=merchant,
+                                               store=store, warehouse=hub_warehouse)
     else:
-        # The sandbox starts afresh each time: point the store at its new address and token.
+        # The sandboxes start afresh each time: point the store and the warehouse at their
+        # new addresses and tokens.
         store = connection.store
         store.update_adapter(actions.clean_adapter("store", "brightsites", adapter))
         store.order_cursor = None
         store.save(update_fields=["adapter", "order_cursor"])
+        hub_warehouse = connection.warehouse
+        hub_warehouse.update_adapter(actions.clean_adapter("warehouse", warehouse.platform,
+                                                           warehouse.adapter))
+        hub_warehouse.save(update_fields=["adapter"])
+    for other in Connection.objects.filter(customer=merchant).exclude(pk=connection.pk):
+        actions.set_connection_enabled(other, None)  # one demo warehouse at a time
     actions.set_connection_enabled(connection, timezone.now())
     return DemoWorld(connection_id=connection.pk, email=DEMO_EMAIL, password=password)
 
@@ -102,23 +135,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dropstream.connections.models import Connection
     from dropstream.sandbox.brightsites.control import SandboxControl
     from dropstream.sandbox.brightsites.server import BrightSitesSandbox
-    from dropstream.sandbox.warehouse.robot import WarehouseRobot
 
     sandbox = BrightSitesSandbox(port=args.sandbox_port).start()
     token = "demo-" + secrets.token_hex(12)
     sandbox.add_store(DEMO_SUBDOMAIN, read_write_token=token, read_only_token=token + "-ro")
     control = SandboxControl(sandbox.control_url(DEMO_SUBDOMAIN))
-    root = Path(settings.HOME) / "demo-warehouse"
-    (root / "in").mkdir(parents=True, exist_ok=True)
-    (root / "out").mkdir(exist_ok=True)
-    world = ensure_demo_world(api_url=sandbox.api_url(DEMO_SUBDOMAIN), token=token, root=root)
-    store = Connection.objects.select_related("store").get(pk=world.connection_id).store
     hub_url = f"http://{args.host}:{args.port}"
+    warehouse = start_demo_warehouse(args.warehouse, Path(settings.HOME), hub_url)
+    world = ensure_demo_world(api_url=sandbox.api_url(DEMO_SUBDOMAIN), token=token,
+                              warehouse=warehouse)
+    connection = Connection.objects.select_related("store", "warehouse").get(
+        pk=world.connection_id)
+    store = connection.store
     control.set_push(hub_url + reverse("hook", args=[store.platform, store.hook_secret]))
-    robot = WarehouseRobot(f"file://{root}", ship_delay_s=5, split_rate=0.2, short_rate=0.05,
-                           inventory_every_s=20, default_stock=500,
-                           state_path=str(Path(settings.HOME) / "demo-robot.json"))
-    stop_robot = robot.start_thread(poll_s=1.0)
     background = start_background(workers=2)
     stop_driver = threading.Event()
     driver = threading.Thread(target=drive, args=(world.connection_id, control, stop_driver),
@@ -129,14 +158,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
           flush=True)
     print(f"Bright Sites sandbox: {sandbox.api_url(DEMO_SUBDOMAIN)} "
           f"(control: {sandbox.control_url(DEMO_SUBDOMAIN)})", flush=True)
-    print(f"Sandbox warehouse folder: {root}", flush=True)
+    for line in warehouse.lines:
+        print(line, flush=True)
     print("Orders flow every few seconds; Ctrl-C stops everything.", flush=True)
     try:
         serve_web(args.host, args.port)
     finally:
         stop_driver.set()
         driver.join(timeout=10)
-        stop_robot()
+        warehouse.stop()
         background.stop()
         sandbox.stop()
         print("Demo stopped.", flush=True)

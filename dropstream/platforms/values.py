@@ -217,6 +217,15 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
+class WarehouseCancellation:
+    """The warehouse canceled an order the hub sent it (its own decision, or a person's in the
+    WMS); the hub closes the order, unless it shipped, and tells the merchant."""
+
+    order_number: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class InventoryLevel:
     sku: str
     available: int
@@ -243,6 +252,7 @@ class WarehouseDocument:
     shipments: list[WarehouseShipment] = field(default_factory=list)
     levels: list[InventoryLevel] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    cancellations: list[WarehouseCancellation] = field(default_factory=list)
     duplicate: bool = False
     stated_at: datetime | None = None
 

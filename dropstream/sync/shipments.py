@@ -27,6 +27,7 @@ from dropstream.platforms.base import (
     StoreShipment,
     StoreShipmentLine,
     WarehouseAdapter,
+    WarehouseCancellation,
     WarehouseDocument,
     WarehouseShipment,
 )
@@ -55,6 +56,7 @@ class ShipmentReport:
     posted: int = 0
     orders_marked: int = 0
     errors: int = 0
+    canceled: int = 0  # orders the warehouse canceled, closed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,14 +107,53 @@ def _store_one(connection: Connection, incoming: WarehouseShipment,
         raise
 
 
+def apply_warehouse_cancellation(connection: Connection,
+                                 cancellation: WarehouseCancellation) -> str:
+    """Close the order the warehouse canceled and tell the merchant; returns what happened
+    ("closed", "unmatched", "already <status>"). An order that shipped in full stays Shipped (the
+    alert says the warehouse contradicts itself); one already closed is left alone, so a
+    repeated report raises nothing twice."""
+    with transaction.atomic():
+        order, unmatched = order_for(connection.warehouse_id, cancellation.order_number)
+        if order is None:
+            logger.warning("warehouse cancellation of %s matched no order: %s",
+                           cancellation.order_number, unmatched,
+                           extra={"connection_id": connection.pk, "channel": "shipment"})
+            return "unmatched"
+        if order.status in (OrderStatus.CLOSED, OrderStatus.ARCHIVED, OrderStatus.SHIPPED):
+            return f"already {order.status}"
+        why = f" ({cancellation.reason})" if cancellation.reason else ""
+        shipped = order.status == OrderStatus.PARTIALLY_SHIPPED
+        order_status.transition(order, OrderStatus.CLOSED, event="canceled_at_warehouse",
+                   message=f"canceled by the warehouse{why}"
+                           + ("; the lines shipped so far stay shipped" if shipped else ""))
+        raise_alert(AlertKind.WAREHOUSE_CANCELED,
+                    f"The warehouse canceled order {order.external_display_id or order.external_id}{why}: "
+                    f"{'the rest of it' if shipped else 'it'} will not ship. Refund or re-send "
+                    "it in the store.",
+                    connection=order.connection, channel="shipment", related=order)
+    return "closed"
+
+
 def store_document(connection: Connection, document: WarehouseDocument,
                    report: ShipmentReport) -> tuple[list[RowError], list[str]]:
-    """Store every shipment of one document; returns (row errors for the warehouse's report,
-    the shipments that failed to be stored, described). A duplicate document stores nothing."""
+    """Store every shipment of one document and apply its cancellations; returns (row errors
+    for the warehouse's report, the shipments that failed to be stored, described). A duplicate
+    document stores nothing."""
     errors = list(document.errors)
     failed: list[str] = []
     if document.duplicate:
         return errors, failed
+    for cancellation in document.cancellations:
+        try:
+            if apply_warehouse_cancellation(connection, cancellation) == "closed":
+                report.canceled += 1
+        except Exception as exc:  # noqa: BLE001 — the document's other events still count
+            logger.exception("applying the warehouse cancellation of %s failed",
+                             cancellation.order_number,
+                             extra={"connection_id": connection.pk, "channel": "shipment"})
+            failed.append(f"cancellation of {cancellation.order_number}: "
+                          f"{type(exc).__name__}: {exc}")
     for incoming in document.shipments:
         try:
             outcome, row_errors = _store_one(connection, incoming, document.name)

@@ -10,6 +10,7 @@ from dropstream.platforms.base import (
     AdapterContext,
     SubmitResult,
     WarehouseAdapterBase,
+    WarehouseCancellation,
     WarehouseDocument,
     WarehouseOrder,
     WarehouseRules,
@@ -63,9 +64,13 @@ class ProofWarehouse(WarehouseAdapterBase):
         after = int(self.context.state.get("after", 0))
         body = self.client.get("/shipments", endpoint="GET /shipments", params={"after": after})
         if body["shipments"]:
+            events = body["shipments"]
             yield WarehouseDocument(
                 name=f"shipments after {after}", event_id=f"feed:{after}:{body['last']}",
-                received_at=datetime.now(UTC), shipments=[_shipment(p) for p in body["shipments"]])
+                received_at=datetime.now(UTC),
+                shipments=[_shipment(p) for p in events if "canceled" not in p],
+                cancellations=[WarehouseCancellation(p["number"], p["canceled"])
+                               for p in events if "canceled" in p])
             self._next = body["last"]
 
     def acknowledge(self, document: WarehouseDocument, errors=()) -> None:

@@ -3,7 +3,8 @@
     POST /orders                    {"batch", "number", "lines": [{"line", "sku", "qty"}], ...}
                                     201 {"id"}; 400 {"error"} for an unknown SKU
     GET  /orders?batch=<key>        {"orders": [{"id", "number"}]}
-    GET  /shipments?after=<seq>     {"shipments": [...], "last": seq}
+    GET  /shipments?after=<seq>     {"shipments": [...], "last": seq}; an event with
+                                    "canceled" (the reason) is the warehouse's cancellation
 
 Every call needs ``X-Api-Key``. ``ship(number)`` packs an order's lines into one package (in the
 feed from then on) and, when ``hook_url`` is set, POSTs the package there signed with HMAC-SHA256
@@ -116,6 +117,12 @@ class ProofWms:
         if deliver:
             self.deliver(package)
         return package
+
+    def cancel(self, number: str, reason: str) -> None:
+        """The warehouse cancels an order it holds: an event in the feed."""
+        with self._lock:
+            self.packages.append({"seq": len(self.packages) + 1, "number": number,
+                                  "canceled": reason})
 
     def deliver(self, package: dict[str, Any], *, signature: str | None = None) -> httpx.Response:
         body = json.dumps({"event_id": f"pkg-{package['seq']}", "package": package}).encode()

@@ -121,6 +121,32 @@ def test_an_unknown_platform_runs_the_whole_flow_through_the_seam(
     assert wms.creates == 4  # each order created once, the refused one after Reprocess only
 
 
+def test_an_order_the_warehouse_cancels_is_closed_with_one_alert(connection, bs_store, wms,
+                                                                  skus):
+    from dropstream.alerts.models import Alert, AlertKind
+
+    [kept, canceled] = bs_store.control.create_orders(
+        2, status="paid", lines=[{"final_sku": skus[0], "quantity": 1}])
+    run_locked(connection, "sales_order")
+    orders = {int(o.external_id): o for o in Order.objects.all()}
+    wms.cancel(orders[canceled].warehouse_order_number, "out of stock for good")
+    wms.ship(orders[kept].warehouse_order_number)
+
+    first = run_locked(connection, "shipment")
+    wms.cancel(orders[canceled].warehouse_order_number, "out of stock for good")  # said again
+    again = run_locked(connection, "shipment")
+
+    assert first.ok and again.ok
+    assert first.counts["shipments_canceled"] == 1 and again.counts["shipments_canceled"] == 0
+    gone = Order.objects.get(pk=orders[canceled].pk)
+    assert gone.status == S.CLOSED
+    assert "out of stock for good" in gone.activity.get(event="canceled_at_warehouse").message
+    [alert] = Alert.objects.filter(kind=AlertKind.WAREHOUSE_CANCELED)
+    assert "out of stock for good" in alert.message and alert.connection_id == connection.pk
+    assert Order.objects.get(pk=orders[kept].pk).status == S.SHIPPED
+    assert bs_store.control.get_order(canceled)["shipments"] == []
+
+
 def test_a_forged_or_garbled_webhook_is_refused_and_nothing_is_stored(connection, client):
     warehouse = connection.warehouse
     url = f"/hooks/proof/{warehouse.hook_secret}"
