@@ -75,6 +75,11 @@ class User(AbstractUser):
     def is_administrator(self) -> bool:
         return self.is_superuser or self.role == Role.ADMINISTRATOR
 
+    @property
+    def can_change_orders(self) -> bool:
+        """Administrators and Staff act on orders and shipments; Merchant users review."""
+        return self.is_active and (self.is_administrator or self.role == Role.STAFF)
+
     def __str__(self) -> str:
         return self.email
 

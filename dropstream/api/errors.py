@@ -8,6 +8,10 @@ that a handler below translates) and never build error responses themselves.
     ├── Forbidden           403: the object is visible but this role may not change it
     ├── NotFound            404: missing, or another merchant's (never 403 for those)
     └── Invalid             422: ``errors`` names each bad field
+
+Domain errors map here too, once: ConnectionsError and CatalogError 422 (CatalogConflict and
+DuplicateConnection 409), OrderActionError and ShipmentActionError 409 (the state forbids it),
+SchedulingError 422 (a run refused on a disabled connection 409), a PlatformError from a credentials test 422.
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from dropstream.api.parsing import BodyError
+from dropstream.catalog.errors import CatalogConflict, CatalogError
 from dropstream.connections.errors import ConnectionsError, DuplicateConnection
+from dropstream.orders.errors import OrderActionError
+from dropstream.platforms.errors import PlatformError
+from dropstream.scheduling.errors import RunRefused, SchedulingError
+from dropstream.shipments.errors import ShipmentActionError
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +120,33 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(ConnectionsError)
     def _connections(request: HttpRequest, exc: ConnectionsError) -> HttpResponse:
         return error_response(422, str(exc), exc.errors)
+
+    # The domain's own errors, each to one answer, so no router catches them itself.
+    @api.exception_handler(CatalogError)
+    def _catalog(request: HttpRequest, exc: CatalogError) -> HttpResponse:
+        return error_response(409 if isinstance(exc, CatalogConflict) else 422, str(exc),
+                              exc.errors)
+
+    @api.exception_handler(OrderActionError)
+    def _order_action(request: HttpRequest, exc: OrderActionError) -> HttpResponse:
+        return error_response(409, exc.message)
+
+    @api.exception_handler(ShipmentActionError)
+    def _shipment_action(request: HttpRequest, exc: ShipmentActionError) -> HttpResponse:
+        return error_response(409, exc.message)
+
+    @api.exception_handler(SchedulingError)
+    def _scheduling(request: HttpRequest, exc: SchedulingError) -> HttpResponse:
+        # A run refused because the connection is disabled: a state to change first (409),
+        # not a bad request.
+        state = isinstance(exc, RunRefused) and "connection" in exc.errors
+        return error_response(409 if state else 422, str(exc), exc.errors)
+
+    @api.exception_handler(PlatformError)
+    def _platform(request: HttpRequest, exc: PlatformError) -> HttpResponse:
+        # Only a credentials test (ping) lets one reach here; its message is written for an
+        # operator and carries no secret.
+        return error_response(422, exc.message)
 
     @api.exception_handler(ValidationError)
     def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -1,10 +1,13 @@
-"""Creating, enabling and disabling merchants, stores, warehouses and connections.
+"""Creating, changing, testing, enabling and disabling merchants, stores, warehouses and
+connections.
 
 Shared by the API, the pages, the CLI and the demo; views stay thin (saleor ``order/actions.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +17,7 @@ from django.utils import timezone
 from dropstream import crypto
 from dropstream.alerts.actions import resolve_alerts_for
 from dropstream.connections.errors import ConnectionsError, DuplicateConnection
+from dropstream.connections.events import connection_switched
 from dropstream.connections.models import (
     Channel,
     ChannelType,
@@ -25,9 +29,17 @@ from dropstream.connections.models import (
 from dropstream.platforms.base import (
     AdapterSettingsError,
     PendingChange,
+    PlatformSpec,
     UnknownPlatform,
     clean_datetime,
     get_platform,
+)
+from dropstream.platforms.errors import (
+    BadResponse,
+    CredentialsRejected,
+    HostKeyMismatch,
+    PlatformError,
+    RemoteNotFound,
 )
 
 # specs/dropstream-reference.md §3.3
@@ -140,7 +152,8 @@ def create_connection(*, name: str, customer: Merchant, store: Store,
 
 
 def set_connection_enabled(connection: Connection, enabled_at: datetime | None) -> Connection:
-    """Enable (at ``enabled_at``) or disable (None). First enabling fixes ``import_since``."""
+    """Enable (at ``enabled_at``) or disable (None). First enabling fixes ``import_since``;
+    ``connection_switched`` lets scheduling recompute the channels' next runs."""
     with transaction.atomic():
         connection.enabled_at = enabled_at
         connection.save(update_fields=["enabled_at"])
@@ -151,6 +164,7 @@ def set_connection_enabled(connection: Connection, enabled_at: datetime | None) 
                 enabled_at=enabled_at)
             Warehouse.objects.filter(pk=connection.warehouse_id, enabled_at__isnull=True).update(
                 enabled_at=enabled_at)
+        connection_switched.send(sender=Connection, connection=connection)
     return connection
 
 
@@ -307,14 +321,97 @@ def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
     Raises ConnectionsError for invalid settings and the adapter's PlatformError (with its plain
     ``message``) when the platform refuses or cannot be reached.
     """
-    settings = clean_adapter(kind, platform, adapter)
-    client = get_platform(kind, platform).adapter_class()(settings)
+    _ping_cleaned(kind, platform, clean_adapter(kind, platform, adapter))
+
+
+def _ping_cleaned(kind: str, platform: str, settings: Mapping[str, Any]) -> None:
+    adapter = get_platform(kind, platform).adapter_class()(dict(settings))
     try:
-        client.validate_credentials()
+        adapter.validate_credentials()
     finally:
-        close = getattr(client, "close", None)
-        if close is not None:
-            close()
+        adapter.close()
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """The outcome of a credentials test: ``field`` is the setting the failure is about (to
+    show the message beside it), None when it is about the whole connection."""
+
+    ok: bool
+    message: str
+    field: str | None = None
+
+
+def check_credentials(kind: str, platform: str, settings: Mapping[str, Any]) -> CredentialCheck:
+    """Test cleaned ``settings`` with one cheap request; never raises for a platform's refusal
+    (its plain message is the result)."""
+    spec = get_platform(kind, platform)  # type: ignore[arg-type]
+    try:
+        _ping_cleaned(kind, platform, settings)
+    except PlatformError as exc:
+        return CredentialCheck(False, exc.message, _setting_at_fault(spec, exc))
+    return CredentialCheck(True, f"Connected to {spec.label}.")
+
+
+def _setting_at_fault(spec: PlatformSpec, error: PlatformError) -> str | None:
+    """A rejected login is about the secret (token, password); a host that answers "not found"
+    is about the address (the first required non-secret field); anything else about the whole
+    connection."""
+    secret = next((f.name for f in spec.fields if f.secret), None)
+    address = next((f.name for f in spec.fields if f.required and not f.secret), None)
+    if isinstance(error, CredentialsRejected | HostKeyMismatch):
+        return secret
+    if isinstance(error, RemoteNotFound | BadResponse):
+        return address or secret
+    return None
+
+
+def update_adapter_settings(owner: Store | Warehouse, changes: Mapping[str, Any]) -> None:
+    """Merge ``changes`` into a store's or warehouse's platform settings and save; raises
+    ConnectionsError with ``adapter.<field>`` keys (nothing saved) when a value is invalid."""
+    update = update_store if isinstance(owner, Store) else update_warehouse
+    update(owner, {"adapter": dict(changes)})
+
+
+def create_with_parts(*, name: str, merchant: dict, warehouse: dict, store: dict) -> Connection:
+    """Create (as needed) the merchant, warehouse and store, then the connection, atomically.
+
+    ``merchant`` is ``{"id": …}`` or the new merchant's fields; ``warehouse`` is ``{"id": …}`` or
+    ``{"platform", "description", "adapter"}``; ``store`` is ``{"name", "platform", "adapter",
+    "import_since"}`` (or ``{"name", "platform", "pending": True}`` when the merchant will send
+    the credentials through a link). Raises ConnectionsError (nothing is left behind).
+    """
+    with transaction.atomic():
+        if merchant.get("id"):
+            customer = Merchant.objects.get(pk=merchant["id"])
+        else:
+            fields = {k: v for k, v in merchant.items() if k != "company_name" and v}
+            customer = create_merchant(merchant.get("company_name", ""), **fields)
+        if warehouse.get("id"):
+            hub_warehouse = Warehouse.objects.get(pk=warehouse["id"], customer=customer)
+        else:
+            hub_warehouse = create_warehouse(
+                customer, platform=warehouse["platform"], adapter=warehouse["adapter"],
+                description=warehouse.get("description", ""), prefix="warehouse.")
+        if store.get("pending"):
+            # No credentials until the merchant enters them; the connection is created
+            # disabled, so nothing polls the store meanwhile.
+            hub_store = Store.objects.create(customer=customer, name=store["name"],
+                                             platform=store["platform"], adapter={})
+        else:
+            hub_store = create_store(customer, name=store["name"], platform=store["platform"],
+                                     adapter=store["adapter"], prefix="store.",
+                                     import_since=store.get("import_since"))
+        return create_connection(name=name, customer=customer, store=hub_store,
+                                 warehouse=hub_warehouse)
+
+
+def rotate_hook_secret(owner: Store | Warehouse) -> str:
+    """A new secret hook URL for the store or warehouse; the old one answers 404 from now on.
+    Returns the new secret."""
+    owner.rotate_hook_secret()
+    owner.save(update_fields=[owner.HOOK_SECRET_FIELD])
+    return owner.hook_secret
 
 
 def pending_change(owner: Store | Warehouse) -> PendingChange | None:

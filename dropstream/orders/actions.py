@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
@@ -26,8 +27,84 @@ EDITABLE_FIELDS = frozenset(
     | {"customer_email", "shipping_warehouse_code", "shipping_carrier_name",
        "shipping_carrier_service_level", "notes", "gift_message"})
 
-__all__ = ["OrderActionError", "archive", "bulk", "delete", "edit", "release", "reprocess",
-           "reset"]
+__all__ = ["OrderAction", "OrderActionError", "archive", "availability", "bulk", "delete",
+           "edit", "perform", "refusal", "release", "reprocess", "reset"]
+
+
+class OrderAction(StrEnum):
+    """Everything a person can do to one order; the menu, the bulk form and the API use these."""
+
+    RELEASE = "release"
+    REPROCESS = "reprocess"
+    EDIT = "edit"
+    RESET = "reset"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+    FORCE_DELETE = "force_delete"
+
+
+A = OrderAction
+REPROCESSABLE = (S.ERROR, S.DELAYED, S.ARCHIVED, S.CLOSED, S.SKIPPED)
+EDITABLE = (S.NEW, S.PENDING, S.QUEUED, S.ERROR, S.DELAYED)
+
+
+def _sent(order: Order) -> bool:
+    """Whether the warehouse has, or may have, the order: it is in a batch or was confirmed."""
+    return bool(order.export_reference or order.exported_at)
+
+
+def refusal(order: Order, action: OrderAction) -> str:
+    """Why ``action`` is not possible for the order as it stands; "" when it is. The actions
+    below raise exactly this, and the menu shows it, so they cannot disagree."""
+    if action == A.RELEASE and order.status != S.PENDING:
+        return f"order {order} is not Pending"
+    if action == A.REPROCESS and order.status not in REPROCESSABLE:
+        return (f"order {order} is {S(order.status).label}; only orders in Error, Delayed, "
+                "Archived, Skipped or Closed can be reprocessed")
+    if action == A.EDIT and (order.export_reference or order.status not in EDITABLE):
+        return (f"order {order} was already sent to the warehouse; edit it there, or "
+                "archive it")
+    if action == A.RESET and order.shipments.exists():
+        return (f"order {order} has shipments: the warehouse has worked it, so it cannot be "
+                "reset (archive it instead)")
+    if action == A.ARCHIVE and order.status == S.ARCHIVED:
+        return f"order {order} is already archived"
+    if action == A.DELETE and _sent(order):
+        return (f"order {order} was sent to the warehouse: archive it instead (an "
+                "administrator can force the delete)")
+    if action == A.FORCE_DELETE and not _sent(order):
+        return f"order {order} was never sent to the warehouse: a plain delete will do"
+    return ""
+
+
+@dataclass(frozen=True)
+class Availability:
+    action: OrderAction
+    refusal: str  # "" when the action is possible
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusal
+
+
+def availability(order: Order, user: Any) -> list[Availability]:
+    """The actions ``user`` may take on ``order``, each with why it is not possible now.
+    Merchant users change nothing; force delete is for administrators, and only shown when a
+    plain delete is refused."""
+    if not getattr(user, "can_change_orders", False):
+        return []
+    shown = [a for a in OrderAction if a != A.FORCE_DELETE]
+    if order.status != S.PENDING:
+        shown.remove(A.RELEASE)
+    if user.is_administrator and _sent(order):
+        shown.append(A.FORCE_DELETE)
+    return [Availability(action, refusal(order, action)) for action in shown]
+
+
+def _refuse_unless_possible(order: Order, action: OrderAction) -> None:
+    reason = refusal(order, action)
+    if reason:
+        raise OrderActionError(reason)
 
 
 def _locked(order: Order) -> Order:
@@ -62,9 +139,7 @@ def reprocess(order: Order, *, actor: str) -> Order:
     """
     with transaction.atomic():
         order = _locked(order)
-        if order.status not in (S.ERROR, S.DELAYED, S.ARCHIVED, S.CLOSED, S.SKIPPED):
-            raise OrderActionError(f"order {order} is {S(order.status).label}; only orders in "
-                                   "Error, Delayed, Archived, Skipped or Closed can be reprocessed")
+        _refuse_unless_possible(order, A.REPROCESS)
         if order.detail_pending:
             order.retry_count, order.retry_at = 0, timezone.now()
             order_status.transition(order, S.DELAYED, event="reprocess", actor=actor,
@@ -99,8 +174,7 @@ def release(order: Order, *, actor: str) -> Order:
     """Schedule Process: release an order held in Pending."""
     with transaction.atomic():
         order = _locked(order)
-        if order.status != S.PENDING:
-            raise OrderActionError(f"order {order} is not Pending")
+        _refuse_unless_possible(order, A.RELEASE)
         return order_status.transition(order, S.QUEUED, event="released", actor=actor,
                                        message="Released for processing.")
 
@@ -117,10 +191,7 @@ def edit(order: Order, *, actor: str, changes: dict[str, Any],
         raise OrderActionError(f"these fields cannot be edited: {', '.join(unknown)}")
     with transaction.atomic():
         order = _locked(order)
-        if order.export_reference or order.status not in (S.NEW, S.PENDING, S.QUEUED, S.ERROR,
-                                                          S.DELAYED):
-            raise OrderActionError(f"order {order} was already sent to the warehouse; edit it "
-                                   "there, or archive it")
+        _refuse_unless_possible(order, A.EDIT)
         for name, value in changes.items():
             setattr(order, name, "" if value is None else str(value)[:255])
         for change in lines:
@@ -155,9 +226,7 @@ def reset(order: Order, *, actor: str) -> Order:
     """
     with transaction.atomic():
         order = _locked(order)
-        if order.shipments.exists():
-            raise OrderActionError(f"order {order} has shipments: the warehouse has worked it, "
-                                   "so it cannot be reset (archive it instead)")
+        _refuse_unless_possible(order, A.RESET)
         order.lines.filter(parent__isnull=False).delete()
         order.lines.update(line_number=None, quantity_shipped=0)
         order.export_reference, order.exported_at = "", None
@@ -183,8 +252,7 @@ def archive(order: Order, *, actor: str) -> Order:
     """Stop all further processing; the order is kept and never re-imported."""
     with transaction.atomic():
         order = _locked(order)
-        if order.status == S.ARCHIVED:
-            raise OrderActionError(f"order {order} is already archived")
+        _refuse_unless_possible(order, A.ARCHIVE)
         order_status.transition(order, S.ARCHIVED, event="archived", actor=actor,
                                 message="Archived: no further processing.")
         resolve_alerts_for(order)
@@ -199,9 +267,8 @@ def delete(order: Order, *, actor: str, force: bool = False) -> None:
     """
     with transaction.atomic():
         order = _locked(order)
-        if (order.export_reference or order.exported_at) and not force:
-            raise OrderActionError(f"order {order} was sent to the warehouse: archive it "
-                                   "instead (an administrator can force the delete)")
+        if not force:
+            _refuse_unless_possible(order, A.DELETE)
         resolve_alerts_for(order)
         order.delete()
 
@@ -212,20 +279,39 @@ class BulkResult:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-ACTIONS: dict[str, Callable[..., Any]] = {
-    "reprocess": reprocess, "reset": reset, "archive": archive, "delete": delete,
-    "release": release,
+ACTIONS: dict[OrderAction, Callable[..., Any]] = {
+    A.REPROCESS: reprocess, A.RESET: reset, A.ARCHIVE: archive, A.DELETE: delete,
+    A.RELEASE: release, A.FORCE_DELETE: lambda order, *, actor: delete(order, actor=actor,
+                                                                       force=True),
 }
+# Edit takes its changes from a form or body, so it is called on its own, never by name.
 
 
-def bulk(action: str, orders: Iterable[Order], *, actor: str, **options: Any) -> BulkResult:
-    """Apply one action to many orders; each succeeds or fails on its own."""
+def perform(action: OrderAction | str, order: Order, *, user: Any) -> Order | None:
+    """Do ``action`` to ``order`` as ``user``; returns the changed order (None once deleted).
+    Raises OrderActionError with the reason when the order's state or the user's role does not
+    allow it."""
+    try:
+        action = OrderAction(action)
+    except ValueError:
+        raise OrderActionError(f"unknown action {action!r}; use one of "
+                               f"{', '.join(a.value for a in ACTIONS)}") from None
     if action not in ACTIONS:
-        raise OrderActionError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+        raise OrderActionError(f"{action} cannot be done by name")
+    if not getattr(user, "can_change_orders", False):
+        raise OrderActionError("merchant users have read-only access")
+    if action == A.FORCE_DELETE and not user.is_administrator:
+        raise OrderActionError("only administrators can force-delete orders")
+    changed = ACTIONS[action](order, actor=user.email)
+    return None if action in (A.DELETE, A.FORCE_DELETE) else changed
+
+
+def bulk(action: OrderAction | str, orders: Iterable[Order], *, user: Any) -> BulkResult:
+    """Apply one action to many orders; each succeeds or fails on its own."""
     result = BulkResult()
     for order in orders:
         try:
-            ACTIONS[action](order, actor=actor, **options)
+            perform(action, order, user=user)
             result.done.append(order.pk)
         except OrderActionError as exc:
             result.failed[order.pk] = exc.message

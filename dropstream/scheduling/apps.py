@@ -6,5 +6,6 @@ class SchedulingConfig(AppConfig):
     label = "scheduling"
 
     def ready(self) -> None:
-        # Scheduling reacts to what the flows report (sync.events); sync never imports it.
-        from dropstream.scheduling import push_schedule  # noqa: F401
+        # Scheduling reacts to what the domain and the flows announce (connections.events,
+        # sync.events); neither imports it.
+        from dropstream.scheduling import reactions  # noqa: F401

@@ -107,14 +107,16 @@ class BulkResult:
 ACTIONS: dict[str, Callable[..., Any]] = {"reprocess": reprocess, "archive": archive}
 
 
-def bulk(action: str, shipments: Iterable[Shipment], *, actor: str) -> BulkResult:
-    """Apply one action to many shipments; each succeeds or fails on its own."""
+def bulk(action: str, shipments: Iterable[Shipment], *, user: Any) -> BulkResult:
+    """Apply one action to many shipments as ``user``; each succeeds or fails on its own."""
     if action not in ACTIONS:
         raise ShipmentActionError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+    if not getattr(user, "can_change_orders", False):
+        raise ShipmentActionError("merchant users have read-only access")
     result = BulkResult()
     for shipment in shipments:
         try:
-            ACTIONS[action](shipment, actor=actor)
+            ACTIONS[action](shipment, actor=user.email)
             result.done.append(shipment.pk)
         except ShipmentActionError as exc:
             result.failed[shipment.pk] = exc.message

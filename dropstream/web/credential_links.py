@@ -19,10 +19,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dropstream.connections.actions import (
+    CredentialCheck,
+    check_credentials,
+    update_adapter_settings,
+)
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Connection, Store
 from dropstream.platforms.base import AdapterSettingsError
-from dropstream.web import services
 from dropstream.web.models import CredentialLink
 from dropstream.web.security import public_url
 
@@ -104,10 +108,10 @@ def merchant_settings(link: CredentialLink, values: dict[str, Any]) -> dict[str,
     return merged
 
 
-def test_link_settings(link: CredentialLink, values: dict[str, Any]) -> services.TestResult:
+def test_link_settings(link: CredentialLink, values: dict[str, Any]) -> CredentialCheck:
     """Test the merchant's values through the platform adapter (nothing is saved)."""
     spec = link.store.platform_spec
-    return services.test_credentials(spec.kind, spec.name, merchant_settings(link, values))
+    return check_credentials(spec.kind, spec.name, merchant_settings(link, values))
 
 
 def redeem(token: str, values: dict[str, Any]) -> CredentialLink:
@@ -123,6 +127,6 @@ def redeem(token: str, values: dict[str, Any]) -> CredentialLink:
                                          revoked_at__isnull=True,
                                          expires_at__gt=now).update(used_at=now) != 1:
             raise LinkUnusable()
-        services.update_settings(link.store, merchant_changes(link, values))
+        update_adapter_settings(link.store, merchant_changes(link, values))
         link.used_at = now
     return link

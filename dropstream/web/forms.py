@@ -3,6 +3,7 @@ platform needs no form code; the platform's own cleaners decide what is valid.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -13,7 +14,6 @@ from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Merchant
 from dropstream.orders.models import OrderStatus
 from dropstream.platforms.base import PlatformSpec, SettingField
-from dropstream.web import services
 
 
 def _form_field(setting: SettingField, *, keep_secret: bool) -> forms.Field:
@@ -37,6 +37,43 @@ def _form_field(setting: SettingField, *, keep_secret: bool) -> forms.Field:
     return forms.CharField(initial=initial, **common)
 
 
+
+def field_message(name: str, message: str) -> str:
+    """``adapter.subdomain must be …`` → ``Must be …`` (the label already names the field)."""
+    for prefix in (f"adapter.{name} ", f"{name} "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+            break
+    return message[:1].upper() + message[1:]
+
+
+def split_errors(errors: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``ConnectionsError.errors`` → (messages per adapter field name, other messages)."""
+    fields: dict[str, str] = {}
+    other: list[str] = []
+    for key, message in errors.items():
+        if key.startswith("adapter."):
+            name = key.split(".", 1)[1]
+            fields[name] = field_message(name, message)
+        else:
+            other.append(message)
+    return fields, other
+
+
+def primary_fields(spec: PlatformSpec) -> list[SettingField]:
+    """Fields shown up front: required ones, choices, and those with no default value.
+
+    The rest (fields with a sensible default such as flags and tuning numbers) go under
+    "Advanced", so the everyday form stays short.
+    """
+    return [f for f in spec.fields if f.required or f.choices or f.default is None]
+
+
+def advanced_fields(spec: PlatformSpec) -> list[SettingField]:
+    primary = {f.name for f in primary_fields(spec)}
+    return [f for f in spec.fields if f.name not in primary]
+
+
 class PlatformSettingsForm(forms.Form):
     """One platform's ``adapter`` settings.
 
@@ -57,10 +94,10 @@ class PlatformSettingsForm(forms.Form):
                 self.fields[setting.name].widget.attrs["aria-required"] = "true"
 
     def primary(self) -> list[forms.BoundField]:
-        return [self[f.name] for f in services.primary_fields(self.spec)]
+        return [self[f.name] for f in primary_fields(self.spec)]
 
     def advanced(self) -> list[forms.BoundField]:
-        return [self[f.name] for f in services.advanced_fields(self.spec)]
+        return [self[f.name] for f in advanced_fields(self.spec)]
 
     def raw_settings(self) -> dict[str, Any]:
         """The submitted values, with empty ones dropped (and empty secrets kept when editing)."""
@@ -87,7 +124,7 @@ class PlatformSettingsForm(forms.Form):
         return cleaned
 
     def add_connection_errors(self, exc: ConnectionsError) -> None:
-        fields, other = services.split_errors(
+        fields, other = split_errors(
             {k.split(".", 1)[1] if k.startswith(("store.", "warehouse.")) else k: v
              for k, v in exc.errors.items()})
         for name, message in fields.items():

@@ -49,12 +49,12 @@ def _wait_for_posts(hub, count: int, timeout: float = 60) -> None:
 
 def test_two_processes_running_one_channel_at_once_post_each_shipment_once(hub, hub_processes):
     order_ids = _orders_shipped_by_the_warehouse(hub, 8)
-    # Each POST takes 0.3 s: the first run lasts longer than its 2 s lease, so it must renew it,
+    # Each POST takes 0.6 s: the first run lasts longer than its 3 s lease, so it must renew it,
     # and the second process starts while the first is posting.
-    hub.control.add_faults([{"endpoint": POST_SHIPMENT, "action": "latency", "delay_ms": 300,
+    hub.control.add_faults([{"endpoint": POST_SHIPMENT, "action": "latency", "delay_ms": 600,
                              "count": None}])
     hub.control.reset_meter()
-    hub_processes.extra_env["DROPSTREAM_RUN_LEASE_SECONDS"] = "2"
+    hub_processes.extra_env["DROPSTREAM_RUN_LEASE_SECONDS"] = "3"
     command = ("sync", "run", str(hub.connection.pk), "--channel", "shipment")
 
     first = hub_processes.start(*command)

@@ -29,9 +29,10 @@ def main() -> None:
     now = timezone.now()
     Channel.objects.filter(connection=connection).exclude(type="sales_order").update(
         enabled_at=None)
+    # Enabling schedules the channels from now; then the sales channel is made due at once.
+    actions.set_connection_enabled(connection, now)
     Channel.objects.filter(connection=connection, type="sales_order").update(
         next_run_at=now - timedelta(seconds=1))
-    actions.set_connection_enabled(connection, now)
     print(connection.pk)
 
 

@@ -183,10 +183,14 @@ def test_due_channels_become_runs_and_their_next_run_advances(
 
 
 def test_the_full_sync_is_dispatched_on_its_own_schedule_in_the_merchant_zone(
-        live_connection, run_with, fake_clock, django_capture_on_commit_callbacks):
-    merchant = live_connection.customer
+        connection, run_with, fake_clock, django_capture_on_commit_callbacks):
+    from dropstream.connections.actions import set_connection_enabled
+
+    merchant = connection.customer
     merchant.time_zone = "America/New_York"
     merchant.save()
+    # Enabling computes the channels' next runs (scheduling reacts to connection_switched).
+    live_connection = set_connection_enabled(connection, fake_clock.at)
     tasks.schedule_new_channels()
     inventory = _channel(live_connection, "inventory")
     # Daily at 01:00 New York (EDT) = 05:00 UTC the next day.

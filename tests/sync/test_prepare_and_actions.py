@@ -137,10 +137,10 @@ def test_archive_then_reprocess_returns_to_processing(connection):
     assert order.status == S.QUEUED
 
 
-def test_bulk_reports_each_order(connection):
+def test_bulk_reports_each_order(connection, staff_user):
     first, second = imported(connection, "1"), imported(connection, "2")
     actions.archive(second, actor="ops")
-    result = actions.bulk("archive", [first, Order.objects.get(pk=second.pk)], actor="ops")
+    result = actions.bulk("archive", [first, Order.objects.get(pk=second.pk)], user=staff_user)
     assert result.done == [first.pk]
     assert result.failed == {second.pk: f"order {second} is already archived"}
 

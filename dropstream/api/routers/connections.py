@@ -18,7 +18,7 @@ from dropstream.api.access import (
     visible,
     visible_customer,
 )
-from dropstream.api.errors import ApiError, Invalid
+from dropstream.api.errors import Invalid
 from dropstream.api.schemas import (
     ChannelOut,
     ChannelPatch,
@@ -35,7 +35,6 @@ from dropstream.connections import actions
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Channel, Connection, Merchant, Store, Warehouse
 from dropstream.scheduling import actions as scheduling
-from dropstream.scheduling.errors import RunRefused, SchedulingError
 
 router = Router(tags=["connections"])
 
@@ -205,11 +204,8 @@ def update_channel(request: HttpRequest, id: Id, channel_id: Id, payload: Channe
     warnings: list[str] = []
     with transaction.atomic():
         if "rules" in changes or "full_sync_rules" in changes:
-            try:
-                warnings = scheduling.set_channel_rules(
-                    channel, changes.get("rules", channel.rules), changes.get("full_sync_rules"))
-            except SchedulingError as exc:
-                raise Invalid(exc.errors) from None
+            warnings = scheduling.set_channel_rules(
+                channel, changes.get("rules", channel.rules), changes.get("full_sync_rules"))
         if "enabled_at" in changes:
             scheduling.set_channel_enabled(channel, changes["enabled_at"])
     if warnings:
@@ -227,13 +223,7 @@ def run_channel_now(request: HttpRequest, id: Id, channel_id: Id, payload: RunIn
     channel = _channel(request, id, channel_id)
     require_writer(current_user(request))
     mode = payload.mode if payload is not None else "default"
-    try:
-        run = scheduling.request_run(channel, mode=mode, trigger="manual")
-    except RunRefused as exc:
-        if "mode" in exc.errors:
-            raise Invalid(exc.errors) from None
-        # The connection is disabled: a state to change first, not a bad request.
-        raise ApiError(str(exc), errors=exc.errors, status=409) from None
+    run = scheduling.request_run(channel, mode=mode, trigger="manual")
     return Status(202, {"id": run.pk})
 
 

@@ -23,7 +23,7 @@ from dropstream.api.access import (
     require_writer,
     visible,
 )
-from dropstream.api.errors import ApiError, Invalid
+from dropstream.api.errors import Invalid
 from dropstream.api.schemas import (
     OrderActionIn,
     OrderActionOut,
@@ -35,6 +35,7 @@ from dropstream.api.schemas import (
 from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, DateString, Id, Text, errors
 from dropstream.connections.models import Merchant, Store, Warehouse
 from dropstream.orders import actions as order_actions
+from dropstream.orders.actions import OrderAction
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.models import Shipment, ShipmentState
@@ -136,12 +137,14 @@ def get_order(request: HttpRequest, id: Id):
     return {"order": render.order_detail(order)}
 
 
-OrderAction = Literal["reprocess", "reset", "archive", "delete", "release"]
+# The actions the API names in its path (force delete is delete with {"force": true}; edit is
+# not an action here).
+ApiOrderAction = Literal["reprocess", "reset", "archive", "delete", "release"]
 
 
 @orders.post("/{id}/actions/{action}",
              response={200: OrderActionOut, 204: None, **errors(*WRITE_ERRORS)})
-def act_on_order(request: HttpRequest, id: Id, action: OrderAction,
+def act_on_order(request: HttpRequest, id: Id, action: ApiOrderAction,
                  payload: OrderActionIn | None = None):
     """Reprocess, reset, archive, delete or release one order (reference §5.1; release is the
     "Schedule Process" of an order held on a manual-release store).
@@ -158,14 +161,11 @@ def act_on_order(request: HttpRequest, id: Id, action: OrderAction,
         raise Invalid({"force": "force applies only to delete"})
     if force:
         require_administrator(user, "force-delete orders")
-    actor = user.email
-    try:
-        if action == "delete":
-            order_actions.delete(order, actor=actor, force=force)
-            return Status(204, None)
-        changed = getattr(order_actions, action)(order, actor=actor)
-    except order_actions.OrderActionError as exc:
-        raise ApiError(exc.message, status=409) from None
+    # The domain refuses what the order's state forbids (409 in api/errors.py).
+    changed = order_actions.perform(OrderAction.FORCE_DELETE if force else action, order,
+                                    user=user)
+    if changed is None:
+        return Status(204, None)
     return Status(200, {"id": changed.pk, "fulfillment_state": changed.status})
 
 
@@ -228,9 +228,6 @@ def act_on_shipment(request: HttpRequest, id: Id, action: ShipmentAction):
     user = current_user(request)
     shipment = get_visible(visible(Shipment, user), id, "shipment")
     require_writer(user)
-    try:
-        changed = shipment_actions.ACTIONS[action](shipment, actor=user.email)
-    except shipment_actions.ShipmentActionError as exc:
-        raise ApiError(exc.message, status=409) from None
+    changed = shipment_actions.ACTIONS[action](shipment, actor=user.email)
     return Status(200, {"id": changed.pk, "state": changed.state, "order_id": changed.order_id,
                         "error_message": changed.error_message})

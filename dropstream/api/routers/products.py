@@ -8,9 +8,9 @@ On PATCH either list, when given, replaces the stored one.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -23,10 +23,10 @@ from dropstream.api.access import (
     visible,
     visible_customer,
 )
-from dropstream.api.errors import ApiError, Invalid
 from dropstream.api.schemas import ProductIn, ProductOut, ProductPage, ProductPatch
 from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, errors
-from dropstream.catalog.models import BundleComponent, Listing, Product
+from dropstream.catalog import actions as catalog_actions
+from dropstream.catalog.models import Product
 from dropstream.connections.models import Store
 
 router = Router(tags=["products"])
@@ -68,104 +68,24 @@ def get_product(request: HttpRequest, id: Id):
 
 
 # ------------------------------------------------------------------------------- writes ----
-
-def _set_bundle(product: Product, items: list[dict[str, Any]]) -> None:
-    """Replace the bundle's components. One level only: a bundle cannot contain a bundle, and a
-    product used in a bundle cannot become one, so no cycle can form."""
-    problems: dict[str, str] = {}
-    seen: set[int] = set()
-    for index, item in enumerate(items):
-        where = f"bundle.{index}.product_id"
-        component_id = item["product_id"]
-        if component_id == product.pk:
-            problems[where] = "a bundle cannot contain itself"
-        elif component_id in seen:
-            problems[where] = f"product {component_id} is listed twice"
-        seen.add(component_id)
-    components = {p.pk: p for p in Product.objects.filter(pk__in=seen, customer=product.customer)}
-    nested = set(BundleComponent.objects.filter(bundle__in=seen).values_list("bundle", flat=True))
-    for index, item in enumerate(items):
-        where = f"bundle.{index}.product_id"
-        if where in problems:
-            continue
-        if item["product_id"] not in components:
-            problems[where] = f"no product {item['product_id']} of customer {product.customer_id}"
-        elif item["product_id"] in nested:
-            problems[where] = f"product {item['product_id']} is itself a bundle"
-    if items and BundleComponent.objects.filter(component=product).exists():
-        problems["bundle"] = f"product {product.sku} is part of another bundle"
-    if problems:
-        raise Invalid(problems)
-    BundleComponent.objects.filter(bundle=product).delete()
-    BundleComponent.objects.bulk_create([
-        BundleComponent(bundle=product, component=components[item["product_id"]],
-                        quantity=item["qty"]) for item in items])
-
-
-def _set_listings(product: Product, items: list[dict[str, Any]]) -> None:
-    """Replace the product's listings; each store must be the same customer's."""
-    stores = {s.pk: s for s in Store.objects.filter(
-        pk__in=[i["store_id"] for i in items], customer=product.customer)}
-    problems: dict[str, str] = {}
-    pairs: set[tuple[int, str]] = set()
-    for index, item in enumerate(items):
-        if item["store_id"] not in stores:
-            problems[f"listings.{index}.store_id"] = (
-                f"no store {item['store_id']} of customer {product.customer_id}")
-        pair = (item["store_id"], item["store_sku"].strip())
-        if pair in pairs:
-            problems[f"listings.{index}.store_sku"] = "listed twice"
-        pairs.add(pair)
-    if problems:
-        raise Invalid(problems)
-    Listing.objects.filter(product=product).delete()
-    try:
-        with transaction.atomic():
-            Listing.objects.bulk_create([
-                Listing(product=product, store=stores[store_id], store_sku=sku)
-                for store_id, sku in sorted(pairs)])
-    except IntegrityError:
-        raise ApiError("a store SKU in listings is already listed for another product",
-                       status=409) from None
-
-
-def _save_sku(product: Product) -> None:
-    try:
-        with transaction.atomic():
-            product.save()
-    except IntegrityError:
-        raise ApiError(f"customer {product.customer_id} already has a product with SKU "
-                       f"{product.sku!r}", status=409) from None
-
+# The rules live in catalog.actions; its CatalogError/CatalogConflict become 422/409 in
+# api/errors.py.
 
 @router.post("", response={201: Created, **errors(*WRITE_ERRORS)})
 def create_product(request: HttpRequest, payload: ProductIn):
     user = current_user(request)
     require_writer(user)
     customer = visible_customer(user, payload.customer_id)
-    with transaction.atomic():
-        product = Product(customer=customer, sku=payload.sku.strip(), name=payload.name,
-                          variant_of=payload.variant_of)
-        _save_sku(product)
-        _set_bundle(product, [b.model_dump() for b in payload.bundle])
-        _set_listings(product, [item.model_dump() for item in payload.listings])
+    product = catalog_actions.save_product(customer, changes=payload.model_dump())
     return Status(201, {"id": product.pk})
 
 
 @router.patch("/{id}", response={204: None, **errors(*WRITE_ERRORS)})
 def update_product(request: HttpRequest, id: Id, payload: ProductPatch):
     user = current_user(request)
-    changes = payload.model_dump(exclude_unset=True)
     with transaction.atomic():
         product = get_visible(visible(Product, user).select_for_update(), id, "product")
         require_writer(user)
-        for field in ("sku", "name", "variant_of"):
-            if field in changes:
-                value = changes[field]
-                setattr(product, field, value.strip() if field == "sku" else value)
-        _save_sku(product)
-        if "bundle" in changes:
-            _set_bundle(product, changes["bundle"])
-        if "listings" in changes:
-            _set_listings(product, changes["listings"])
+        catalog_actions.save_product(product.customer, product=product,
+                                     changes=payload.model_dump(exclude_unset=True))
     return Status(204, None)

@@ -11,16 +11,20 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from dropstream.catalog import actions as catalog_actions
+from dropstream.catalog.errors import CatalogError
 from dropstream.catalog.models import Listing, ShippingMethodMap
 from dropstream.connections import actions as connection_actions
 from dropstream.connections.actions import accept_pending_change, pending_change
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Channel, ChannelType, Connection, Merchant
 from dropstream.platforms.base import get_platform, platforms
-from dropstream.web import services
+from dropstream.scheduling import actions as scheduling_actions
+from dropstream.scheduling.models import RunMode, RunTrigger
 from dropstream.web.forms import (
     ConnectionOptionsForm,
     CsvUploadForm,
@@ -83,7 +87,7 @@ def connection_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     """Switch a connection on or off; htmx gets the switch back, others a redirect."""
     connection = get_visible(Connection.objects.select_related("store"), request.user, pk=pk)
     enable = request.POST.get("enabled") in ("1", "true", "on")
-    services.set_connection_enabled(connection, enable)
+    connection_actions.set_connection_enabled(connection, timezone.now() if enable else None)
     if request.htmx:
         return render(request, "web/connections/_switch.html", {"c": connection,
                                                                  "can_manage": True})
@@ -107,7 +111,7 @@ def _channel_cards(connection: Connection) -> list[dict]:
         card = {"type": channel_type, "label": label, "channel": channel}
         if channel is not None:
             channel.connection = connection
-            card["summary"] = services.channel_summary(channel)
+            card["summary"] = scheduling_actions.channel_summary(channel)
             card["rules_json"] = json.dumps(channel.rules, indent=1)
             card["full_sync_json"] = json.dumps(channel.full_sync_rules, indent=1)
         cards.append(card)
@@ -128,7 +132,8 @@ def channel_toggle(request: HttpRequest, pk: int, channel_type: str) -> HttpResp
     connection = _connection(request, pk)
     channel = get_visible(Channel.objects, request.user, connection=connection,
                           type=channel_type)
-    services.set_channel_enabled(channel, request.POST.get("enabled") in ("1", "true", "on"))
+    enable = request.POST.get("enabled") in ("1", "true", "on")
+    scheduling_actions.set_channel_enabled(channel, timezone.now() if enable else None)
     return _after_channel_change(request, connection, channel_type)
 
 
@@ -150,9 +155,10 @@ def channel_run(request: HttpRequest, pk: int, channel_type: str) -> HttpRespons
                           type=channel_type)
     full = request.POST.get("mode") == "full"
     try:
-        services.request_run(channel, full=full)
+        scheduling_actions.request_run(channel, mode=RunMode.FULL if full else RunMode.DEFAULT,
+                                        trigger=RunTrigger.MANUAL)
     except ValueError as exc:
-        messages.error(request, services.scheduling_message(exc))
+        messages.error(request, scheduling_message(exc))
     else:
         label = "Full sync" if full else "Run"
         messages.success(request, f"{label} of {channel.get_type_display()} queued.")
@@ -174,11 +180,11 @@ def channel_rules(request: HttpRequest, pk: int, channel_type: str) -> HttpRespo
         rules = json.loads(request.POST.get("rules") or "[]")
         full = json.loads(request.POST["full_sync_rules"]) \
             if request.POST.get("full_sync_rules") else None
-        warnings = services.set_channel_rules(channel, rules, full)
+        warnings = scheduling_actions.set_channel_rules(channel, rules, full) or []
     except json.JSONDecodeError as exc:
         messages.error(request, f"The rules are not valid JSON: {exc.msg} (line {exc.lineno}).")
     except ValueError as exc:
-        messages.error(request, services.scheduling_message(exc))
+        messages.error(request, scheduling_message(exc))
     else:
         for warning in warnings:
             messages.warning(request, str(warning))
@@ -204,6 +210,12 @@ def _settings_form(obj, data) -> PlatformSettingsForm:
     initial = {k: v for k, v in shown.items() if k not in spec.secret_fields}
     return PlatformSettingsForm(spec, data, keep_secrets=True, initial=initial,
                                 prefix=spec.kind)
+
+
+def _field_errors(form, errors: dict[str, str]) -> None:
+    """A domain error's messages beside their fields (the rest above the form)."""
+    for key, message in errors.items():
+        form.add_error(key if key in form.fields else None, message)
 
 
 def stored_secrets(owner) -> list[tuple[str, str]]:
@@ -303,7 +315,7 @@ def connection_settings_save(request: HttpRequest, pk: int, part: str) -> HttpRe
         if setting.name not in changes and not setting.secret:
             changes[setting.name] = None
     try:
-        services.update_settings(obj, changes)
+        connection_actions.update_adapter_settings(obj, changes)
     except ConnectionsError as exc:
         form.add_connection_errors(exc)
         return _render_settings(request, connection, forms=forms, status=422)
@@ -318,7 +330,7 @@ def connection_test(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     connection = _connection(request, pk)
     obj = connection.store if part == "store" else connection.warehouse
     spec = obj.platform_spec
-    result = services.test_credentials(spec.kind, spec.name, obj.adapter_settings())
+    result = connection_actions.check_credentials(spec.kind, spec.name, obj.adapter_settings())
     if request.htmx:
         return render(request, "web/wizard/_test_result.html", {"test": result, "form": None})
     (messages.success if result.ok else messages.error)(request, result.message)
@@ -332,7 +344,11 @@ def shipping_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = ShippingMapForm(request.POST)
     if not form.is_valid():
         return _render_settings(request, connection, shipping_form=form, status=422)
-    services.add_shipping_method(connection, **form.cleaned_data)
+    try:
+        catalog_actions.add_shipping_method(connection, **form.cleaned_data)
+    except CatalogError as exc:
+        _field_errors(form, exc.errors)
+        return _render_settings(request, connection, shipping_form=form, status=422)
     messages.success(request, f"“{form.cleaned_data['store_description']}” mapped.")
     return redirect(reverse("web:connection-settings", args=[pk]) + "#shipping")
 
@@ -357,9 +373,7 @@ def host_key_accept(request: HttpRequest, pk: int) -> HttpResponse:
 def push_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     """A new secret Push Orders URL; the old one answers 404 from now on."""
     connection = _connection(request, pk)
-    store = connection.store
-    store.rotate_push_secret()
-    store.save(update_fields=["push_secret"])
+    connection_actions.rotate_hook_secret(connection.store)
     messages.success(request, "A new URL was made: paste it into the store's settings.")
     return redirect(reverse("web:connection-settings", args=[pk]) + "#push")
 
@@ -384,8 +398,8 @@ def shipping_import(request: HttpRequest, pk: int) -> HttpResponse:
     except UnicodeDecodeError:
         form.add_error("file", "The file is not UTF-8 text; save it as CSV UTF-8.")
         return _render_settings(request, connection, csv_form=form, status=422)
-    result = services.import_shipping_map(connection, text,
-                                          overwrite=form.cleaned_data["overwrite"])
+    result = catalog_actions.import_shipping_map(connection, text,
+                                                 overwrite=form.cleaned_data["overwrite"])
     if result.errors:
         for error in result.errors[:10]:
             form.add_error("file", error)
@@ -403,10 +417,9 @@ def listing_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render_settings(request, connection, listing_form=form, status=422)
     try:
-        services.add_listing(connection.store, **form.cleaned_data)
-    except ConnectionsError as exc:
-        for key, message in exc.errors.items():
-            form.add_error(key if key in form.fields else None, message)
+        catalog_actions.add_listing(connection.store, **form.cleaned_data)
+    except CatalogError as exc:
+        _field_errors(form, exc.errors)
         return _render_settings(request, connection, listing_form=form, status=422)
     messages.success(request, f"{form.cleaned_data['store_sku']} → "
                               f"{form.cleaned_data['warehouse_sku']} saved.")
@@ -419,3 +432,13 @@ def listing_delete(request: HttpRequest, pk: int, row: int) -> HttpResponse:
     connection = _connection(request, pk)
     Listing.objects.filter(store=connection.store, pk=row).delete()
     return redirect(reverse("web:connection-settings", args=[pk]) + "#listings")
+
+
+def scheduling_message(exc: Exception) -> str:
+    """A scheduling error as one sentence per problem."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict):
+        return " ".join(f"{key}: {message}" if not key.startswith(("connection", "mode"))
+                        else message[:1].upper() + message[1:] + "."
+                        for key, message in errors.items())
+    return str(exc)

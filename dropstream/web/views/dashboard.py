@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection as db_connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dropstream.alerts.models import Alert
-from dropstream.connections.models import Connection
+from dropstream.connections.models import Connection, Store
 from dropstream.inventory.models import StoreInventory
 from dropstream.metering.models import ApiCall
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments.models import Shipment
-from dropstream.web import services
 from dropstream.web.views.common import local_day_start, local_month_start, page
 
 
@@ -67,7 +68,30 @@ def home(request: HttpRequest) -> HttpResponse:
             "inventory": StoreInventory.objects.visible_to(user)
             .filter(written_at__gte=today).count(),
         },
-        "usage": services.month_usage(
+        "usage": month_usage(
             user, ApiCall.objects.visible_to(user).filter(at__gte=month)),
     }
     return render(request, "web/home.html", context)
+
+
+def month_usage(user, calls: QuerySet) -> list[dict[str, Any]]:
+    """Requests this month per visible store that made any, with allowance and projection."""
+    from dropstream.scheduling.budget import store_usage
+
+    counts = dict(calls.filter(store__isnull=False).values_list("store_id")
+                  .annotate(n=Count("id")).values_list("store_id", "n"))
+    rows = []
+    for store in Store.objects.visible_to(user).filter(pk__in=counts.keys()):
+        row: dict[str, Any] = {"store": store, "requests": counts[store.pk],
+                               "allowance": None, "percent": None}
+        usage = store_usage(store)
+        allowance = usage.get("allowance")
+        if usage.get("requests_month") is not None:
+            row["requests"] = usage["requests_month"]
+            row["projection"] = usage.get("projection")
+        if allowance:
+            row["allowance"] = allowance
+            row["percent"] = min(999, round(100 * row["requests"] / allowance))
+        rows.append(row)
+    rows.sort(key=lambda r: -r["requests"])
+    return rows

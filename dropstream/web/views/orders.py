@@ -10,10 +10,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from dropstream.orders import actions as order_actions
+from dropstream.orders.actions import OrderAction, availability, perform
+from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.models import Shipment, ShipmentState
-from dropstream.web import services
 from dropstream.web.forms import OrderEditForm, OrderFilterForm
 from dropstream.web.views.common import (
     can_manage,
@@ -24,8 +26,8 @@ from dropstream.web.views.common import (
     query_without,
 )
 
-BULK_ACTIONS = {"reprocess": "Retry processing", "reset": "Reset", "archive": "Archive",
-                "delete": "Delete"}
+BULK_ACTIONS = {OrderAction.REPROCESS: "Retry processing", OrderAction.RESET: "Reset",
+                OrderAction.ARCHIVE: "Archive", OrderAction.DELETE: "Delete"}
 BULK_LIMIT = 500
 
 
@@ -79,7 +81,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 def _bulk(request: HttpRequest, *, choices: dict[str, str], rows: QuerySet, noun: str,
           apply, default_back: str) -> HttpResponse:
     """Apply the chosen action to the selected rows (``ids``; a row's own button sends
-    ``one``); each result is counted, failures listed. ``apply(action, rows, actor=…)``
+    ``one``); each result is counted, failures listed. ``apply(action, rows, user=…)``
     returns a BulkResult."""
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()][:BULK_LIMIT]
@@ -96,7 +98,7 @@ def _bulk(request: HttpRequest, *, choices: dict[str, str], rows: QuerySet, noun
     if not chosen:
         messages.error(request, f"Select at least one {noun}.")
         return redirect(back)
-    result = apply(action, chosen, actor=request.user.email)
+    result = apply(action, chosen, user=request.user)
     done = len(result.done)
     if done:
         messages.success(request, f"{choices[action]}: {done} {noun}"
@@ -115,7 +117,7 @@ def _bulk(request: HttpRequest, *, choices: dict[str, str], rows: QuerySet, noun
 def order_bulk(request: HttpRequest) -> HttpResponse:
     """Apply one action to the selected orders."""
     return _bulk(request, choices=BULK_ACTIONS, rows=Order.objects.visible_to(request.user),
-                 noun="order", apply=services.bulk_order_action, default_back="web:orders")
+                 noun="order", apply=order_actions.bulk, default_back="web:orders")
 
 
 def _order(request: HttpRequest, pk: int) -> Order:
@@ -124,40 +126,38 @@ def _order(request: HttpRequest, pk: int) -> Order:
                        request.user, pk=pk)
 
 
-def _available_actions(order: Order, user) -> list[dict]:
-    """The actions menu: what each does, and why one is unavailable (reference §5.1)."""
-    if not can_manage(user):
-        return []
-    has_shipment = order.shipments.exists()
-    sent = order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_SHIPPED,
-                            OrderStatus.SHIPPED) or order.exported_at is not None
-    actions = [
-        {"name": "reprocess", "label": "Reprocess", "confirm": "",
-         "help": "Retry the most recent processing step."},
-        {"name": "edit", "label": "Edit", "confirm": "", "help": "Correct address or fields."},
-        {"name": "reset", "label": "Reset",
-         "confirm": "Reset undoes all processing and manual edits and starts again as if "
-                    "just imported. Continue?",
-         "disabled": "It has a shipment: the warehouse already worked it." if has_shipment
-         else "", "help": "Start again from import."},
-        {"name": "archive", "label": "Archive",
-         "confirm": "Archive stops all processing; it will not be re-imported. Continue?",
-         "help": "Stop for good (resume with Reprocess)."},
-        {"name": "delete", "label": "Delete",
-         "confirm": "Delete removes it from DropStream only; the next import may bring it "
-                    "back. Continue?",
-         "disabled": "It was sent to the warehouse: archive it instead." if sent else "",
-         "help": "Remove from DropStream."},
-    ]
-    if order.status == OrderStatus.PENDING:
-        actions.insert(0, {"name": "release", "label": "Release", "confirm": "",
-                           "help": "Send this held order on."})
-    if sent and user.is_administrator:
-        actions.append({"name": "force_delete", "label": "Force delete",
-                        "confirm": "Force delete removes an order the warehouse already has. "
-                                   "A re-import may then duplicate it at the warehouse. "
-                                   "Continue?", "help": "Administrators only."})
-    return actions
+# What the menu says of each action (the domain decides whether it is possible, and why not).
+MENU_TEXT: dict[OrderAction, tuple[str, str, str]] = {  # label, help, confirmation
+    OrderAction.RELEASE: ("Release", "Send this held order on.", ""),
+    OrderAction.REPROCESS: ("Reprocess", "Retry the most recent processing step.", ""),
+    OrderAction.EDIT: ("Edit", "Correct address or fields.", ""),
+    OrderAction.RESET: ("Reset", "Start again from import.",
+                        "Reset undoes all processing and manual edits and starts again as if "
+                        "just imported. Continue?"),
+    OrderAction.ARCHIVE: ("Archive", "Stop for good (resume with Reprocess).",
+                          "Archive stops all processing; it will not be re-imported. Continue?"),
+    OrderAction.DELETE: ("Delete", "Remove from DropStream.",
+                         "Delete removes it from DropStream only; the next import may bring it "
+                         "back. Continue?"),
+    OrderAction.FORCE_DELETE: ("Force delete", "Administrators only.",
+                               "Force delete removes an order the warehouse already has. A "
+                               "re-import may then duplicate it at the warehouse. Continue?"),
+}
+
+
+def _menu(order: Order, user) -> list[dict]:
+    """The actions menu (reference §5.1): each action the domain offers this user, with why an
+    unavailable one is unavailable."""
+    menu = []
+    for offer in availability(order, user):
+        label, help_text, confirm = MENU_TEXT[offer.action]
+        menu.append({"name": offer.action.value, "label": label, "help": help_text,
+                     "confirm": confirm, "disabled": _sentence(offer.refusal)})
+    return menu
+
+
+def _sentence(reason: str) -> str:
+    return reason[:1].upper() + reason[1:] + ("." if reason and reason[-1] not in ".)" else "")
 
 
 @page
@@ -170,7 +170,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "components": {line.parent_id: [] for line in lines},
         "shipments": order.shipments.prefetch_related("lines"),
         "activity": order.activity.all()[:200],
-        "actions": _available_actions(order, request.user),
+        "actions": _menu(order, request.user),
         "subtotal": sum((line.unit_price * line.quantity_ordered for line in lines
                          if line.parent_id is None), start=0),
     }
@@ -184,23 +184,15 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     order = _order(request, pk)
-    force = action == "force_delete"
-    if force and not request.user.is_administrator:
-        messages.error(request, "Only administrators can force-delete.")
-        return redirect("web:order", pk=pk)
-    name = "delete" if force else action
-    if name not in services.ORDER_ACTIONS:
-        messages.error(request, "Unknown action.")
-        return redirect("web:order", pk=pk)
     try:
-        services.order_action(name, order, actor=request.user.email, force=force)
-    except services.OrderActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        if name == "delete":
-            messages.success(request, f"Order {order} deleted.")
-            return redirect("web:orders")
-        messages.success(request, f"{action.replace('_', ' ').capitalize()}: done.")
+        changed = perform(action, order, user=request.user)
+    except OrderActionError as exc:
+        messages.error(request, _sentence(exc.message))
+        return redirect("web:order", pk=pk)
+    if changed is None:
+        messages.success(request, f"Order {order} deleted.")
+        return redirect("web:orders")
+    messages.success(request, f"{action.replace('_', ' ').capitalize()}: done.")
     return redirect("web:order", pk=pk)
 
 
@@ -215,8 +207,8 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, "Nothing changed.")
             return redirect("web:order", pk=pk)
         try:
-            services.edit_order(order, actor=request.user.email, changes=changes)
-        except services.OrderActionError as exc:
+            order_actions.edit(order, actor=request.user.email, changes=changes)
+        except OrderActionError as exc:
             form.add_error(None, exc.message)
             return render(request, "web/orders/edit.html", {"order": order, "form": form},
                           status=422)

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_POST
 
 from dropstream import crypto
 from dropstream.accounts.scoping import visible_merchant_ids
+from dropstream.connections import actions as connection_actions
+from dropstream.connections.actions import CredentialCheck
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Merchant, Warehouse
 from dropstream.platforms.base import PlatformSpec, get_platform, platforms
-from dropstream.web import services
 from dropstream.web.forms import (
     BasicInformationForm,
     MerchantChoiceForm,
@@ -109,7 +110,7 @@ def _chosen_spec(request: HttpRequest, kind: str, default: str | None = None) ->
     return get_platform(kind, name)  # type: ignore[arg-type]
 
 
-def _test_and_report(form: PlatformSettingsForm) -> services.TestResult | None:
+def _test_and_report(form: PlatformSettingsForm) -> CredentialCheck | None:
     """Run the credential test on a valid form; put a failure beside its field.
 
     Returns the result, or None when the form was not valid enough to test.
@@ -117,7 +118,7 @@ def _test_and_report(form: PlatformSettingsForm) -> services.TestResult | None:
     """
     if not form.is_valid():
         return None
-    result = services.test_credentials(form.spec.kind, form.spec.name, form.cleaned_settings)
+    result = connection_actions.check_credentials(form.spec.kind, form.spec.name, form.cleaned_settings)
     return result
 
 
@@ -241,7 +242,7 @@ def _warehouse(request: HttpRequest) -> HttpResponse:
     return redirect("web:wizard", step="store")
 
 
-def _transient(result: services.TestResult) -> bool:
+def _transient(result: CredentialCheck) -> bool:
     """A failure with no field is a reachability problem: worth a warning, not a refusal."""
     return result.field is None
 
@@ -281,7 +282,7 @@ def _store(request: HttpRequest) -> HttpResponse:
         return answers
     warehouse, merchant = answers
     try:
-        connection = services.create_from_wizard(
+        connection = connection_actions.create_with_parts(
             name=state["name"], merchant=merchant, warehouse=warehouse,
             store={"name": setup.cleaned_data["label"].strip(), "platform": spec.name,
                    "adapter": settings_form.cleaned_settings,
@@ -329,7 +330,7 @@ def _create_asking_merchant(request: HttpRequest, state: dict[str, Any], setup: 
         return answers
     warehouse, merchant = answers
     try:
-        connection = services.create_from_wizard(
+        connection = connection_actions.create_with_parts(
             name=state["name"], merchant=merchant, warehouse=warehouse,
             store={"name": setup.cleaned_data["label"].strip(), "platform": spec.name,
                    "pending": True})

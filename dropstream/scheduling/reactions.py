@@ -1,5 +1,7 @@
-"""What scheduling does about pushed orders (``sync.events``): a pushed order goes to the
-warehouse at once, and while pushes arrive the sales poll is only a daily reconciliation.
+"""What scheduling does when the domain or a flow announces something (``connections.events``,
+``sync.events``): a connection switched on or off gets its next runs recomputed; a pushed order
+goes to the warehouse at once, and while pushes arrive the sales poll is only a daily
+reconciliation; shipments delivered by a warehouse's hook ask for a shipment run.
 
 With Push Orders on, polling is only the safety net (specs/brightsites-api.md §10): the first
 pushed order proves pushes work, so the sales schedule becomes a daily reconciliation, keeping
@@ -14,8 +16,9 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from dropstream.connections.events import connection_switched
 from dropstream.connections.models import Channel, ChannelType, Connection, Store
-from dropstream.scheduling.actions import request_run, set_channel_rules
+from dropstream.scheduling.actions import request_run, reschedule_connection, set_channel_rules
 from dropstream.scheduling.errors import RunRefused
 from dropstream.scheduling.models import RunMode, RunTrigger
 from dropstream.sync.events import orders_pushed, pushes_missed, shipments_arrived
@@ -87,3 +90,9 @@ def _on_shipments_arrived(sender, *, connection: Connection, **_: object) -> Non
     except RunRefused:
         logger.info("shipment run after hook not queued: connection %s is disabled",
                     connection.pk)
+
+
+@receiver(connection_switched, dispatch_uid="scheduling.connection_switched")
+def _on_connection_switched(sender, *, connection: Connection, **_: object) -> None:
+    """Enabled: the channels' next runs from now; disabled: none."""
+    reschedule_connection(connection)
