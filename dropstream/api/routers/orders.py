@@ -7,7 +7,6 @@ products); both answer ``total_count`` and ``total_pages`` next to the rows.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Annotated, Literal
 
 from django.db import models
@@ -36,8 +35,10 @@ from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, DateString, Id, Text
 from dropstream.connections.models import Merchant, Store, Warehouse
 from dropstream.orders import actions as order_actions
 from dropstream.orders.actions import OrderAction
+from dropstream.orders.filters import OrderFilter
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments import actions as shipment_actions
+from dropstream.shipments.filters import ShipmentFilter
 from dropstream.shipments.models import Shipment, ShipmentState
 
 orders = Router(tags=["orders"])
@@ -70,13 +71,9 @@ def id_or_name(value: str, name_field: str) -> models.Q:
     return condition
 
 
-def _time_range(queryset: models.QuerySet, field: str, low: datetime | None,
-                high: datetime | None) -> models.QuerySet:
-    if low is not None:
-        queryset = queryset.filter(**{f"{field}__gte": low})
-    if high is not None:
-        queryset = queryset.filter(**{f"{field}__lte": high})
-    return queryset
+def _named(rows: models.QuerySet, value: str | None, name_field: str) -> models.QuerySet | None:
+    """The visible rows an id-or-name filter names; None when the filter is not given."""
+    return None if value is None else rows.filter(id_or_name(value, name_field))
 
 
 def _states(value: str | None, known: list[str], field: str = "state") -> list[str] | None:
@@ -108,20 +105,14 @@ class OrderFilters(Paging):
 def list_orders(request: HttpRequest, filters: Query[OrderFilters]):
     """Orders the user can see, newest ordered first; without filters, every one."""
     user = current_user(request)
-    queryset = visible(Order, user).select_related("connection")
-    queryset = _time_range(queryset, "ordered_at", filters.ordered_at_min, filters.ordered_at_max)
-    queryset = _time_range(queryset, "created_at", filters.created_at_min, filters.created_at_max)
-    if filters.store_id is not None:
-        stores = visible(Store, user).filter(id_or_name(filters.store_id, "name"))
-        queryset = queryset.filter(store__in=stores)
-    if filters.external_id is not None:
-        queryset = queryset.filter(external_id=filters.external_id)
-    if filters.external_display_id is not None:
-        queryset = queryset.filter(external_display_id=filters.external_display_id)
-    states = _states(filters.state, OrderStatus.values)
-    if states is not None:
-        queryset = queryset.filter(status__in=states)
-    rows, page = paginate(queryset, filters)
+    chosen = OrderFilter(
+        ordered_from=filters.ordered_at_min, ordered_to=filters.ordered_at_max,
+        created_from=filters.created_at_min, created_to=filters.created_at_max,
+        statuses=_states(filters.state, OrderStatus.values) or (),
+        stores=_named(visible(Store, user), filters.store_id, "name"),
+        external_id=filters.external_id, external_display_id=filters.external_display_id)
+    rows, page = paginate(chosen.apply(visible(Order, user).select_related("connection")),
+                          filters)
     return {"orders": [render.order(o) for o in rows], **page}
 
 
@@ -189,28 +180,17 @@ class ShipmentFilters(Paging):
 def list_shipments(request: HttpRequest, filters: Query[ShipmentFilters]):
     """Shipments the user can see, newest first; without filters, every one."""
     user = current_user(request)
-    queryset = (visible(Shipment, user).select_related("connection")
-                .prefetch_related("lines"))
-    if filters.shipped_at_min is not None:
-        queryset = queryset.filter(ship_date__gte=filters.shipped_at_min.date())
-    if filters.shipped_at_max is not None:
-        queryset = queryset.filter(ship_date__lte=filters.shipped_at_max.date())
-    queryset = _time_range(queryset, "created_at", filters.created_at_min, filters.created_at_max)
-    if filters.tracking_number is not None:
-        queryset = queryset.filter(tracking_number=filters.tracking_number)
-    if filters.store_id is not None:
-        stores = visible(Store, user).filter(id_or_name(filters.store_id, "name"))
-        queryset = queryset.filter(connection__store__in=stores)
-    if filters.warehouse_id is not None:
-        found = visible(Warehouse, user).filter(id_or_name(filters.warehouse_id, "description"))
-        queryset = queryset.filter(warehouse__in=found)
-    if filters.customer_id is not None:
-        found = visible(Merchant, user).filter(id_or_name(filters.customer_id, "company_name"))
-        queryset = queryset.filter(connection__customer__in=found)
-    states = _states(filters.state, ShipmentState.values)
-    if states is not None:
-        queryset = queryset.filter(state__in=states)
-    rows, page = paginate(queryset, filters)
+    chosen = ShipmentFilter(
+        shipped_from=filters.shipped_at_min.date() if filters.shipped_at_min else None,
+        shipped_to=filters.shipped_at_max.date() if filters.shipped_at_max else None,
+        created_from=filters.created_at_min, created_to=filters.created_at_max,
+        states=_states(filters.state, ShipmentState.values) or (),
+        tracking_number=filters.tracking_number,
+        stores=_named(visible(Store, user), filters.store_id, "name"),
+        warehouses=_named(visible(Warehouse, user), filters.warehouse_id, "description"),
+        customers=_named(visible(Merchant, user), filters.customer_id, "company_name"))
+    queryset = visible(Shipment, user).select_related("connection").prefetch_related("lines")
+    rows, page = paginate(chosen.apply(queryset), filters)
     return {"shipments": [render.shipment(s) for s in rows], **page}
 
 

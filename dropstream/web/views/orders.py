@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 from django.contrib import messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,8 +16,10 @@ from django.views.decorators.http import require_POST
 from dropstream.orders import actions as order_actions
 from dropstream.orders.actions import OrderAction, availability, perform
 from dropstream.orders.errors import OrderActionError
+from dropstream.orders.filters import OrderFilter
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments import actions as shipment_actions
+from dropstream.shipments.filters import ShipmentFilter
 from dropstream.shipments.models import Shipment, ShipmentState
 from dropstream.web.forms import OrderEditForm, OrderFilterForm
 from dropstream.web.views.common import (
@@ -31,29 +36,25 @@ BULK_ACTIONS = {OrderAction.REPROCESS: "Retry processing", OrderAction.RESET: "R
 BULK_LIMIT = 500
 
 
-def filter_orders(user, form: OrderFilterForm) -> tuple[QuerySet, QuerySet]:
-    """(orders matching every filter, the same without the status filter — for the counts)."""
-    qs = Order.objects.visible_to(user)
+def order_filter(form: OrderFilterForm) -> OrderFilter:
+    """The page's filter form as the shared OrderFilter (dates are the user's local days)."""
     if not form.is_valid():
-        return qs, qs
+        return OrderFilter()
     data = form.cleaned_data
-    if data.get("connection"):
-        qs = qs.filter(connection_id=data["connection"])
-    q = (data.get("q") or "").strip()
-    if q:
-        qs = qs.filter(customer_email__iexact=q) if "@" in q else qs.filter(
-            Q(external_display_id=q) | Q(external_id=q) | Q(warehouse_order_number=q)
-            | Q(external_display_id__startswith=q))
     start = parse_local_date(data["date_from"].isoformat()) if data.get("date_from") else None
     end = parse_local_date(data["date_to"].isoformat(), end=True) if data.get("date_to") else None
-    if start:
-        qs = qs.filter(ordered_at__gte=start)
-    if end:
-        qs = qs.filter(ordered_at__lt=end)
-    unfiltered = qs
-    if data.get("status"):
-        qs = qs.filter(status=data["status"])
-    return qs, unfiltered
+    return OrderFilter(
+        ordered_from=start, ordered_to=end - timedelta(microseconds=1) if end else None,
+        statuses=(data["status"],) if data.get("status") else (),
+        connection_id=int(data["connection"]) if data.get("connection") else None,
+        search=data.get("q") or "")
+
+
+def filter_orders(user, form: OrderFilterForm) -> tuple[QuerySet, QuerySet]:
+    """(orders matching every filter, the same without the status filter — for the counts)."""
+    visible = Order.objects.visible_to(user)
+    chosen = order_filter(form)
+    return chosen.apply(visible), replace(chosen, statuses=()).apply(visible)
 
 
 @page
@@ -225,13 +226,11 @@ SHIPMENT_BULK_ACTIONS = {"reprocess": "Reprocess", "archive": "Archive"}
 
 @page
 def shipment_list(request: HttpRequest) -> HttpResponse:
-    qs = Shipment.objects.visible_to(request.user).select_related("order", "connection")
     state = request.GET.get("state", "")
-    if state in ShipmentState.values:
-        qs = qs.filter(state=state)
     q = request.GET.get("q", "").strip()
-    if q:
-        qs = qs.filter(Q(tracking_number=q) | Q(order_number=q))
+    chosen = ShipmentFilter(states=(state,) if state in ShipmentState.values else (), search=q)
+    qs = chosen.apply(Shipment.objects.visible_to(request.user)
+                      .select_related("order", "connection"))
     context = {"page": paginate(request, qs), "state": state, "q": q,
                "states": ShipmentState.choices, "query": query_without(request, "page"),
                "bulk_actions": SHIPMENT_BULK_ACTIONS if can_manage(request.user) else {}}
