@@ -11,7 +11,7 @@ from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.orders.prepare import prepare_orders, warehouse_order_number
 from dropstream.platforms.base import Address
-from dropstream.sync.import_orders import upsert_store_order
+from dropstream.sync.store_orders import upsert_store_order
 from tests.fixtures.orders import store_order
 
 S = OrderStatus
