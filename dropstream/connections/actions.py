@@ -6,6 +6,7 @@ Shared by the API, the pages, the CLI and the demo; views stay thin (saleor ``or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,8 +40,12 @@ from dropstream.platforms.errors import (
     CredentialsRejected,
     HostKeyMismatch,
     PlatformError,
+    RateLimited,
     RemoteNotFound,
+    RemoteTimeout,
+    RemoteUnavailable,
 )
+from dropstream.platforms.protocols import AdapterContext
 
 # specs/dropstream-reference.md §3.3
 DEFAULT_RULES: dict[str, list[dict[str, Any]]] = {
@@ -318,18 +323,46 @@ def delete_connection(connection: Connection) -> None:
 def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
     """Check credentials with one cheap request; create nothing.
 
-    Raises ConnectionsError for invalid settings and the adapter's PlatformError (with its plain
-    ``message``) when the platform refuses or cannot be reached.
+    Raises ConnectionsError for invalid settings, and a PlatformError with a fixed message per
+    kind of failure (``test_failure``) when the platform refuses or cannot be reached.
     """
-    _ping_cleaned(kind, platform, clean_adapter(kind, platform, adapter))
+    settings = clean_adapter(kind, platform, adapter)
+    spec = get_platform(kind, platform)  # type: ignore[arg-type]
+    try:
+        _ping_cleaned(spec, settings, {})
+    except PlatformError as exc:
+        raise PlatformError(test_failure(spec, exc), status=exc.status) from None
 
 
-def _ping_cleaned(kind: str, platform: str, settings: Mapping[str, Any]) -> None:
-    adapter = get_platform(kind, platform).adapter_class()(dict(settings))
+def _ping_cleaned(spec: PlatformSpec, settings: Mapping[str, Any],
+                  state: Mapping[str, Any]) -> None:
+    # A copy of the stored state: the test sees the pinned host key (a changed server is refused
+    # before any password is sent) but pins nothing itself.
+    context = AdapterContext(state=json.loads(json.dumps(dict(state))))
+    adapter = spec.adapter_class()(dict(settings), context)
     try:
         adapter.validate_credentials()
     finally:
         adapter.close()
+
+
+def test_failure(spec: PlatformSpec, error: PlatformError) -> str:
+    """What a credentials test says about a failure: the hub's own words per kind of failure,
+    never the remote's body (a test must not turn the hub into a proxy that reads any page)."""
+    label = spec.label
+    if not error.quotes_remote:
+        return error.message  # the hub's (or the platform's) own words, naming what to change
+    if isinstance(error, CredentialsRejected):
+        return (f"{label} refused the credentials (read-only)." if error.read_only
+                else f"{label} refused the credentials.")
+    if isinstance(error, RemoteNotFound):
+        return f"Nothing answers as this {label} account at that address."
+    if isinstance(error, RateLimited):
+        return f"{label} is limiting requests; try again in a minute."
+    if isinstance(error, RemoteTimeout | RemoteUnavailable):
+        return f"The {label} address did not answer."
+    status = f" (HTTP {error.status})" if error.status else ""
+    return f"{label} answered the test with an error{status}."
 
 
 @dataclass(frozen=True)
@@ -342,14 +375,16 @@ class CredentialCheck:
     field: str | None = None
 
 
-def check_credentials(kind: str, platform: str, settings: Mapping[str, Any]) -> CredentialCheck:
+def check_credentials(kind: str, platform: str, settings: Mapping[str, Any],
+                      state: Mapping[str, Any] | None = None) -> CredentialCheck:
     """Test cleaned ``settings`` with one cheap request; never raises for a platform's refusal
-    (its plain message is the result)."""
+    (``test_failure`` says what went wrong). ``state`` is the stored adapter memory of the
+    store or warehouse being tested (its pinned host key), if it exists already."""
     spec = get_platform(kind, platform)  # type: ignore[arg-type]
     try:
-        _ping_cleaned(kind, platform, settings)
+        _ping_cleaned(spec, settings, state or {})
     except PlatformError as exc:
-        return CredentialCheck(False, exc.message, _setting_at_fault(spec, exc))
+        return CredentialCheck(False, test_failure(spec, exc), _setting_at_fault(spec, exc))
     return CredentialCheck(True, f"Connected to {spec.label}.")
 
 

@@ -59,6 +59,10 @@ class PlatformSpec:
     # and the user-guide page that explains it (a slug under /help/), if any.
     credentials_help: str = ""
     help_page: str = ""
+    # The hosts the platform's accounts live on (``*.example.com`` wildcards): the only ones its
+    # HTTP client contacts unless the operator allows more (platforms/addresses.py). Empty: any
+    # public host.
+    hosts: tuple[str, ...] = ()
 
     @property
     def credential_fields(self) -> tuple[SettingField, ...]:

@@ -53,6 +53,7 @@ SPEC = PlatformSpec(
     hooks_path="dropstream.platforms.brightsites.hooks:HOOKS",
     credentials_help="Find them in the store's admin under Settings → API (a read/write token).",
     help_page="getting-brightstores-credentials",
+    hosts=("*.mybrightsites.com",),
     fields=(
         SettingField("subdomain", "BrightStores Subdomain", required=True, clean=clean_subdomain,
                      help="https://mysite.mybrightsites.com → mysite", credential=True),
