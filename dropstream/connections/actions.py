@@ -213,6 +213,8 @@ def _merge_adapter(target: Store | Warehouse, changes: Any, *, prefix: str = "")
     if not isinstance(changes, dict):
         raise ConnectionsError({f"{prefix}adapter": f"{prefix}adapter must be an object"})
     spec = target.platform_spec
+    stored = target.adapter_settings()
+    _refuse_moved_masked_secrets(spec, stored, changes, prefix)
     secret_names = set(spec.secret_fields)
     # Clients often PATCH back what they read from GET; "••••1234" must not become the token.
     changes = {key: value for key, value in changes.items()
@@ -222,7 +224,42 @@ def _merge_adapter(target: Store | Warehouse, changes: Any, *, prefix: str = "")
     except AdapterSettingsError as exc:
         raise ConnectionsError({prefix + k: prefix + v if prefix else v
                                 for k, v in exc.errors.items()}) from None
+    _refuse_secrets_following_a_new_address(spec, stored, cleaned, prefix)
     target.update_adapter(cleaned)
+
+
+def _refuse_secrets_following_a_new_address(spec: PlatformSpec, stored: Mapping[str, Any],
+                                            cleaned: Mapping[str, Any], prefix: str) -> None:
+    """An address field (``SettingField.address``) that changes needs every stored secret
+    entered again in the same change: otherwise whoever may edit the address could send the
+    merchant's token to a host of their own on the next test or run."""
+    moved = [f.name for f in spec.fields if f.address and f.name in cleaned
+             and (cleaned[f.name] or None) != (stored.get(f.name) or None)]
+    if not moved:
+        return
+    missing = [name for name in spec.secret_fields
+               if stored.get(name) and cleaned.get(name) in (None, "")]
+    if missing:
+        changed = " and ".join(moved)
+        raise ConnectionsError({
+            f"{prefix}adapter.{name}": f"{prefix}adapter.{name} must be entered again: "
+                                       f"{changed} changed, and a stored secret never follows "
+                                       "a new address" for name in missing})
+
+
+def _refuse_moved_masked_secrets(spec: PlatformSpec, stored: Mapping[str, Any],
+                                 changes: Mapping[str, Any], prefix: str) -> None:
+    """A masked secret that is not the stored one masked (``sftp://wh1:••••@other-host``):
+    the address inside the secret changed while the password was left masked."""
+    for name in spec.secret_fields:
+        value = changes.get(name)
+        if not (isinstance(value, str) and crypto.MASK in value and stored.get(name)):
+            continue
+        if value.strip() != spec.field(name).mask(str(stored[name])):
+            raise ConnectionsError({
+                f"{prefix}adapter.{name}": f"{prefix}adapter.{name} must be entered again "
+                                           "whole: its address changed, and a stored password "
+                                           "never follows a new address"})
 
 
 def _update_adapter_owner(target: Store | Warehouse, changes: dict[str, Any],
