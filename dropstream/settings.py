@@ -270,3 +270,8 @@ LOGGING = {
         "django.server": {"level": "INFO", "handlers": [], "propagate": True},
     },
 }
+
+# Local warehouse folders (file:///): only under this root, in the merchant's own subfolder
+# ``merchant-<id>/`` unless LOCAL_WAREHOUSE_SHARED (one merchant running the hub alone).
+LOCAL_WAREHOUSE_ROOT = Path(env_str("DROPSTREAM_LOCAL_WAREHOUSE_ROOT", "") or HOME / "warehouses")
+LOCAL_WAREHOUSE_SHARED = env_bool("DROPSTREAM_LOCAL_WAREHOUSE_SHARED", False)

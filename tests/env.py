@@ -14,3 +14,7 @@ os.environ.setdefault("DROPSTREAM_EMAIL_BACKEND", "django.core.mail.backends.loc
 # address guard set their own policy).
 os.environ.setdefault("DROPSTREAM_ALLOWED_STORE_HOSTS", "127.0.0.1,::1,localhost")
 os.environ.setdefault("DROPSTREAM_ALLOWED_WAREHOUSE_HOSTS", "127.0.0.1,::1,localhost")
+# Tests keep their warehouse folders in pytest's tmp_path: the whole temporary directory is the
+# local-folder root, shared (the tests of the per-merchant rule set their own).
+os.environ.setdefault("DROPSTREAM_LOCAL_WAREHOUSE_ROOT", tempfile.gettempdir())
+os.environ.setdefault("DROPSTREAM_LOCAL_WAREHOUSE_SHARED", "true")

@@ -129,9 +129,11 @@ def drive(connection_id: int, control, stop: threading.Event) -> None:
 
 def allow_loopback_sandboxes() -> None:
     """The demo's simulators serve on loopback, which the hub refuses by default
-    (platforms/addresses.py): allow it for this process only, unless the operator decided."""
+    (platforms/addresses.py), and its warehouse folder is not in a merchant's own subfolder
+    (connections/folders.py): allow both for this process only, unless the operator decided."""
     for setting in SETTING.values():
         os.environ.setdefault(setting, "127.0.0.1,::1")
+    os.environ.setdefault("DROPSTREAM_LOCAL_WAREHOUSE_SHARED", "true")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from dropstream.sandbox.warehouse.robot import WarehouseRobot
 
 
 def start(home: Path, hub_url: str) -> DemoWarehouse:
-    root = home / "demo-warehouse"
+    root = home / "warehouses" / "demo"
     (root / "in").mkdir(parents=True, exist_ok=True)
     (root / "out").mkdir(exist_ok=True)
     robot = WarehouseRobot(f"file://{root}", ship_delay_s=5, split_rate=0.2, short_rate=0.05,

@@ -19,6 +19,7 @@ from dropstream import crypto
 from dropstream.alerts.actions import resolve_alerts_for
 from dropstream.connections.errors import ConnectionsError, DuplicateConnection
 from dropstream.connections.events import connection_switched
+from dropstream.connections.folders import folder_errors, local_folder_problem
 from dropstream.connections.models import (
     Channel,
     ChannelType,
@@ -118,6 +119,9 @@ def create_store(customer: Merchant, *, name: str, platform: str, adapter: dict 
 def create_warehouse(customer: Merchant, *, platform: str, adapter: dict | None,
                      description: str = "", prefix: str = "") -> Warehouse:
     settings = clean_adapter("warehouse", platform, adapter, prefix=prefix)
+    errors = folder_errors(get_platform("warehouse", platform), settings, customer.pk, prefix)
+    if errors:
+        raise ConnectionsError(errors)
     warehouse = Warehouse(customer=customer, description=description or "", platform=platform)
     warehouse.set_adapter(settings)
     warehouse.save()
@@ -225,6 +229,9 @@ def _merge_adapter(target: Store | Warehouse, changes: Any, *, prefix: str = "")
         raise ConnectionsError({prefix + k: prefix + v if prefix else v
                                 for k, v in exc.errors.items()}) from None
     _refuse_secrets_following_a_new_address(spec, stored, cleaned, prefix)
+    errors = folder_errors(spec, {**stored, **cleaned}, target.customer_id, prefix)
+    if errors:
+        raise ConnectionsError(errors)
     target.update_adapter(cleaned)
 
 
@@ -365,6 +372,9 @@ def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
     """
     settings = clean_adapter(kind, platform, adapter)
     spec = get_platform(kind, platform)  # type: ignore[arg-type]
+    errors = folder_errors(spec, settings, None)
+    if errors:
+        raise ConnectionsError(errors)
     try:
         _ping_cleaned(spec, settings, {})
     except PlatformError as exc:
@@ -413,11 +423,15 @@ class CredentialCheck:
 
 
 def check_credentials(kind: str, platform: str, settings: Mapping[str, Any],
-                      state: Mapping[str, Any] | None = None) -> CredentialCheck:
+                      state: Mapping[str, Any] | None = None,
+                      merchant_id: int | None = None) -> CredentialCheck:
     """Test cleaned ``settings`` with one cheap request; never raises for a platform's refusal
     (``test_failure`` says what went wrong). ``state`` is the stored adapter memory of the
     store or warehouse being tested (its pinned host key), if it exists already."""
     spec = get_platform(kind, platform)  # type: ignore[arg-type]
+    problem = local_folder_problem(spec, settings, merchant_id)
+    if problem is not None:
+        return CredentialCheck(False, f"The folder {problem}.", None)
     try:
         _ping_cleaned(spec, settings, state or {})
     except PlatformError as exc:

@@ -66,6 +66,9 @@ class PlatformSpec:
     # HTTP client contacts unless the operator allows more (platforms/addresses.py). Empty: any
     # public host.
     hosts: tuple[str, ...] = ()
+    # The local folder the settings point at (a ``file:///`` connection string), or None: the
+    # hub keeps such folders under DROPSTREAM_LOCAL_WAREHOUSE_ROOT (connections/folders.py).
+    local_folder: Callable[[Mapping[str, Any]], str | None] | None = None
 
     @property
     def credential_fields(self) -> tuple[SettingField, ...]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
+from dropstream.connections.folders import local_folder_problem
 from dropstream.connections.models import Connection, HookOwner, Store, Warehouse
 from dropstream.platforms.base import (
     AdapterContext,
@@ -24,7 +25,7 @@ from dropstream.platforms.base import (
     WarehouseDocument,
     discard_meter,
 )
-from dropstream.platforms.errors import PlatformError
+from dropstream.platforms.errors import PermanentError, PlatformError
 from dropstream.sync.errors import StopCheck, never_stop
 from dropstream.sync.models import ProcessedDocument
 
@@ -76,10 +77,14 @@ def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
           memory: Memory | None = None) -> Any:
     """The adapter of a store or warehouse (unguarded, for one-off use: the caller closes it
     and saves ``memory`` when it keeps one)."""
+    settings = owner.adapter_settings()
+    problem = local_folder_problem(owner.platform_spec, settings, owner.customer_id)
+    if problem is not None:  # stored before the rule existed, or the root moved
+        raise PermanentError(f"The warehouse folder {problem}. Change it on the Settings tab.")
     memory = memory or Memory(owner)
     seen = seen_by(owner) if isinstance(owner, Warehouse) else AdapterContext().seen
     context = AdapterContext(meter=meter, state=memory.state, seen=seen)
-    return owner.platform_spec.adapter_class()(owner.adapter_settings(), context)
+    return owner.platform_spec.adapter_class()(settings, context)
 
 
 def store_adapter(store: Store, *, meter: MeterSink = discard_meter) -> StoreAdapter:

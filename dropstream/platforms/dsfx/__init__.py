@@ -5,6 +5,8 @@ Settings follow specs/dropstream-reference.md §14.2 and specs/dsfx.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dropstream.crypto import MASK
@@ -31,6 +33,12 @@ def clean_connection_string(value: object) -> str:
     except ValueError:
         raise ValueError("has a port that is not a number between 1 and 65535") from None
     return text
+
+
+def local_folder(settings: Mapping[str, Any]) -> str | None:
+    """The folder of a ``file:///`` connection string; None for a remote server."""
+    parts = urlsplit(str(settings.get("connection_string") or ""))
+    return unquote(parts.path) if parts.scheme == "file" else None
 
 
 def mask_connection_string(value: str) -> str:
@@ -79,6 +87,7 @@ SPEC = PlatformSpec(
     name="dropstream",
     kind="warehouse",
     label="DropStream Warehouse File Exchange (DSFX)",
+    local_folder=local_folder,
     adapter_path="dropstream.platforms.dsfx.adapter:DsfxAdapter",
     fields=(
         SettingField("connection_string", "Connection string", required=True, secret=True,

@@ -172,13 +172,18 @@ class Transport:
         exists: nothing is ever overwritten.
         """
         final = self._file_path(folder, name)
-        partial = self._file_path(folder, temp_name(name))
+        upload = self._upload_name(name)
+        partial = self._file_path(folder, upload)
         self._call("PUT", f"{folder}/:file", lambda: self._write(partial, data),
-                   target=f"{folder}/{temp_name(name)}")
+                   target=f"{folder}/{upload}")
         if self._call("STAT", f"{folder}/:file", lambda: self._stat(final) is not None):
-            self.remove_own(folder, temp_name(name))
+            self.remove_own(folder, upload)
             raise TargetExists(f"{folder}/{name} already exists on {self.where}")
         self._rename_checked(folder, partial, final, f"{folder}/{name}")
+
+    def _upload_name(self, name: str) -> str:
+        """The temporary name ``name`` is uploaded under (hidden, matching no reader prefix)."""
+        return temp_name(name)
 
     def rename(self, folder: str, name: str, to_folder: str, to_name: str) -> None:
         """Move ``folder/name`` to ``to_folder/to_name``; TargetExists if the target exists."""
