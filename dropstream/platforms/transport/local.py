@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dropstream.platforms.dsfx.transport.base import Transport, kind_of_mode, verb
 from dropstream.platforms.errors import PermanentError, PlatformError
+from dropstream.platforms.transport.base import Transport, kind_of_mode, verb
 
 
 class LocalTransport(Transport):
