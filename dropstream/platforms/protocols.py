@@ -27,6 +27,7 @@ from dropstream.platforms.values import (
     SubmitResult,
     WarehouseDocument,
     WarehouseOrder,
+    WarehouseReceipt,
     WarehouseRejection,
     WarehouseRules,
 )
@@ -43,12 +44,16 @@ class AdapterContext:
     ``state`` is the adapter's memory between runs (JSON-ready, changed in place: a pinned host
     key, the last listing of a folder, a store's SKU map, a polling cursor); ``seen(event_id)``
     tells whether the hub already stored a warehouse event (a file's hash, a webhook's id), so a
-    re-delivery is marked ``duplicate`` and costs nothing.
+    re-delivery is marked ``duplicate`` and costs nothing. ``checkpoint()`` saves ``state``
+    now, before the run ends: an adapter that reserves something the far side must never see
+    twice (a control number) calls it before the side effect, so a kill cannot undo the
+    reservation.
     """
 
     meter: MeterSink = discard_meter
     state: dict[str, Any] = field(default_factory=dict)
     seen: Callable[[str], bool] = never_seen
+    checkpoint: Callable[[], None] = lambda: None
 
 
 @runtime_checkable
@@ -154,6 +159,10 @@ class WarehouseAdapter(Protocol):
     def acknowledge_rejections(self, source: str) -> None:
         """Set a refusal report aside once the hub applied it."""
 
+    def fetch_receipts(self) -> list[WarehouseReceipt]:
+        """What the warehouse confirmed receiving, and submissions whose confirmation is
+        overdue, not set aside yet (``acknowledge_rejections(source)``)."""
+
     def cancel_order(self, order_number: str) -> None:
         """Ask the warehouse to cancel; NotSupported where it cannot."""
 
@@ -190,6 +199,9 @@ class WarehouseAdapterBase:
         return iter(())
 
     def fetch_rejections(self) -> list[WarehouseRejection]:
+        return []
+
+    def fetch_receipts(self) -> list[WarehouseReceipt]:
         return []
 
     def acknowledge_rejections(self, source: str) -> None:

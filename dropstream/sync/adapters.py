@@ -78,7 +78,8 @@ def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
     and saves ``memory`` when it keeps one)."""
     memory = memory or Memory(owner)
     seen = seen_by(owner) if isinstance(owner, Warehouse) else AdapterContext().seen
-    context = AdapterContext(meter=meter, state=memory.state, seen=seen)
+    context = AdapterContext(meter=meter, state=memory.state, seen=seen,
+                             checkpoint=memory.save)
     return owner.platform_spec.adapter_class()(owner.adapter_settings(), context)
 
 
