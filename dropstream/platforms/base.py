@@ -130,6 +130,7 @@ __all__ = [
 _REGISTERED = (
     "dropstream.platforms.brightsites",
     "dropstream.platforms.dsfx",
+    "dropstream.platforms.x12",
 )
 
 
