@@ -18,7 +18,7 @@ from tests.e2e.conftest import run_locked
 
 # The robot is told when to ship; no random splits; no 846 unless asked.
 QUIET = {"inventory_every_s": 0.0, "ship_delay_s": None, "split_rate": 0.0}
-SETTINGS = {"sender_id": "HUBSENDER", "receiver_id": "WHSRECEIVER", "usage": "T"}
+SETTINGS = {"sender_id": "HUBSENDER", "receiver_id": "WHSRECEIVER", "usage_indicator": "T"}
 
 
 class Clock:

@@ -55,7 +55,7 @@ class Partner:
         available = str(settings.get("available_qualifier") or "33")
         profile = PartnerProfile(
             name=str(settings.get("receiver_id") or "X12 partner"),
-            gs08_version=str(settings.get("version") or "004010"),
+            gs08_version=str(settings.get("gs_version") or "004010"),
             product_id_qualifier=str(settings.get("product_id_qualifier") or "SK"),
             parties=parties,
             depositor_name=str(settings.get("depositor_name") or ""),
@@ -73,7 +73,7 @@ class Partner:
             receiver_id=str(settings.get("receiver_id") or ""),
             group_sender=str(settings.get("group_sender") or ""),
             group_receiver=str(settings.get("group_receiver") or ""),
-            usage=str(settings.get("usage") or "T"),
+            usage=str(settings.get("usage_indicator") or "T"),
             first_control_number=int(settings.get("first_control_number") or 1),
             profile=profile)
 
