@@ -546,7 +546,7 @@ class X12Adapter(WarehouseAdapterBase):
             document.shipments)
         broken = bool(problems) or (bool(hub_problems) and not usable)
         folder = OUT_PROCESSED if document.duplicate or not broken else OUT_ERROR
-        reasons = [] if document.duplicate else [*problems, *hub_problems]
+        reasons = [] if document.duplicate else list(dict.fromkeys([*problems, *hub_problems]))
         self._move(OUT, document.name, folder, reasons)
         if not document.duplicate:
             self._acknowledged.add(document.event_id)
