@@ -112,7 +112,7 @@ class Guarded:
         return f"<Guarded {self._inner!r}>"
 
 
-def _note_failure(adapter: Any, error: PlatformError) -> None:
+def note_failure(adapter: Any, error: PlatformError) -> None:
     """Let the adapter remember what a failure told it (e.g. a changed host key to accept)."""
     note = getattr(adapter, "note_failure", None)
     if note is not None:
@@ -137,8 +137,8 @@ def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
     try:
         yield Guarded(store, should_stop), Guarded(warehouse, should_stop)
     except PlatformError as exc:
-        _note_failure(warehouse, exc)
-        _note_failure(store, exc)
+        note_failure(warehouse, exc)
+        note_failure(store, exc)
         raise
     finally:
         store.close()
