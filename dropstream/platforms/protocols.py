@@ -45,15 +45,19 @@ class AdapterContext:
     key, the last listing of a folder, a store's SKU map, a polling cursor); ``seen(event_id)``
     tells whether the hub already stored a warehouse event (a file's hash, a webhook's id), so a
     re-delivery is marked ``duplicate`` and costs nothing. ``checkpoint()`` saves ``state``
-    now, before the run ends: an adapter that reserves something the far side must never see
-    twice (a control number) calls it before the side effect, so a kill cannot undo the
-    reservation.
+    now, before the run ends: an adapter that records something the far side must never see
+    twice (which control numbers went into which file) calls it before the side effect, so a
+    kill cannot undo the record.
     """
 
     meter: MeterSink = discard_meter
     state: dict[str, Any] = field(default_factory=dict)
     seen: Callable[[str], bool] = never_seen
     checkpoint: Callable[[], None] = lambda: None
+    # ``take_number(sequence, first)``: the next number of a named sequence that must never
+    # repeat, even between runs of the same warehouse going on at once (EDI control numbers);
+    # the hub keeps it in the database, atomically. None: the adapter counts in ``state``.
+    take_number: Callable[[str, int], int] | None = None
 
 
 @runtime_checkable

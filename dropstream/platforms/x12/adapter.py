@@ -16,8 +16,9 @@ Folders (the partner's own names come from the settings; the hub calls them /in 
                         refused set, with ``<name>.error.txt`` saying why in words. The good
                         sets of such a file are used all the same.
 
-**Control numbers** (``ledger``): ISA13 and GS06 are one counter per partner, persisted in the
-adapter's memory. For a 940 the order is: write the interchange (any order the format cannot
+**Control numbers** (``ledger``): ISA13 and GS06 are one counter per partner, taken from the
+hub's database sequences (``context.take_number``: atomic, so the shipment and inventory runs
+answering files at the same time never share a number). For a 940 the order is: write the interchange (any order the format cannot
 carry raises OrderDataError before a number is taken) → reserve the numbers and record
 ``sent[key] = numbers + SHA-256 of the bytes`` → save the memory (``context.checkpoint``) →
 upload under a temporary name → rename. A kill before the save: nothing left the hub and the
@@ -145,7 +146,8 @@ class X12Adapter(WarehouseAdapterBase):
         self.settle_seconds = float(settings.get("settle_seconds") or 0.0)
         self.ack_overdue = timedelta(hours=float(settings.get("ack_overdue_hours") or 2.0))
         self._clock = clock or (lambda: datetime.now(UTC))
-        self.ledger = Ledger(state, self.partner.first_control_number, self.context.checkpoint)
+        self.ledger = Ledger(state, self.partner.first_control_number, self.context.checkpoint,
+                             getattr(self.context, "take_number", None))
         self._acknowledged: set[str] = set()
         # 997 files read this run: name → (folder it goes to, problems found in it)
         self._ack_files: dict[str, tuple[str, list[str]]] = {}
@@ -291,9 +293,9 @@ class X12Adapter(WarehouseAdapterBase):
 
     def _reserve_940(self, key: str, orders: Sequence[WarehouseOrder]) -> bytes:
         created = self._clock().replace(second=0, microsecond=0)
-        isa13, gs06 = self.ledger.peek()
-        data = self._write_940(orders, isa13, gs06, created)  # OrderDataError: nothing taken
-        self.ledger.reserve()
+        self._write_940(orders, 1, 1, created)  # OrderDataError here: no number is taken
+        isa13, gs06 = self.ledger.reserve()
+        data = self._write_940(orders, isa13, gs06, created)
         self.ledger.sent[key] = {
             "isa13": isa13, "gs06": gs06, "created_at": now_text(created),
             "sha256": _digest(data), "orders": [order.order_number for order in orders],
@@ -517,9 +519,9 @@ class X12Adapter(WarehouseAdapterBase):
                 return
         if data is None:
             created = self._clock().replace(microsecond=0)
-            isa13, gs06 = self.ledger.peek()
+            write_997(acks, self.partner.envelope(1, 1, created), self.profile)  # raises first
+            isa13, gs06 = self.ledger.reserve()
             data = write_997(acks, self.partner.envelope(isa13, gs06, created), self.profile)
-            self.ledger.reserve()
             record = {"name": ack_file_name(isa13, created), "isa13": isa13, "gs06": gs06,
                       "created_at": now_text(created), "sha256": _digest(data),
                       "sent_at": None}

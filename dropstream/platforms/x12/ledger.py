@@ -7,7 +7,9 @@ the file leaves, so a kill after the upload can never give the same numbers to o
 
 Memory layout (JSON, in ``AdapterContext.state``):
 
-- ``control``: ``{"isa13": next, "gs06": next}``;
+- ``control``: ``{"isa13": next, "gs06": next}`` when the adapter counts itself; run by the
+  hub, the counters are the database-kept sequences ``x12.isa13`` / ``x12.gs06``
+  (``AdapterContext.take_number``);
 - ``sent``: submission key → ``{"isa13", "gs06", "created_at", "sha256", "orders", "sent_at",
   "ack", "ack_file", "overdue_reported"}`` — one 940 interchange; ``orders`` lists the order
   numbers in ST02 order (ST02 0001 is ``orders[0]``);
@@ -39,22 +41,27 @@ def parse_time(text: str | None) -> datetime | None:
 class Ledger:
     """The control-number counter and the sent/answered records of one partner."""
 
-    def __init__(self, state: dict[str, Any], first: int,
-                 checkpoint: Callable[[], None]) -> None:
+    def __init__(self, state: dict[str, Any], first: int, checkpoint: Callable[[], None],
+                 take_number: Callable[[str, int], int] | None = None) -> None:
         self.first = max(1, first)
         self.counters: dict[str, int] = state.setdefault("control", {})
         self.sent: dict[str, dict[str, Any]] = state.setdefault("sent", {})
         self.answers: dict[str, dict[str, Any]] = state.setdefault("answers", {})
         self._checkpoint = checkpoint
-
-    def peek(self) -> tuple[int, int]:
-        """The numbers ``reserve`` would hand out next (nothing is taken)."""
-        return (max(self.first, int(self.counters.get("isa13", 0))),
-                max(self.first, int(self.counters.get("gs06", 0))))
+        self._take_number = take_number
 
     def reserve(self) -> tuple[int, int]:
-        """Take the next ISA13 and GS06 (the caller records what they are for, then saves)."""
-        isa13, gs06 = self.peek()
+        """Take the next ISA13 and GS06 (the caller records what they are for, then saves).
+
+        With the hub's ``take_number`` the counters live in the database, taken atomically:
+        the shipment and inventory runs of one warehouse answer files at the same time, and
+        must never get the same number. Without it (a bare adapter), ``control`` counts here.
+        """
+        if self._take_number is not None:
+            return (self._take_number("x12.isa13", self.first),
+                    self._take_number("x12.gs06", self.first))
+        isa13 = max(self.first, int(self.counters.get("isa13", 0)))
+        gs06 = max(self.first, int(self.counters.get("gs06", 0)))
         self.counters["isa13"], self.counters["gs06"] = isa13 + 1, gs06 + 1
         return isa13, gs06
 
