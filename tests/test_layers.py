@@ -69,11 +69,24 @@ def sources() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
 
 
+def _is_platform_package(folder: Path) -> bool:
+    """A folder of platforms/ is a platform when its ``__init__`` defines ``SPEC``; any other
+    package there (the file transport) is shared, like the seam's modules."""
+    init = folder / "__init__.py"
+    if not init.is_file():
+        return False
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.Assign | ast.AnnAssign) and any(
+        isinstance(target, ast.Name) and target.id == "SPEC"
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+        for node in tree.body)
+
+
 def platform_of(module: str) -> str | None:
     """``dropstream.platforms.<name>…`` → name (the shared modules of platforms/ → None)."""
     parts = module.split(".")
     if len(parts) >= 3 and parts[:2] == ["dropstream", "platforms"] and \
-            (PACKAGE / "platforms" / parts[2]).is_dir():
+            _is_platform_package(PACKAGE / "platforms" / parts[2]):
         return parts[2]
     return None
 

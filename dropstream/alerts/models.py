@@ -24,6 +24,8 @@ class AlertKind(models.TextChoices):
     BUDGET = "budget", "API Budget"
     PUSH_REJECTED = "push_rejected", "Push Rejected"
     WAREHOUSE_CANCELED = "warehouse_canceled", "Canceled By Warehouse"
+    # The warehouse has not confirmed receiving a submission within the time its platform allows.
+    ACKNOWLEDGMENT_OVERDUE = "acknowledgment_overdue", "Acknowledgment Overdue"
 
 
 class Alert(models.Model):

@@ -45,6 +45,7 @@ class DemoWarehouse:
 # --warehouse NAME → "module:start"; start(home: Path, hub_url: str) -> DemoWarehouse.
 DEMO_WAREHOUSES = {
     "dsfx": "dropstream.commands.demo_dsfx:start",
+    "x12": "dropstream.commands.demo_x12:start",
 }
 
 

@@ -62,6 +62,7 @@ from dropstream.platforms.values import (
     WarehouseDocument,
     WarehouseOrder,
     WarehouseOrderLine,
+    WarehouseReceipt,
     WarehouseRejection,
     WarehouseRules,
     WarehouseShipment,
@@ -100,6 +101,7 @@ __all__ = [
     "WarehouseDocument",
     "WarehouseOrder",
     "WarehouseOrderLine",
+    "WarehouseReceipt",
     "WarehouseRejection",
     "WarehouseRules",
     "WarehouseShipment",
@@ -128,6 +130,7 @@ __all__ = [
 _REGISTERED = (
     "dropstream.platforms.brightsites",
     "dropstream.platforms.dsfx",
+    "dropstream.platforms.x12",
 )
 
 

@@ -27,6 +27,7 @@ from dropstream.platforms.values import (
     SubmitResult,
     WarehouseDocument,
     WarehouseOrder,
+    WarehouseReceipt,
     WarehouseRejection,
     WarehouseRules,
 )
@@ -43,12 +44,20 @@ class AdapterContext:
     ``state`` is the adapter's memory between runs (JSON-ready, changed in place: a pinned host
     key, the last listing of a folder, a store's SKU map, a polling cursor); ``seen(event_id)``
     tells whether the hub already stored a warehouse event (a file's hash, a webhook's id), so a
-    re-delivery is marked ``duplicate`` and costs nothing.
+    re-delivery is marked ``duplicate`` and costs nothing. ``checkpoint()`` saves ``state``
+    now, before the run ends: an adapter that records something the far side must never see
+    twice (which control numbers went into which file) calls it before the side effect, so a
+    kill cannot undo the record.
     """
 
     meter: MeterSink = discard_meter
     state: dict[str, Any] = field(default_factory=dict)
     seen: Callable[[str], bool] = never_seen
+    checkpoint: Callable[[], None] = lambda: None
+    # ``take_number(sequence, first)``: the next number of a named sequence that must never
+    # repeat, even between runs of the same warehouse going on at once (EDI control numbers);
+    # the hub keeps it in the database, atomically. None: the adapter counts in ``state``.
+    take_number: Callable[[str, int], int] | None = None
 
 
 @runtime_checkable
@@ -154,6 +163,10 @@ class WarehouseAdapter(Protocol):
     def acknowledge_rejections(self, source: str) -> None:
         """Set a refusal report aside once the hub applied it."""
 
+    def fetch_receipts(self) -> list[WarehouseReceipt]:
+        """What the warehouse confirmed receiving, and submissions whose confirmation is
+        overdue, not set aside yet (``acknowledge_rejections(source)``)."""
+
     def cancel_order(self, order_number: str) -> None:
         """Ask the warehouse to cancel; NotSupported where it cannot."""
 
@@ -190,6 +203,9 @@ class WarehouseAdapterBase:
         return iter(())
 
     def fetch_rejections(self) -> list[WarehouseRejection]:
+        return []
+
+    def fetch_receipts(self) -> list[WarehouseReceipt]:
         return []
 
     def acknowledge_rejections(self, source: str) -> None:

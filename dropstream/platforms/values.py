@@ -280,6 +280,25 @@ class WarehouseRejection:
 
 
 @dataclass(frozen=True, slots=True)
+class WarehouseReceipt:
+    """The warehouse's word that a submission arrived (an EDI functional acknowledgment, a
+    receipt report), or that this word is overdue: recorded on the orders of the submission.
+
+    ``reference`` is the submission key; ``order_numbers`` the orders it is about (empty = every
+    order of the submission); ``source`` what to pass to ``acknowledge_rejections`` once
+    recorded (the same report may carry rejections). ``overdue`` raises an alert: the
+    warehouse has not said it got the submission within the time the platform allows.
+    Refusals are ``WarehouseRejection`` values, never receipts.
+    """
+
+    reference: str
+    message: str
+    source: str
+    order_numbers: tuple[str, ...] = ()
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PendingChange:
     """Something a person must approve before the platform works again (DSFX: a changed SFTP
     host key): the Settings tab shows ``title`` and ``details`` and offers ``action``."""

@@ -73,6 +73,29 @@ def remember_document(warehouse: Warehouse, document: WarehouseDocument) -> None
                                             defaults={"name": document.name[:255]})
 
 
+SEQUENCES = "sequences"  # the adapter_state key ``take_number`` counts in
+
+
+def number_taker(owner: HookOwner):
+    """``take_number`` for a store or warehouse: the next number of a named sequence, counted
+    in its ``adapter_state`` under a row lock, so two runs going on at once never get the same
+    one (the run's own ``Memory`` never writes this key: it does not change it)."""
+
+    def take(sequence: str, first: int) -> int:
+        model = type(owner)
+        with transaction.atomic():
+            current = model.objects.select_for_update().filter(pk=owner.pk).values_list(
+                "adapter_state", flat=True).first() or {}
+            sequences = dict(current.get(SEQUENCES) or {})
+            number = max(first, int(sequences.get(sequence) or first))
+            sequences[sequence] = number + 1
+            model.objects.filter(pk=owner.pk).update(
+                adapter_state={**current, SEQUENCES: sequences})
+        return number
+
+    return take
+
+
 def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
           memory: Memory | None = None) -> Any:
     """The adapter of a store or warehouse (unguarded, for one-off use: the caller closes it
@@ -83,7 +106,8 @@ def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
         raise PermanentError(f"The warehouse folder {problem}. Change it on the Settings tab.")
     memory = memory or Memory(owner)
     seen = seen_by(owner) if isinstance(owner, Warehouse) else AdapterContext().seen
-    context = AdapterContext(meter=meter, state=memory.state, seen=seen)
+    context = AdapterContext(meter=meter, state=memory.state, seen=seen,
+                             checkpoint=memory.save, take_number=number_taker(owner))
     return owner.platform_spec.adapter_class()(settings, context)
 
 
@@ -116,7 +140,7 @@ class Guarded:
         return f"<Guarded {self._inner!r}>"
 
 
-def _note_failure(adapter: Any, error: PlatformError) -> None:
+def note_failure(adapter: Any, error: PlatformError) -> None:
     """Let the adapter remember what a failure told it (e.g. a changed host key to accept)."""
     note = getattr(adapter, "note_failure", None)
     if note is not None:
@@ -141,8 +165,8 @@ def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
     try:
         yield Guarded(store, should_stop), Guarded(warehouse, should_stop)
     except PlatformError as exc:
-        _note_failure(warehouse, exc)
-        _note_failure(store, exc)
+        note_failure(warehouse, exc)
+        note_failure(store, exc)
         raise
     finally:
         store.close()

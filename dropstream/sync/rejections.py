@@ -15,7 +15,12 @@ warehouse does not know, or a whole order file it could not read. For each, the 
 Idempotent: an order already taken out of the file is not found again, and an applied report is
 acknowledged; a run that died between 2 and 4 finds nothing left to change and acknowledges.
 A report about a file that another connection on the same warehouse sent is left for that
-connection's run. A refusal the hub cannot match to an order raises a FILE_REJECTED alert
+connection's run.
+
+Receipts (``fetch_receipts``: the warehouse confirming it got a submission, possibly with
+remarks, or that confirmation being overdue) are recorded on the submission's orders as an
+activity entry; an overdue one also raises an ACKNOWLEDGMENT_OVERDUE alert. Their reports are
+set aside like refusal reports, after both kinds from the same report are applied. A refusal the hub cannot match to an order raises a FILE_REJECTED alert
 instead of vanishing (DESIGN.md invariant 5).
 """
 
@@ -32,7 +37,7 @@ from dropstream.connections.models import Connection
 from dropstream.intents.models import Intent
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderStatus
-from dropstream.platforms.base import WarehouseAdapter, WarehouseRejection
+from dropstream.platforms.base import WarehouseAdapter, WarehouseReceipt, WarehouseRejection
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -129,22 +134,49 @@ def _unmatched(connection: Connection, rejection: WarehouseRejection) -> None:
                 connection=connection, channel="sales_order")
 
 
+def _orders_in(connection: Connection, receipt: WarehouseReceipt) -> list[Order]:
+    orders = Order.objects.filter(connection=connection, export_reference=receipt.reference)
+    if receipt.order_numbers:
+        orders = orders.filter(warehouse_order_number__in=receipt.order_numbers)
+    return list(orders.order_by("id"))
+
+
+def _apply_receipt(connection: Connection, receipt: WarehouseReceipt) -> None:
+    """Record the receipt on its orders; an overdue one alerts once (its report is set aside
+    after this, so the adapter does not report it again)."""
+    orders = _orders_in(connection, receipt)
+    event = "warehouse_receipt_overdue" if receipt.overdue else "warehouse_receipt"
+    with transaction.atomic():
+        order_status.record_many(orders, event, receipt.message)
+        if receipt.overdue:
+            raise_alert(AlertKind.ACKNOWLEDGMENT_OVERDUE,
+                        f"{receipt.message} ({len(orders)} order(s) in {receipt.reference}.)",
+                        connection=connection, channel="sales_order")
+
+
 def apply_warehouse_rejections(connection: Connection, adapter: WarehouseAdapter) -> int:
-    """Apply every refusal the warehouse reported; return how many orders moved to Error.
+    """Apply every refusal and receipt the warehouse reported; return how many orders moved to
+    Error.
 
     Each report is acknowledged once all its lines are applied; a report about another
     connection's file is left alone. Raises PlatformError from the adapter (nothing is lost:
     an unacknowledged report is read again by the next run, and finds its orders done).
     """
     by_source: dict[str, list[WarehouseRejection]] = defaultdict(list)
+    receipts: dict[str, list[WarehouseReceipt]] = defaultdict(list)
     for rejection in adapter.fetch_rejections():
         by_source[rejection.source].append(rejection)
+    for receipt in getattr(adapter, "fetch_receipts", list)():
+        receipts[receipt.source].append(receipt)
+        by_source.setdefault(receipt.source, [])
     refused = 0
     for source, rejections in by_source.items():
-        reference = rejections[0].reference
+        reference = (rejections or receipts[source])[0].reference
         intent = _intent(connection, reference)
         if intent is None and _sent_by_another_connection(connection, reference):
             continue
+        for receipt in receipts.get(source, ()):
+            _apply_receipt(connection, receipt)
         for rejection in rejections:
             if not rejection.order_number and not rejection.whole_submission:
                 _unmatched(connection, rejection)  # an unreadable report line

@@ -78,6 +78,9 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
         try:
             result.counts["refused"] = apply_warehouse_rejections(connection, warehouse)
         except PlatformError as exc:
+            # Kept for the end of the run, so the adapter hears of it here (e.g. a changed
+            # host key to keep for a person to accept) rather than when it leaves the block.
+            adapters.note_failure(warehouse, exc)
             errors.append(exc)
         _say(progress, "preparing orders")
         prepared = prepare_orders(connection)

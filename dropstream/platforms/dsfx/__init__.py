@@ -5,52 +5,13 @@ Settings follow specs/dropstream-reference.md §14.2 and specs/dsfx.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
-
-from dropstream.crypto import MASK
 from dropstream.platforms.base import PlatformSpec, SettingField, clean_bool
-
-SCHEMES = ("sftp", "ftps", "ftp", "file")
-
-
-def clean_connection_string(value: object) -> str:
-    text = str(value).strip()
-    parts = urlsplit(text)
-    if parts.scheme not in SCHEMES:
-        raise ValueError("must start with sftp://, ftps://, ftp:// or file:///")
-    if parts.scheme == "file":
-        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
-            raise ValueError("must be file:///absolute/path for a local folder")
-        return text
-    if not parts.hostname:
-        raise ValueError(f"names no host; use {parts.scheme}://user:password@host:port")
-    if not parts.username:
-        raise ValueError(f"names no user; use {parts.scheme}://user:password@host:port")
-    try:
-        parts.port  # noqa: B018 — raises ValueError for a bad port
-    except ValueError:
-        raise ValueError("has a port that is not a number between 1 and 65535") from None
-    return text
-
-
-def local_folder(settings: Mapping[str, Any]) -> str | None:
-    """The folder of a ``file:///`` connection string; None for a remote server."""
-    parts = urlsplit(str(settings.get("connection_string") or ""))
-    return unquote(parts.path) if parts.scheme == "file" else None
-
-
-def mask_connection_string(value: str) -> str:
-    """Hide only the password: ``sftp://wh1:••••@host:22``."""
-    parts = urlsplit(value)
-    if parts.password is None:
-        return value
-    host = parts.hostname or ""
-    netloc = f"{unquote(parts.username or '')}:{MASK}@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+from dropstream.platforms.transport.endpoint import (  # noqa: F401 — part of this package's API
+    SCHEMES,
+    clean_connection_string,
+    local_folder,
+    mask_connection_string,
+)
 
 
 def clean_ph_version(value: object) -> int:

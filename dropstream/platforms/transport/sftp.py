@@ -21,8 +21,6 @@ import io
 import socket
 from collections.abc import Callable
 
-from dropstream.platforms.dsfx.transport.base import Transport, kind_of_mode
-from dropstream.platforms.dsfx.transport.endpoint import Endpoint
 from dropstream.platforms.errors import (
     BadResponse,
     CredentialsRejected,
@@ -30,6 +28,8 @@ from dropstream.platforms.errors import (
     PlatformError,
     RemoteUnavailable,
 )
+from dropstream.platforms.transport.base import Transport, kind_of_mode
+from dropstream.platforms.transport.endpoint import Endpoint
 
 
 def parse_key_text(text: str) -> tuple[str, bytes] | None:

@@ -15,9 +15,9 @@ import posixpath
 import secrets
 import stat
 
-from dropstream.platforms.dsfx.transport.base import Transport, kind_of_mode, verb
-from dropstream.platforms.dsfx.transport.names import TEMP_SUFFIX
 from dropstream.platforms.errors import PermanentError, PlatformError
+from dropstream.platforms.transport.base import Transport, kind_of_mode, verb
+from dropstream.platforms.transport.names import TEMP_SUFFIX
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 

@@ -29,7 +29,7 @@ import posixpath
 import socket
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -40,15 +40,6 @@ from dropstream.platforms.base import (
     discard_meter,
     new_call_id,
 )
-from dropstream.platforms.dsfx.transport.endpoint import Endpoint
-from dropstream.platforms.dsfx.transport.names import (
-    PROBE_PREFIX,
-    TEMP_SUFFIX,
-    check_folder,
-    check_name,
-    temp_name,
-    unsafe_name_reason,
-)
 from dropstream.platforms.errors import (
     CredentialsRejected,
     PermanentError,
@@ -58,6 +49,15 @@ from dropstream.platforms.errors import (
     RemoteTimeout,
     RemoteUnavailable,
     TransientError,
+)
+from dropstream.platforms.transport.endpoint import Endpoint
+from dropstream.platforms.transport.names import (
+    PROBE_PREFIX,
+    TEMP_SUFFIX,
+    check_folder,
+    check_name,
+    temp_name,
+    unsafe_name_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -100,12 +100,19 @@ class Transport:
     scheme = ""
 
     def __init__(self, endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT, retries: int = 2,
-                 backoff: float = 0.5, meter: MeterSink = discard_meter) -> None:
+                 backoff: float = 0.5, meter: MeterSink = discard_meter,
+                 platform: str = PLATFORM, folder_names: Mapping[str, str] | None = None) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff = backoff
         self.meter = meter
+        # The platform the meter rows are billed to: every platform on files shares this code.
+        self.platform = platform
+        # Server-side names of the top folders (``{"in": "to-wh", "out": "from-wh"}``): the
+        # hub still speaks of /in and /out, the server sees the partner's own names.
+        self.folder_names = {key: check_name(value)
+                             for key, value in (folder_names or {}).items()}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.endpoint.where}>"
@@ -138,7 +145,7 @@ class Transport:
             if kind == "file":
                 files.append(RemoteFile(name, size, mtime))
         for name, reason in rejected:
-            log.warning("DSFX %s%s: skipped listed name %r: %s", self.where, folder, name, reason)
+            log.warning("file transport %s%s: skipped listed name %r: %s", self.where, folder, name, reason)
         files.sort(key=lambda f: (f.mtime, f.name))
         return Listing(folder, tuple(files), tuple(rejected))
 
@@ -215,7 +222,7 @@ class Transport:
         try:
             self._disconnect()
         except Exception:  # noqa: BLE001 — closing a dead connection must not raise
-            log.debug("DSFX %s: error while closing", self.where, exc_info=True)
+            log.debug("file transport %s: error while closing", self.where, exc_info=True)
 
     def __enter__(self) -> Transport:
         return self
@@ -226,8 +233,10 @@ class Transport:
     # -- shared machinery ------------------------------------------------------------------
 
     def _path(self, folder: str) -> str:
+        top, _, rest = folder.lstrip("/").partition("/")
+        renamed = "/" + "/".join(part for part in (self.folder_names.get(top, top), rest) if part)
         root = self.endpoint.root
-        return posixpath.join(root, folder.lstrip("/")) if root else folder
+        return posixpath.join(root, renamed.lstrip("/")) if root else renamed
 
     def _file_path(self, folder: str, name: str) -> str:
         return posixpath.join(self._path(check_folder(folder)), check_name(name))
@@ -254,7 +263,7 @@ class Transport:
         while True:
             attempt += 1
             call_id = new_call_id()
-            announce(self.meter, MeteredCall(platform=PLATFORM, method=self.scheme.upper(),
+            announce(self.meter, MeteredCall(platform=self.platform, method=self.scheme.upper(),
                                              endpoint=f"{op} {endpoint}", status=None,
                                              duration_ms=0, attempt=attempt, call_id=call_id))
             started = time.perf_counter()
@@ -273,14 +282,14 @@ class Transport:
                         call_id)
             if not isinstance(error, TransientError) or attempt > self.retries:
                 raise error
-            log.info("DSFX %s: %s %s failed (%s), retrying", self.where, op, endpoint,
+            log.info("file transport %s: %s %s failed (%s), retrying", self.where, op, endpoint,
                      error.message)
             self.close()
             time.sleep(self.backoff * (2 ** (attempt - 1)))
 
     def _meter(self, op: str, endpoint: str, status: int | None, started: float, attempt: int,
                error: str, call_id: str) -> None:
-        self.meter(MeteredCall(platform=PLATFORM, method=self.scheme.upper(),
+        self.meter(MeteredCall(platform=self.platform, method=self.scheme.upper(),
                                endpoint=f"{op} {endpoint}", status=status,
                                duration_ms=(time.perf_counter() - started) * 1000,
                                attempt=attempt, error=error, call_id=call_id))

@@ -21,8 +21,6 @@ import posixpath
 import ssl
 from datetime import UTC, datetime
 
-from dropstream.platforms.dsfx.transport.base import Transport, verb
-from dropstream.platforms.dsfx.transport.endpoint import Endpoint
 from dropstream.platforms.errors import (
     BadResponse,
     CredentialsRejected,
@@ -31,6 +29,8 @@ from dropstream.platforms.errors import (
     RemoteServerError,
     RemoteUnavailable,
 )
+from dropstream.platforms.transport.base import Transport, verb
+from dropstream.platforms.transport.endpoint import Endpoint
 
 
 class FtpTransport(Transport):
