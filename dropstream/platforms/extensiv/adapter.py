@@ -305,16 +305,20 @@ class ExtensivWarehouse(WarehouseAdapterBase):
             raise RemoteNotFound(f"Extensiv has no order {order_number} for customer "
                                  f"{self.customer_id}", status=404)
         number = mapping.order_id(rows[-1])
+        asked = False
         for _ in range(3):
             order, headers = self.client.exchange(
                 "GET", f"/orders/{number}", endpoint="GET /orders/:id",
                 params={"detail": "None"}, subject=f"order {order_number}")
             state = mapping.status(order)
             if state == mapping.STATUS_CANCELED:
+                if asked:  # a lost answer: the cancel went through
+                    self._remember_cancel(order_number)
                 return
             if state == mapping.STATUS_CLOSED:
                 raise NotSupported(f"the warehouse could not cancel order {order_number}: "
                                    "Extensiv has shipped and closed it")
+            asked = True
             try:
                 self.client.call("POST", f"/orders/{number}/canceler",
                                  endpoint="POST /orders/:id/canceler", idempotent=False,
