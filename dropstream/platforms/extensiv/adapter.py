@@ -49,6 +49,9 @@ from dropstream.platforms.extensiv.client import (
 logger = logging.getLogger(__name__)
 
 CURSOR = "orders_cursor"
+CURSOR_ID = "orders_cursor_id"  # the last order id read at the cursor's date
+CURSOR_AT = "orders_cursor_at"  # hub time (epoch seconds) the cursor last moved
+SWEPT = "orders_window_swept"  # the overlap before the cursor was read after it settled
 CANCELED = "canceled_by_hub"
 CREATE_ATTEMPTS = 8  # sends of one create after ambiguous failures, each after a search
 SEARCH_CHUNK = 50  # references per search: keeps the URL short
@@ -75,7 +78,7 @@ class ExtensivWarehouse(WarehouseAdapterBase):
                            tpl=str(s.get("tpl") or ""),
                            user_login_id=str(s.get("user_login_id") or ""))
         self.client = ExtensivClient(self.login, meter=self.context.meter)
-        self._next_cursor: str | None = None
+        self._next_state: dict[str, Any] = {}
 
     @classmethod
     def rules(cls, settings: Mapping[str, Any]) -> WarehouseRules:
@@ -207,7 +210,8 @@ class ExtensivWarehouse(WarehouseAdapterBase):
         if not self.context.state.get(CURSOR):
             created = ci(mapping.read_only(row), "creationDate") or mapping.modified(row)
             if created:
-                self.context.state[CURSOR] = str(created)
+                self.context.state.update({CURSOR: str(created), CURSOR_AT: time.time(),
+                                           SWEPT: False})
 
     def _refusal(self, order: WarehouseOrder, error: RemoteValidationError) -> str:
         """A plain reason naming the field or the unknown SKU (§7)."""
@@ -225,19 +229,36 @@ class ExtensivWarehouse(WarehouseAdapterBase):
     # -- shipments and cancellations back ----------------------------------------------------
 
     def fetch_shipments(self) -> Iterator[WarehouseDocument]:
-        """Orders changed since the cursor (less the overlap): closed ones as one shipment per
-        package, canceled ones as cancellations. Nothing is read before the first order went."""
+        """Orders changed since the cursor: closed ones as one shipment per package, canceled
+        ones as cancellations. Nothing is read before the first order went.
+
+        The window starts ``poll_overlap_seconds`` before the cursor (an order committed late
+        with an earlier time is still seen) until that much hub time has passed since the
+        cursor last moved and the window was read once more; after that a quiet poll reads
+        from the cursor only, so it stays one request."""
         cursor = str(self.context.state.get(CURSOR) or "")
         if not cursor:
             return
+        now = time.time()
+        moved_at = float(self.context.state.get(CURSOR_AT) or 0)
+        settling = self.overlap > 0 and not self.context.state.get(SWEPT)
         since = mapping.shift(cursor, self.overlap)
-        rows, newest = self._changed_since(since)
+        after = None if settling else (cursor, int(self.context.state.get(CURSOR_ID) or 0))
+        rows, newest, newest_id = self._changed_since(since, after)
         mine = [row for row in rows if mapping.status(row) != mapping.STATUS_OPEN
                 and mapping.created_by(row, user_login=self.login.user_login,
                                        user_login_id=self.login.user_login_id)]
-        self._next_cursor = max(cursor, newest)
+        swept = bool(self.context.state.get(SWEPT)) or (settling
+                                                        and now - moved_at >= self.overlap)
+        if newest > cursor:
+            self._next_state = {CURSOR: newest, CURSOR_ID: newest_id, CURSOR_AT: now,
+                                SWEPT: False}
+        elif newest == cursor and newest_id > int(self.context.state.get(CURSOR_ID) or 0):
+            self._next_state = {CURSOR_ID: newest_id, SWEPT: swept}
+        else:
+            self._next_state = {SWEPT: swept}
         if not mine:
-            self.context.state[CURSOR] = self._next_cursor
+            self.context.state.update(self._next_state)
             return
         asked = set(self.context.state.get(CANCELED) or [])
         shipments, cancellations = [], []
@@ -258,29 +279,32 @@ class ExtensivWarehouse(WarehouseAdapterBase):
             received_at=datetime.now(UTC), shipments=shipments, cancellations=cancellations,
             duplicate=self.context.seen(event_id))
 
-    def _changed_since(self, since: str) -> tuple[list[dict[str, Any]], str]:
-        """Every order of the customer and facility modified at or after ``since``, and the
-        newest ``lastModifiedDate`` seen. Pages are keyed on the last date read (not page
-        numbers), so an order modified mid-read moves behind the reader, never past it."""
+    def _changed_since(self, since: str, after: tuple[str, int] | None
+                       ) -> tuple[list[dict[str, Any]], str, int]:
+        """Every order of the customer and facility modified at or after ``since`` (or, with
+        ``after``, past that (date, order id)), and the (date, order id) of the last one in
+        that order. Pages are keyed on the last (date, order id) read, not numbered, so an
+        order modified mid-read moves behind the reader, never past it, and N changed orders
+        cost ⌈N / 500⌉ requests (one more when N is a multiple of 500)."""
         base = f"customerIdentifier.id=={self.customer_id};" \
                f"facilityIdentifier.id=={self.facility_id}"
-        lower, page = since, 1
+        window = _past(*after) if after else \
+            f"readOnly.lastModifiedDate=ge={rql_value(since)}"
         found: dict[int, dict[str, Any]] = {}
-        newest = ""
+        newest, newest_id = "", 0
         while True:
-            rql = f"{base};readOnly.lastModifiedDate=ge={rql_value(lower)}"
-            _, rows = self.client.orders(rql, detail="All", sort=SORT, page=page)
+            _, rows = self.client.orders(f"{base};{window}", detail="All", sort=SORT)
             for row in rows:
                 found[mapping.order_id(row)] = row
-                newest = max(newest, mapping.modified(row))
+            if rows:
+                newest, newest_id = mapping.modified(rows[-1]), mapping.order_id(rows[-1])
             if len(rows) < ORDERS_PAGE:
-                return list(found.values()), newest
-            last = mapping.modified(rows[-1])
-            lower, page = (last, 1) if last > lower else (lower, page + 1)
+                return list(found.values()), newest, newest_id
+            window = _past(newest, newest_id)
 
     def acknowledge(self, document: WarehouseDocument, errors: Sequence[RowError] = ()) -> None:
-        if self._next_cursor and document.event_id.startswith("extensiv:orders:"):
-            self.context.state[CURSOR] = self._next_cursor
+        if document.event_id.startswith("extensiv:orders:"):
+            self.context.state.update(self._next_state)
 
     # -- inventory -----------------------------------------------------------------------------
 
@@ -348,3 +372,10 @@ class ExtensivWarehouse(WarehouseAdapterBase):
         asked = list(self.context.state.get(CANCELED) or [])
         asked.append(order_number.lower())
         self.context.state[CANCELED] = asked[-500:]
+
+
+def _past(modified: str, order_id: int) -> str:
+    """RQL for "after (modified, order id)" in the poll's sort order."""
+    when = rql_value(modified)
+    return (f"(readOnly.lastModifiedDate=gt={when},(readOnly.lastModifiedDate=={when};"
+            f"readOnly.orderId=gt={order_id}))")
