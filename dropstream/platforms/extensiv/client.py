@@ -108,7 +108,10 @@ class TokenCache:
         return token if token and time.monotonic() < good_until else ""
 
     def put(self, key: str, token: str, expires_in: float) -> None:
-        lifetime = min(max(float(expires_in) - EARLY_RENEWAL_S, 0.0), LONGEST_TOKEN_S)
+        # A short-lived token is renewed a tenth of its life early, not 5 minutes (which
+        # could be all of it).
+        margin = min(EARLY_RENEWAL_S, float(expires_in) / 10)
+        lifetime = min(max(float(expires_in) - margin, 0.0), LONGEST_TOKEN_S)
         with self._lock:
             self._tokens[key] = (token, time.monotonic() + lifetime)
 
