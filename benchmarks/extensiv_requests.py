@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import secrets
 import sys
 import time
@@ -37,6 +38,9 @@ def main() -> int:
     parser.add_argument("--overlap", type=int, default=5,
                         help="poll_overlap_seconds (the platform's default is 600)")
     args = parser.parse_args()
+    # Both simulators serve on loopback, which the hub refuses unless the operator allows it.
+    os.environ.setdefault("DROPSTREAM_ALLOWED_STORE_HOSTS", "127.0.0.1,::1")
+    os.environ.setdefault("DROPSTREAM_ALLOWED_WAREHOUSE_HOSTS", "127.0.0.1,::1")
     setup_django("extensiv")
 
     from django.utils import timezone

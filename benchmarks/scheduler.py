@@ -194,7 +194,7 @@ def _run(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from dropstream.scheduling import clock, tasks
+    from dropstream.scheduling import clock, scheduler
 
     call_command("migrate", interactive=False, verbosity=0)
     started = time.monotonic()
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         while now < end:
             due = _due(now)
             cpu0, wall0 = time.process_time(), time.perf_counter()
-            counts = tasks.scheduler_tick(now)
+            counts = scheduler.scheduler_tick(now)
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
             cpu_total += cpu
             tick_cpu.append(cpu)

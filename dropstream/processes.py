@@ -168,7 +168,7 @@ def start_background(*, workers: int | None = None, scheduler: bool = True) -> B
     from django.conf import settings
     from huey.contrib.djhuey import HUEY
 
-    from dropstream.scheduling.tasks import run_scheduler
+    from dropstream.scheduling.scheduler import run_scheduler
 
     consumer = None
     if not HUEY.immediate:  # immediate mode (DROPSTREAM_QUEUE_IMMEDIATE) runs tasks inline

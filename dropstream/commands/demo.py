@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dropstream.platforms.addresses import SETTING
 from dropstream.processes import (
     ensure_port_free,
     prepare_data,
@@ -126,8 +128,16 @@ def drive(connection_id: int, control, stop: threading.Event) -> None:
             logger.exception("demo driver step failed")
 
 
+def allow_loopback_sandboxes() -> None:
+    """The demo's simulators serve on loopback, which the hub refuses by default
+    (platforms/addresses.py): allow it for this process only, unless the operator decided."""
+    for setting in SETTING.values():
+        os.environ.setdefault(setting, "127.0.0.1,::1")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     ensure_port_free(args.host, args.port)
+    allow_loopback_sandboxes()
     setup_django()
     prepare_data()
     from django.conf import settings

@@ -61,7 +61,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     prepare_data(migrate=False)
     import threading
 
-    from dropstream.scheduling.tasks import run_scheduler, scheduler_tick
+    from dropstream.scheduling.scheduler import run_scheduler, scheduler_tick
 
     if args.once:
         counts = scheduler_tick(refresh_budgets=True)

@@ -6,6 +6,7 @@ Shared by the API, the pages, the CLI and the demo; views stay thin (saleor ``or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,8 +40,12 @@ from dropstream.platforms.errors import (
     CredentialsRejected,
     HostKeyMismatch,
     PlatformError,
+    RateLimited,
     RemoteNotFound,
+    RemoteTimeout,
+    RemoteUnavailable,
 )
+from dropstream.platforms.protocols import AdapterContext
 
 # specs/dropstream-reference.md §3.3
 DEFAULT_RULES: dict[str, list[dict[str, Any]]] = {
@@ -208,6 +213,8 @@ def _merge_adapter(target: Store | Warehouse, changes: Any, *, prefix: str = "")
     if not isinstance(changes, dict):
         raise ConnectionsError({f"{prefix}adapter": f"{prefix}adapter must be an object"})
     spec = target.platform_spec
+    stored = target.adapter_settings()
+    _refuse_moved_masked_secrets(spec, stored, changes, prefix)
     secret_names = set(spec.secret_fields)
     # Clients often PATCH back what they read from GET; "••••1234" must not become the token.
     changes = {key: value for key, value in changes.items()
@@ -217,7 +224,42 @@ def _merge_adapter(target: Store | Warehouse, changes: Any, *, prefix: str = "")
     except AdapterSettingsError as exc:
         raise ConnectionsError({prefix + k: prefix + v if prefix else v
                                 for k, v in exc.errors.items()}) from None
+    _refuse_secrets_following_a_new_address(spec, stored, cleaned, prefix)
     target.update_adapter(cleaned)
+
+
+def _refuse_secrets_following_a_new_address(spec: PlatformSpec, stored: Mapping[str, Any],
+                                            cleaned: Mapping[str, Any], prefix: str) -> None:
+    """An address field (``SettingField.address``) that changes needs every stored secret
+    entered again in the same change: otherwise whoever may edit the address could send the
+    merchant's token to a host of their own on the next test or run."""
+    moved = [f.name for f in spec.fields if f.address and f.name in cleaned
+             and (cleaned[f.name] or None) != (stored.get(f.name) or None)]
+    if not moved:
+        return
+    missing = [name for name in spec.secret_fields
+               if stored.get(name) and cleaned.get(name) in (None, "")]
+    if missing:
+        changed = " and ".join(moved)
+        raise ConnectionsError({
+            f"{prefix}adapter.{name}": f"{prefix}adapter.{name} must be entered again: "
+                                       f"{changed} changed, and a stored secret never follows "
+                                       "a new address" for name in missing})
+
+
+def _refuse_moved_masked_secrets(spec: PlatformSpec, stored: Mapping[str, Any],
+                                 changes: Mapping[str, Any], prefix: str) -> None:
+    """A masked secret that is not the stored one masked (``sftp://wh1:••••@other-host``):
+    the address inside the secret changed while the password was left masked."""
+    for name in spec.secret_fields:
+        value = changes.get(name)
+        if not (isinstance(value, str) and crypto.MASK in value and stored.get(name)):
+            continue
+        if value.strip() != spec.field(name).mask(str(stored[name])):
+            raise ConnectionsError({
+                f"{prefix}adapter.{name}": f"{prefix}adapter.{name} must be entered again "
+                                           "whole: its address changed, and a stored password "
+                                           "never follows a new address"})
 
 
 def _update_adapter_owner(target: Store | Warehouse, changes: dict[str, Any],
@@ -318,18 +360,46 @@ def delete_connection(connection: Connection) -> None:
 def ping_adapter(kind: str, platform: str, adapter: dict | None) -> None:
     """Check credentials with one cheap request; create nothing.
 
-    Raises ConnectionsError for invalid settings and the adapter's PlatformError (with its plain
-    ``message``) when the platform refuses or cannot be reached.
+    Raises ConnectionsError for invalid settings, and a PlatformError with a fixed message per
+    kind of failure (``test_failure``) when the platform refuses or cannot be reached.
     """
-    _ping_cleaned(kind, platform, clean_adapter(kind, platform, adapter))
+    settings = clean_adapter(kind, platform, adapter)
+    spec = get_platform(kind, platform)  # type: ignore[arg-type]
+    try:
+        _ping_cleaned(spec, settings, {})
+    except PlatformError as exc:
+        raise PlatformError(test_failure(spec, exc), status=exc.status) from None
 
 
-def _ping_cleaned(kind: str, platform: str, settings: Mapping[str, Any]) -> None:
-    adapter = get_platform(kind, platform).adapter_class()(dict(settings))
+def _ping_cleaned(spec: PlatformSpec, settings: Mapping[str, Any],
+                  state: Mapping[str, Any]) -> None:
+    # A copy of the stored state: the test sees the pinned host key (a changed server is refused
+    # before any password is sent) but pins nothing itself.
+    context = AdapterContext(state=json.loads(json.dumps(dict(state))))
+    adapter = spec.adapter_class()(dict(settings), context)
     try:
         adapter.validate_credentials()
     finally:
         adapter.close()
+
+
+def test_failure(spec: PlatformSpec, error: PlatformError) -> str:
+    """What a credentials test says about a failure: the hub's own words per kind of failure,
+    never the remote's body (a test must not turn the hub into a proxy that reads any page)."""
+    label = spec.label
+    if not error.quotes_remote:
+        return error.message  # the hub's (or the platform's) own words, naming what to change
+    if isinstance(error, CredentialsRejected):
+        return (f"{label} refused the credentials (read-only)." if error.read_only
+                else f"{label} refused the credentials.")
+    if isinstance(error, RemoteNotFound):
+        return f"Nothing answers as this {label} account at that address."
+    if isinstance(error, RateLimited):
+        return f"{label} is limiting requests; try again in a minute."
+    if isinstance(error, RemoteTimeout | RemoteUnavailable):
+        return f"The {label} address did not answer."
+    status = f" (HTTP {error.status})" if error.status else ""
+    return f"{label} answered the test with an error{status}."
 
 
 @dataclass(frozen=True)
@@ -342,14 +412,16 @@ class CredentialCheck:
     field: str | None = None
 
 
-def check_credentials(kind: str, platform: str, settings: Mapping[str, Any]) -> CredentialCheck:
+def check_credentials(kind: str, platform: str, settings: Mapping[str, Any],
+                      state: Mapping[str, Any] | None = None) -> CredentialCheck:
     """Test cleaned ``settings`` with one cheap request; never raises for a platform's refusal
-    (its plain message is the result)."""
+    (``test_failure`` says what went wrong). ``state`` is the stored adapter memory of the
+    store or warehouse being tested (its pinned host key), if it exists already."""
     spec = get_platform(kind, platform)  # type: ignore[arg-type]
     try:
-        _ping_cleaned(kind, platform, settings)
+        _ping_cleaned(spec, settings, state or {})
     except PlatformError as exc:
-        return CredentialCheck(False, exc.message, _setting_at_fault(spec, exc))
+        return CredentialCheck(False, test_failure(spec, exc), _setting_at_fault(spec, exc))
     return CredentialCheck(True, f"Connected to {spec.label}.")
 
 

@@ -6,7 +6,6 @@ that says exactly what to fix.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -30,7 +29,6 @@ FIELDS = ("shipping_warehouse_code", "shipping_carrier_name", "shipping_carrier_
           "warehouse_order_number")
 PREPARED = "Prepared: SKUs translated, shipping method mapped; queued for the warehouse."
 HELD = "Held for manual release."
-_ORDER_NUMBER_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 MAX_FIELD = 255
 SHIP_TO_LABELS = {"name": "Ship-to name", "street1": "Ship-to address line 1",
                   "street2": "Ship-to address line 2", "city": "Ship-to city",
@@ -42,11 +40,6 @@ FIELD_SOURCES = {"order_number": "warehouse_order_number", "ship_method": "shipp
                  "customer_email": "customer_email", "customer_notes": "notes",
                  "gift_message": "gift_message",
                  **{f"ship_to.{part}": f"ship_{part}" for part in SHIP_TO_LABELS}}
-
-
-def warehouse_order_number(display_id: str) -> str:
-    """DSFX order numbers hold letters, digits, ``-`` and ``_`` only (specs/dsfx.md)."""
-    return _ORDER_NUMBER_UNSAFE.sub("-", display_id.strip()) or "order"
 
 
 def _column_limit(model, name: str) -> int:

@@ -26,7 +26,14 @@ from __future__ import annotations
 
 
 class PlatformError(Exception):
-    """Base of adapter errors. ``str(error)`` is the operator-facing message."""
+    """Base of adapter errors. ``str(error)`` is the operator-facing message.
+
+    ``quotes_remote`` is True when the message repeats what the remote said (an error body, its
+    field messages, its size): fine in a run's error for the operator, never in the answer to a
+    credentials test, which anybody who can type an address could otherwise use to read pages.
+    """
+
+    quotes_remote = False
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)

@@ -55,6 +55,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from dropstream.logs import REDACTED, redact
+from dropstream.platforms.addresses import AddressPolicy, guarded_transport, policy_for
 from dropstream.platforms.base import (
     MeteredCall,
     MeterSink,
@@ -400,8 +401,12 @@ class HttpClient:
         answer_error: AnswerError = no_answer_error,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        addresses: AddressPolicy | None = None,
     ) -> None:
         self.platform = platform
+        # Where the secret may go (platforms/addresses.py): checked by name before each
+        # request, and again on the resolved address when a connection opens.
+        self.addresses = addresses or policy_for(platform)
         self.base_url = base_url.rstrip("/")
         self.host = urlsplit(self.base_url).netloc
         self.credentials = credentials
@@ -410,7 +415,8 @@ class HttpClient:
         self.error_fields = error_fields
         self.answer_error = answer_error
         self._transport = MeteredTransport(
-            transport or httpx.HTTPTransport(verify=shared_ssl_context()), platform=platform,
+            transport or guarded_transport(self.addresses, verify=shared_ssl_context()),
+            platform=platform,
             credentials=credentials, meter=meter)
         self._client = httpx.Client(
             base_url=self.base_url + "/", timeout=timeout, transport=self._transport,
@@ -485,6 +491,7 @@ class HttpClient:
     ) -> tuple[Any, httpx.Headers]:
         """``request``, returning the decoded body and the 2xx answer's headers (an ``ETag``
         a later conditional request must send back)."""
+        self.addresses.check_name(urlsplit(self.base_url).hostname or "")
         self.credentials.ready()
         attempts = max_attempts or self.retry.max_attempts
         attempt = 0
@@ -587,6 +594,7 @@ class HttpClient:
         error = self.answer_error(body)
         if error is None:
             return None
+        error.quotes_remote = True
         if isinstance(error, RateLimited):
             # Like a 429: the remote refused to run the request, so any method may go again.
             return _Failure(error, retry=True, wait=error.retry_after)
@@ -615,12 +623,13 @@ class HttpClient:
             return _Failure(words.not_found(endpoint, body, subject), retry=False)
         if status in (400, 409, 422) or fields:
             text = describe_fields(fields) if fields else self._body_text(response)
-            return _Failure(RemoteValidationError(
-                f"{words.platform} refused {endpoint}: {text}", fields=fields, status=status),
-                retry=False)
-        return _Failure(PermanentError(
-            f"{words.platform} answered {endpoint} with HTTP {status}: "
-            f"{self._body_text(response)}", status=status), retry=False)
+            error: PlatformError = RemoteValidationError(
+                f"{words.platform} refused {endpoint}: {text}", fields=fields, status=status)
+        else:
+            error = PermanentError(f"{words.platform} answered {endpoint} with HTTP {status}: "
+                                   f"{self._body_text(response)}", status=status)
+        error.quotes_remote = True
+        return _Failure(error, retry=False)
 
     def _scrubbed(self, fields: Mapping[str, list[str]]) -> dict[str, list[str]]:
         """``fields`` with the secret hidden in each message, should the remote echo it."""
@@ -652,10 +661,12 @@ class HttpClient:
             return response.json()
         except (ValueError, UnicodeDecodeError):
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-            raise BadResponse(
+            error = BadResponse(
                 f"{self.messages.remote} answered {endpoint} with a body that is not JSON (HTTP "
                 f"{response.status_code}, {kind}, {len(response.content)} bytes)",
-                field="body", status=response.status_code) from None
+                field="body", status=response.status_code)
+            error.quotes_remote = True
+            raise error from None
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -29,7 +29,9 @@ class SettingField:
 
     ``clean`` turns a raw value into the stored one or raises ValueError with the reason;
     ``mask`` renders a secret for display. ``credential``: part of the account's own details,
-    which a merchant can enter through a one-time credentials link.
+    which a merchant can enter through a one-time credentials link. ``address``: it decides
+    where the secrets are sent (a host, a subdomain, a URL), so changing it without entering the
+    secrets again is refused — a stored token never follows a new address.
     """
 
     name: str
@@ -42,6 +44,7 @@ class SettingField:
     mask: Callable[[str], str] = mask_secret
     help: str = ""
     credential: bool = False
+    address: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class PlatformSpec:
     # and the user-guide page that explains it (a slug under /help/), if any.
     credentials_help: str = ""
     help_page: str = ""
+    # The hosts the platform's accounts live on (``*.example.com`` wildcards): the only ones its
+    # HTTP client contacts unless the operator allows more (platforms/addresses.py). Empty: any
+    # public host.
+    hosts: tuple[str, ...] = ()
 
     @property
     def credential_fields(self) -> tuple[SettingField, ...]:

@@ -21,7 +21,8 @@ from dropstream.scheduling.rules import (
     describe_rules,
     rule_warnings,
 )
-from dropstream.scheduling.tasks import enqueue_on_commit, next_time_for, run_in_foreground
+from dropstream.scheduling.tasks import enqueue_on_commit, run_in_foreground
+from dropstream.scheduling.timing import next_time_for
 
 logger = logging.getLogger("dropstream.scheduling")
 

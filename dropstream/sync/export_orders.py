@@ -8,7 +8,7 @@ the warehouse which of the batch's orders it holds (for DSFX: is the file in /in
 Two things may change a batch between its claim and its confirmation:
 
 * a cancellation in the store closes an order and takes it out of the batch
-  (``import_orders.apply_store_cancellation``). If the batch then turns out to have reached the
+  (``store_cancellations.apply_store_cancellation``). If the batch then turns out to have reached the
   warehouse with it (the upload was under way, or done before a crash), the order is at the
   warehouse after all: it goes to Open with an alert to cancel it there (``_settle_canceled``);
 * an order the warehouse format refuses (data, not the connection) is put in Error on its own

@@ -15,16 +15,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection, Store
 from dropstream.orders import status as order_status
-from dropstream.orders.models import Order, OrderLine, OrderStatus
+from dropstream.orders.models import Order, OrderStatus
 from dropstream.platforms.base import OrderSummary, StoreAdapter, StoreOrder
-from dropstream.platforms.errors import NotSupported, OrderDataError, PlatformError, TransientError
+from dropstream.platforms.errors import OrderDataError, PlatformError
+from dropstream.sync.store_cancellations import apply_store_cancellation
+from dropstream.sync.store_orders import (
+    REPLACEABLE,
+    create_store_orders,
+    record_detail_failure,
+    upsert_store_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +39,6 @@ logger = logging.getLogger(__name__)
 # must not be missed: each poll re-reads this much before the cursor. Rows already known with the
 # same updated_at cost nothing more than their share of a list page.
 CURSOR_OVERLAP = timedelta(minutes=2)
-MAX_DETAIL_RETRIES = 5
 # Detail reads run on this many threads over the adapter's one (thread-safe) HTTP client, so the
 # hub's database work overlaps the store's answer times. The request count is unchanged.
 DETAIL_WORKERS = 4
@@ -42,8 +48,6 @@ WRITE_CHUNK = 100
 # The meter's owner (this thread) writes the rows the workers reported every this many reads.
 CHECKPOINT_EVERY = 10
 S = OrderStatus
-# Statuses in which a store update may still replace the hub's copy.
-REPLACEABLE = frozenset({S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR})
 
 
 @dataclass
@@ -64,210 +68,6 @@ class ImportReport:
             self.held_back = summary.updated_at
 
 
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing one order
-# ---------------------------------------------------------------------------------------------
-
-
-def _apply_store_order(order: Order, data: StoreOrder) -> None:
-    order.external_display_id = data.display_id or data.external_id
-    order.ordered_at = data.ordered_at
-    order.store_updated_at = data.updated_at
-    order.store_status = data.status
-    order.customer_email = data.customer_email
-    order.external_shipping_description = data.shipping_method
-    order.shipping_amount = data.shipping_amount
-    order.tax_amount = data.tax_amount
-    order.discount_amount = data.discount_amount
-    order.total_amount = data.total_amount
-    order.currency_code = data.currency or "USD"
-    order.notes = data.notes
-    order.gift_message = data.gift_message
-    order.detail_pending = False
-    for prefix, address in (("ship", data.ship_to), ("bill", data.bill_to)):
-        for part in ("name", "company", "street1", "street2", "city", "state", "postal_code",
-                     "country", "phone", "email"):
-            setattr(order, f"{prefix}_{part}", getattr(address, part) if address else "")
-
-
-def _replace_lines(order: Order, data: StoreOrder) -> None:
-    order.lines.all().delete()
-    OrderLine.objects.bulk_create([
-        OrderLine(order=order, external_line_id=line.external_line_id, store_sku=line.sku,
-                  name=line.name[:300], quantity_ordered=line.quantity, unit_price=line.unit_price,
-                  ships=line.requires_shipping)
-        for line in data.lines
-    ])
-
-
-def upsert_store_order(connection: Connection, data: StoreOrder, *, actor: str = "system",
-                       source: str = "import") -> tuple[Order, str]:
-    """Create or update the hub's order for ``data`` in one transaction.
-
-    Returns (order, outcome) with outcome "created", "updated", "unchanged" or "recorded" (an
-    update seen after processing began: written to the activity only). Idempotent: the unique
-    (store, external id) constraint makes a second delivery an update, never a second order.
-    """
-    with transaction.atomic():
-        order = (Order.objects.select_for_update()
-                 .filter(store_id=connection.store_id, external_id=data.external_id).first())
-        if order is None:
-            order = Order(connection=connection, store_id=connection.store_id,
-                          external_id=data.external_id, status=S.NEW)
-            _apply_store_order(order, data)
-            order.save()
-            _replace_lines(order, data)
-            order_status.record(order, "imported", f"Imported from the store ({source}).",
-                                actor=actor)
-            return order, "created"
-        if (not order.detail_pending and order.store_updated_at
-                and data.updated_at <= order.store_updated_at):
-            return order, "unchanged"
-        if order.status in REPLACEABLE and not order.edited and not order.export_reference:
-            was_stub = order.detail_pending
-            _apply_store_order(order, data)
-            order.retry_count = 0
-            order.save()
-            _replace_lines(order, data)
-            order_status.transition(order, S.NEW, event="updated" if not was_stub else "imported",
-                                    message=("Imported from the store" if was_stub else
-                                             "Updated from the store") + f" ({source}).",
-                                    actor=actor)
-            return order, "created" if was_stub else "updated"
-        order.store_updated_at = data.updated_at
-        order.store_status = data.status
-        order.save(update_fields=["store_updated_at", "store_status", "updated_at"])
-        order_status.record(order, "store_update_ignored",
-                            "The order changed in the store after processing began; the hub "
-                            "kept its copy. Reset the order to take the store's version.",
-                            actor=actor)
-        return order, "recorded"
-
-
-def _new_order(connection: Connection, data: StoreOrder) -> Order:
-    order = Order(connection=connection, store_id=connection.store_id,
-                  external_id=data.external_id, status=S.NEW)
-    _apply_store_order(order, data)
-    return order
-
-
-def create_store_orders(connection: Connection, items: list[StoreOrder], *,
-                        actor: str = "system", source: str = "import") -> list[Order]:
-    """Insert orders the hub does not have yet, with their lines and activity, in one transaction.
-
-    Returns the created orders. Raises IntegrityError when any of them exists already (e.g. a
-    concurrent push delivered it): nothing is written then, and the caller goes order by order
-    through ``upsert_store_order``.
-    """
-    if not items:
-        return []
-    with transaction.atomic():
-        orders = Order.objects.bulk_create([_new_order(connection, data) for data in items])
-        OrderLine.objects.bulk_create([
-            OrderLine(order=order, external_line_id=line.external_line_id, store_sku=line.sku,
-                      name=line.name[:300], quantity_ordered=line.quantity,
-                      unit_price=line.unit_price, ships=line.requires_shipping)
-            for order, data in zip(orders, items, strict=True) for line in data.lines
-        ], batch_size=500)
-        order_status.record_many(orders, "imported", f"Imported from the store ({source}).",
-                                 actor=actor)
-    return orders
-
-
-def record_detail_failure(connection: Connection, summary: OrderSummary, error: Exception) -> Order:
-    """Keep an order whose detail could not be read as a stub, so it is never lost.
-
-    A transient failure leaves it Delayed (the next run retries); a data or permanent failure
-    puts it in Error with the reason and raises an alert.
-    """
-    message = str(error)
-    permanent = not isinstance(error, TransientError)
-    with transaction.atomic():
-        order, created = Order.objects.select_for_update().get_or_create(
-            store_id=connection.store_id, external_id=summary.external_id,
-            defaults={"connection": connection, "status": S.NEW, "detail_pending": True,
-                      "external_display_id": summary.display_id or summary.external_id,
-                      "store_updated_at": summary.updated_at, "store_status": summary.status,
-                      "ordered_at": summary.created_at})
-        if not order.detail_pending:
-            return order
-        order.retry_count += 1
-        if permanent or order.retry_count >= MAX_DETAIL_RETRIES:
-            if isinstance(error, OrderDataError):
-                text = f"The store's order cannot be imported: {message}. Fix it in the store " \
-                       "(editing it there re-sends it), or Reprocess after a fix here."
-            else:
-                text = f"Reading the order from the store failed: {message}"
-            order_status.transition(order, S.ERROR, event="import_failed", message=text,
-                                    fields=("retry_count",))
-            raise_alert(AlertKind.IMPORT_FAILED, f"Order {order}: {text}", connection=connection,
-                        channel="sales_order", related=order)
-        else:
-            order.retry_at = timezone.now() + timedelta(minutes=2 ** order.retry_count)
-            order_status.transition(order, S.DELAYED, event="import_delayed",
-                                    message=f"Reading the order failed ({message}); will retry.",
-                                    fields=("retry_count", "retry_at"))
-    return order
-
-
-# ---------------------------------------------------------------------------------------------
-# Cancellations seen in the store
-# ---------------------------------------------------------------------------------------------
-
-
-# Statuses of an order the warehouse has not confirmed receiving.
-UNSENT = frozenset({S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR})
-
-
-def apply_store_cancellation(order: Order, *, warehouse_cancel: Callable[[str], object]) -> str:
-    """Handle an order canceled in the store. Returns what was done: "already", "recorded"
-    (it had ended anyway), "closed", "warehouse_canceled" or "alerted".
-
-    Until the warehouse confirmed the order's file, the order is Closed and taken out of the
-    batch waiting to be sent (a warehouse outage, a crash before confirmation): it will not be
-    sent. Should that file turn out to have reached the warehouse already, the export reopens
-    the order and alerts (``export_orders._settle_canceled``). After export, the warehouse is
-    asked to cancel (``warehouse_cancel``; DSFX raises NotSupported): where it cannot, a person
-    is alerted, and the order stays open so a later shipment still flows back.
-    """
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.canceled_in_store_at is not None:
-            return "already"
-        order.canceled_in_store_at = timezone.now()
-        order.save(update_fields=["canceled_in_store_at", "updated_at"])
-        if order.status in order_status.FINAL:
-            order_status.record(order, "canceled_in_store", "Canceled in the store.")
-            return "recorded"
-        if order.status in UNSENT and order.exported_at is None:
-            batch, order.export_reference = order.export_reference, ""
-            message = ("Canceled in the store before it was sent to the warehouse; it will not "
-                       "be sent." if not batch else
-                       f"Canceled in the store before the warehouse confirmed {batch}; taken out "
-                       "of that batch, it will not be sent (should the file have reached the "
-                       "warehouse already, the order reopens with an alert).")
-            order_status.transition(order, S.CLOSED, event="canceled_in_store", message=message,
-                                    fields=("export_reference",))
-            return "closed"
-    try:
-        warehouse_cancel(order.warehouse_order_number or str(order))
-    except NotSupported as exc:
-        order_status.record(order, "cancel_at_warehouse",
-                            f"Canceled in the store after it was sent to the warehouse. {exc}")
-        raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
-                    f"Order {order} was canceled in the store after it reached the warehouse: "
-                    f"{exc}. Shipments it still gets will be passed to the store.",
-                    connection=order.connection, channel="sales_order", related=order)
-        return "alerted"
-    except PlatformError as exc:
-        raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
-                    f"Order {order}: asking the warehouse to cancel failed: {exc}",
-                    connection=order.connection, channel="sales_order", related=order)
-        return "alerted"
-    order_status.record(order, "cancel_at_warehouse", "The warehouse was asked to cancel it.")
-    return "warehouse_canceled"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,10 +32,11 @@ from dropstream.platforms.errors import OrderDataError, PlatformError
 from dropstream.shipments.models import Shipment, ShipmentState
 from dropstream.sync import adapters
 from dropstream.sync.events import orders_pushed, shipments_arrived
-from dropstream.sync.import_orders import apply_store_cancellation, import_pushed_order
+from dropstream.sync.import_orders import import_pushed_order
 from dropstream.sync.models import PushDelivery
 from dropstream.sync.push_inventory import store_levels
 from dropstream.sync.shipments import ShipmentReport, store_document
+from dropstream.sync.store_cancellations import apply_store_cancellation
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024

@@ -111,7 +111,8 @@ def merchant_settings(link: CredentialLink, values: dict[str, Any]) -> dict[str,
 def test_link_settings(link: CredentialLink, values: dict[str, Any]) -> CredentialCheck:
     """Test the merchant's values through the platform adapter (nothing is saved)."""
     spec = link.store.platform_spec
-    return check_credentials(spec.kind, spec.name, merchant_settings(link, values))
+    return check_credentials(spec.kind, spec.name, merchant_settings(link, values),
+                             state=link.store.adapter_state)
 
 
 def redeem(token: str, values: dict[str, Any]) -> CredentialLink:

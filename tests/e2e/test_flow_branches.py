@@ -16,7 +16,7 @@ from dropstream.intents.models import Intent
 from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments.models import Shipment, ShipmentState
-from dropstream.sync.import_orders import MAX_DETAIL_RETRIES
+from dropstream.sync.store_orders import MAX_DETAIL_RETRIES
 from tests.e2e.conftest import build_hub
 from tests.e2e.test_shipment_guarantees import one_line_order, store_shipments, write_shipments
 

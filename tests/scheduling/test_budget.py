@@ -11,7 +11,7 @@ from django.db.models import Min
 from dropstream.alerts.models import Alert
 from dropstream.connections.actions import set_connection_enabled
 from dropstream.connections.models import Channel
-from dropstream.scheduling import actions, budget, tasks
+from dropstream.scheduling import actions, budget, scheduler
 from dropstream.scheduling.errors import InvalidBudget
 from dropstream.scheduling.models import Run, RunState
 from tests.scheduling import flows
@@ -49,7 +49,7 @@ def simulate(fake_clock, capture, *, until=JULY, on_tick=None) -> list[tuple[dat
             break
         fake_clock.at = due["t"]
         with capture(execute=True):
-            tasks.scheduler_tick(refresh_budgets=True)
+            scheduler.scheduler_tick(refresh_budgets=True)
         alerts = Alert.objects.filter(kind="budget").count()
         if alerts != seen:
             seen = alerts

@@ -10,7 +10,7 @@ import pytest
 
 from dropstream.connections.models import Channel
 from dropstream.logs import JsonFormatter
-from dropstream.scheduling import actions, locks, tasks
+from dropstream.scheduling import actions, dispatch, locks, scheduler, tasks
 from dropstream.scheduling.errors import InvalidSchedule, RunRefused
 from dropstream.scheduling.models import Run, RunState
 from tests.scheduling import flows
@@ -134,11 +134,11 @@ def test_a_run_whose_worker_died_is_taken_over_once_its_lease_lapses(sales, run_
                              channel_type="sales_order", queued_at=T0)
     assert locks.claim_run(run.pk, "dead-host", lease_seconds=120) == locks.Claim.CLAIMED
     fake_clock.advance(seconds=60)
-    assert tasks.resend_lost_runs() == []
+    assert dispatch.resend_lost_runs() == []
     assert tasks.execute_run(run.pk, worker="host-b") == "held"
 
     fake_clock.advance(seconds=61)
-    assert tasks.resend_lost_runs() == [run.pk]  # immediate queue: executes the takeover
+    assert dispatch.resend_lost_runs() == [run.pk]  # immediate queue: executes the takeover
     run.refresh_from_db()
     assert (run.state, run.attempt) == ("succeeded", 2)
     assert len(flows.CALLS) == 1
@@ -159,15 +159,15 @@ def test_a_run_of_a_channel_paused_after_queueing_is_canceled(sales, run_with, f
 
 def test_due_channels_become_runs_and_their_next_run_advances(
         live_connection, run_with, fake_clock, django_capture_on_commit_callbacks):
-    tasks.schedule_new_channels()
+    dispatch.schedule_new_channels()
     sales = _channel(live_connection, "sales_order")
     assert sales.next_run_at == datetime(2025, 6, 2, 10, 15, tzinfo=UTC)
-    assert tasks.dispatch_due() == []
+    assert dispatch.dispatch_due() == []
 
     fake_clock.at = datetime(2025, 6, 2, 13, 16, tzinfo=UTC)  # missed fires collapse into one
     with django_capture_on_commit_callbacks(execute=False) as sent:
-        created = tasks.dispatch_due()
-        assert tasks.dispatch_due() == []
+        created = dispatch.dispatch_due()
+        assert dispatch.dispatch_due() == []
     assert len(created) == 3  # every channel was due at least once since 10:07
     assert len(sent) == 1
     assert set(Run.objects.values_list("channel_type", "trigger", "state")) == {
@@ -177,7 +177,7 @@ def test_due_channels_become_runs_and_their_next_run_advances(
     assert sales.next_run_at == datetime(2025, 6, 2, 13, 30, tzinfo=UTC)
 
     fake_clock.at = datetime(2025, 6, 2, 13, 31, tzinfo=UTC)
-    assert tasks.dispatch_due() == []  # a run of the channel is still queued: no second one
+    assert dispatch.dispatch_due() == []  # a run of the channel is still queued: no second one
     sales.refresh_from_db()
     assert sales.next_run_at == datetime(2025, 6, 2, 13, 45, tzinfo=UTC)
 
@@ -191,20 +191,20 @@ def test_the_full_sync_is_dispatched_on_its_own_schedule_in_the_merchant_zone(
     merchant.save()
     # Enabling computes the channels' next runs (scheduling reacts to connection_switched).
     live_connection = set_connection_enabled(connection, fake_clock.at)
-    tasks.schedule_new_channels()
+    dispatch.schedule_new_channels()
     inventory = _channel(live_connection, "inventory")
     # Daily at 01:00 New York (EDT) = 05:00 UTC the next day.
     assert inventory.next_full_sync_at == datetime(2025, 6, 3, 5, 0, tzinfo=UTC)
     fake_clock.at = datetime(2025, 6, 3, 5, 0, tzinfo=UTC)
     with django_capture_on_commit_callbacks(execute=True):
-        counts = tasks.scheduler_tick(refresh_budgets=False)
+        counts = scheduler.scheduler_tick(refresh_budgets=False)
     assert counts["full_dispatched"] == 1
     assert flows.CALLS.count((live_connection.pk, "inventory", "full")) == 1
 
 
 def test_channels_of_a_disabled_connection_are_parked_not_run(connection, fake_clock):
     Channel.objects.filter(connection=connection).update(next_run_at=T0 - timedelta(minutes=1))
-    assert tasks.dispatch_due() == []
+    assert dispatch.dispatch_due() == []
     assert list(Channel.objects.filter(connection=connection)
                 .values_list("next_run_at", flat=True)) == [None, None, None]
 

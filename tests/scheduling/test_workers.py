@@ -17,7 +17,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from dropstream.connections import actions as connections
-from dropstream.scheduling import tasks
+from dropstream.scheduling import dispatch, tasks
 from dropstream.scheduling.models import Run, RunState
 from tests.fixtures.secret_leaks import make_secret
 
@@ -173,7 +173,7 @@ def test_a_run_whose_worker_was_killed_completes_exactly_once_after_its_lease(wo
     # The scheduler's sweep notices the lapsed lease and re-sends the run.
     _wait_for(lambda: Run.objects.get(pk=run.pk).lease_until < timezone.now(), 10,
               "the lease to lapse")
-    assert tasks.resend_lost_runs(timezone.now()) == [run.pk]
+    assert dispatch.resend_lost_runs(timezone.now()) == [run.pk]
     _wait_for(lambda: Run.objects.get(pk=run.pk).state == RunState.SUCCEEDED, 30,
               "the run to complete")
 

@@ -16,12 +16,8 @@ from dropstream.orders.models import Order, OrderActivity, OrderStatus
 from dropstream.orders.prepare import prepare_orders
 from dropstream.platforms.base import Address, MeteredCall, OrderSummary
 from dropstream.platforms.errors import OrderDataError, RemoteServerError
-from dropstream.sync.import_orders import (
-    ImportReport,
-    create_store_orders,
-    import_details,
-    upsert_store_order,
-)
+from dropstream.sync.import_orders import ImportReport, import_details
+from dropstream.sync.store_orders import create_store_orders, upsert_store_order
 from tests.fixtures.orders import store_order
 
 S = OrderStatus

@@ -11,7 +11,8 @@ from dropstream.alerts.models import Alert, AlertKind
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.platforms.dsfx.adapter import DsfxAdapter
 from dropstream.platforms.errors import RemoteServerError
-from dropstream.sync.import_orders import apply_store_cancellation, upsert_store_order
+from dropstream.sync.store_cancellations import apply_store_cancellation
+from dropstream.sync.store_orders import upsert_store_order
 from tests.fixtures.orders import store_order
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.utils import timezone
 from dropstream.connections import actions as connections
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.platforms.base import Address
-from dropstream.sync.import_orders import upsert_store_order
 from dropstream.sync.runner import run_channel
+from dropstream.sync.store_orders import upsert_store_order
 from tests.fixtures.orders import store_order
 
 pytestmark = pytest.mark.django_db

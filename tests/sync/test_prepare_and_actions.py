@@ -9,9 +9,10 @@ from dropstream.catalog.models import BundleComponent, Listing, Product, Shippin
 from dropstream.orders import actions
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import Order, OrderStatus
-from dropstream.orders.prepare import prepare_orders, warehouse_order_number
+from dropstream.orders.prepare import prepare_orders
 from dropstream.platforms.base import Address
-from dropstream.sync.import_orders import upsert_store_order
+from dropstream.platforms.dsfx.format import dsfx_order_number
+from dropstream.sync.store_orders import upsert_store_order
 from tests.fixtures.orders import store_order
 
 S = OrderStatus
@@ -146,8 +147,8 @@ def test_bulk_reports_each_order(connection, staff_user):
 
 
 def test_order_numbers_are_made_safe_for_the_warehouse():
-    assert warehouse_order_number("BS 1001/7~") == "BS-1001-7-"
-    assert warehouse_order_number("A_1-2") == "A_1-2"
+    assert dsfx_order_number("BS 1001/7~") == "BS-1001-7-"
+    assert dsfx_order_number("A_1-2") == "A_1-2"
 
 
 def test_a_line_that_ships_nothing_is_kept_but_never_sent(connection):

@@ -162,7 +162,7 @@ def test_a_delivery_whose_import_task_was_lost_is_imported_by_the_scheduler(
         live_server, bs_store, pushed_store):
     from datetime import timedelta
 
-    from dropstream.scheduling.tasks import scheduler_tick
+    from dropstream.scheduling.scheduler import scheduler_tick
 
     bs_store.control.set_push(push_url(live_server, pushed_store))
     bs_store.control.create_orders(1, status="paid")

@@ -80,14 +80,31 @@ def test_store_token_is_masked_and_kept_when_left_empty(staff_client, connection
     assert store_token not in page
     assert "••••" + store_token[-4:] in page
     response = staff_client.post(f"/connections/{connection.pk}/settings/store/", {
-        "store-subdomain": "acme2", "store-api_token": "",
-        "store-order_import_status": "paid", "store-api_url": "http://127.0.0.1:9/x",
+        "store-subdomain": "acme", "store-api_token": "",
+        "store-order_import_status": "billed",
+        "store-api_url": "http://127.0.0.1:9/acme/api/v2.6.1",
         "store-status_on_shipped": "shipped"})
     assert response.status_code == 302
     connection.store.refresh_from_db()
     settings = connection.store.adapter_settings()
-    assert settings["subdomain"] == "acme2"
+    assert settings["order_import_status"] == "billed"
     assert settings["api_token"] == store_token
+
+
+def test_a_new_address_with_the_token_left_empty_asks_for_the_token(staff_client, connection,
+                                                                    store_token):
+    """Issue 18 #2: the stored token never follows a changed subdomain or API URL."""
+    response = staff_client.post(f"/connections/{connection.pk}/settings/store/", {
+        "store-subdomain": "acme2", "store-api_token": "",
+        "store-order_import_status": "paid", "store-api_url": "http://127.0.0.1:9/x",
+        "store-status_on_shipped": "shipped"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="err-id_store-api_token" role="alert">' in page
+    assert "must be entered again" in page.lower()
+    connection.store.refresh_from_db()
+    settings = connection.store.adapter_settings()
+    assert (settings["subdomain"], settings["api_token"]) == ("acme", store_token)
 
 
 def test_store_settings_reject_a_bad_subdomain_beside_the_field(staff_client, connection):

@@ -71,6 +71,9 @@ SPEC = PlatformSpec(
         "customer user made for this integration; customer and facility ids are in the Manage "
         "Customers and Manage Warehouses grids."),
     help_page="extensiv-warehouse",
+    # §1: every known tenant is on secure-wms.com; another base URL must be allowed by the
+    # operator (DROPSTREAM_ALLOWED_WAREHOUSE_HOSTS, platforms/addresses.py).
+    hosts=("secure-wms.com", "*.secure-wms.com"),
     fields=(
         SettingField("client_id", "Client ID", required=True, credential=True),
         SettingField("client_secret", "Client secret", required=True, secret=True,
@@ -90,7 +93,7 @@ SPEC = PlatformSpec(
                      clean=clean_id_list,
                      help="facility ids separated by commas; empty: the order facility only"),
         SettingField("base_url", "API base URL", default=DEFAULT_BASE_URL, clean=clean_url,
-                     help="https://secure-wms.com unless Extensiv gave you another"),
+                     address=True, help="https://secure-wms.com unless Extensiv gave you another"),
         SettingField("duplicate_reference", "Duplicate reference numbers", default="reject",
                      choices=DUPLICATE_MODES,
                      help="reject: this tenant refuses a second order with the same reference "

@@ -202,11 +202,12 @@ class ExtensivClient:
             body = self._auth.request("POST", TOKEN_PATH, endpoint=f"POST {TOKEN_PATH}",
                                       json_body=login.body())
         except RemoteValidationError as exc:
-            said = " ".join(" ".join(m) for m in exc.fields.values()).strip()
+            # Our own words (the remote's body is not repeated: a credentials test must not
+            # read pages for whoever types a URL).
             raise CredentialsRejected(
-                f"Extensiv refused the token request ({said or f'HTTP {exc.status}'}): the user "
-                "login (or the TPL key and user login id) does not belong to this client id. "
-                "Check them in the warehouse's settings.", status=exc.status) from None
+                f"Extensiv refused the token request (HTTP {exc.status}): the user login (or "
+                "the TPL key and user login id) does not belong to this client id. Check them "
+                "in the warehouse's settings.", status=exc.status) from None
         token = str(ci(body, "access_token") or "")
         if not token:
             raise CredentialsRejected("Extensiv answered the token request without a token.")

@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import socket
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,6 +34,12 @@ from dropstream.sandbox.brightsites.store import (
 )
 from dropstream.sandbox.brightsites.traffic import FaultBook, FaultRule, HookBook, Meter
 from dropstream.sandbox.brightsites.wire import ApiError, Clock
+from dropstream.sandbox.serving import (
+    SandboxServer,
+    ServedSandbox,
+    TrackedHandler,
+    serve_until_stopped,
+)
 
 API_VERSIONS = ("v2.6.1", "v2.7.0")
 DEFAULT_VERSION = "v2.6.1"
@@ -135,44 +139,9 @@ def json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -
     return Answer(status, data, headers=headers)
 
 
-class SandboxHandler(BaseHTTPRequestHandler):
+class SandboxHandler(TrackedHandler):
     """One connection; HTTP/1.1 keep-alive so clients reuse it."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "nginx"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    timeout = 120  # an idle keep-alive connection is dropped after this
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Request lines may carry ?token=: never print them.
-        return
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.sandbox._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.sandbox._track(self.connection, add=False)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._handle("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle("PUT")
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle("DELETE")
+    server: SandboxServer
 
     def _read_body(self) -> bytes | None:
         """The request body; None (and an answer sent) when it is too large or malformed."""
@@ -229,14 +198,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    sandbox: BrightSitesSandbox
-
-
-class BrightSitesSandbox:
+class BrightSitesSandbox(ServedSandbox):
     """A running simulator: stores, control API, push emitter. Start it, then add stores."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 1) -> None:
@@ -248,67 +210,26 @@ class BrightSitesSandbox:
         self.emitter = PushEmitter()
         self._stores: dict[str, StoreRuntime] = {}
         self._stores_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = _Server((host, port), SandboxHandler, bind_and_activate=True)
-        self._server.sandbox = self
-        self._thread: threading.Thread | None = None
+        self._serve(SandboxServer((host, port), SandboxHandler))
         self._timer: threading.Thread | None = None
 
     # ---------------------------------------------------------------- lifecycle
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> BrightSitesSandbox:
-        """Serve in a daemon thread; returns self."""
-        if self._thread is None:
-            self.emitter.start()
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.02},
-                                            name="bs-sandbox", daemon=True)
-            self._thread.start()
-        return self
+    thread_name = "bs-sandbox"
 
-    def stop(self) -> None:
-        """Stop serving, wake any sleeping fault, close open connections and the socket."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        with self._connections_lock:
-            open_connections = list(self._connections)
-        for connection in open_connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._server.server_close()
+    def _on_start(self) -> None:
+        self.emitter.start()
+
+    def _on_stop(self) -> None:
         self.emitter.stop()
         if self._timer is not None:
             self._timer.join(timeout=2)
             self._timer = None
-
-    def __enter__(self) -> BrightSitesSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
 
     # ---------------------------------------------------------------- stores
 
@@ -569,18 +490,8 @@ def main(argv: list[str]) -> int:
     sandbox.start()
     if args.orders_every:
         sandbox.start_order_timer(args.orders_every)
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"Bright Sites sandbox on {sandbox.url} — Ctrl-C to stop", flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sandbox.stop()
-        print("sandbox stopped", flush=True)
-    return 0
+    return serve_until_stopped(sandbox, f"Bright Sites sandbox on {sandbox.url} — Ctrl-C to stop",
+                               stop)
 
 
 if __name__ == "__main__":  # pragma: no cover

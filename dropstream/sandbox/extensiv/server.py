@@ -24,7 +24,6 @@ import json
 import logging
 import random
 import secrets
-import signal
 import socket
 import sys
 import threading
@@ -32,7 +31,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -64,6 +62,12 @@ from dropstream.sandbox.extensiv.wire import (
     encode_body,
     server_error,
     wants_hal,
+)
+from dropstream.sandbox.serving import (
+    SandboxServer,
+    ServedSandbox,
+    TrackedHandler,
+    serve_until_stopped,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,43 +125,11 @@ def fault_answer(rule: FaultRule) -> Answer:
     return Answer(rule.status, headers=headers)
 
 
-class SandboxHandler(BaseHTTPRequestHandler):
+class SandboxHandler(TrackedHandler):
     """One connection; HTTP/1.1 keep-alive so clients reuse it."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    timeout = 120
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # request lines and headers are never printed
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.sandbox._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.sandbox._track(self.connection, add=False)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._handle("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle("PUT")
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._handle("PATCH")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle("DELETE")
+    server: SandboxServer
 
     def _read_body(self) -> bytes | None:
         length_text = self.headers.get("Content-Length")
@@ -213,14 +185,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    sandbox: ExtensivSandbox
-
-
-class ExtensivSandbox:
+class ExtensivSandbox(ServedSandbox):
     """A running simulator: tenants, token authority, faults, meter, clock and settings."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 1,
@@ -241,18 +206,9 @@ class ExtensivSandbox:
         self._tenants: dict[str, Tenant] = {}
         self._tpl: dict[str, str] = {}
         self._tenants_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = _Server((host, port), SandboxHandler, bind_and_activate=True)
-        self._server.sandbox = self
-        self._thread: threading.Thread | None = None
+        self._serve(SandboxServer((host, port), SandboxHandler))
 
     # ---------------------------------------------------------------- lifecycle
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
@@ -267,43 +223,7 @@ class ExtensivSandbox:
     def control_url(self) -> str:
         return self.base_url + "/_sandbox"
 
-    def start(self) -> ExtensivSandbox:
-        """Serve in a daemon thread; returns self."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.02},
-                                            name="extensiv-sandbox", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, wake any sleeping fault, close open connections and the socket."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        with self._connections_lock:
-            open_connections = list(self._connections)
-        for connection in open_connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._server.server_close()
-
-    def __enter__(self) -> ExtensivSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
+    thread_name = "extensiv-sandbox"
 
     # ---------------------------------------------------------------- tenants
 
@@ -532,19 +452,7 @@ def main(argv: list[str]) -> int:
     ]
     print("\n".join(lines), flush=True)
     sandbox.start()
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"Extensiv sandbox on {sandbox.base_url} — Ctrl-C to stop", flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sandbox.stop()
-        print("sandbox stopped", flush=True)
-    return 0
+    return serve_until_stopped(sandbox, f"Extensiv sandbox on {sandbox.base_url} — Ctrl-C to stop")
 
 
 if __name__ == "__main__":  # pragma: no cover

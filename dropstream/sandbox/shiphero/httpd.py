@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import socket
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+
+from dropstream.sandbox.serving import SandboxServer, TrackedHandler
 
 if TYPE_CHECKING:
     from dropstream.sandbox.shiphero.sandbox import ShipHeroSandbox
@@ -40,38 +41,8 @@ def gateway_page(status: int) -> Answer:
     return Answer(status, page.encode(), "text/html")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "nginx"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    timeout = 120
+class Handler(TrackedHandler):
     server: Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.sandbox._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.sandbox._track(self.connection, add=False)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._handle("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle("PUT")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
         length_text = self.headers.get("Content-Length") or "0"
@@ -112,9 +83,7 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class Server(SandboxServer):
     request_queue_size = 64
     sandbox: ShipHeroSandbox
 

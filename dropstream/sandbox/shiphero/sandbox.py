@@ -16,13 +16,12 @@ Account, warehouse and order arguments accept the returned handles, legacy ids o
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from dropstream.sandbox.serving import ServedSandbox
 from dropstream.sandbox.shiphero import control, fulfilment, snapshots, stock
 from dropstream.sandbox.shiphero import orders as order_rules
 from dropstream.sandbox.shiphero.auth import TokenBook
@@ -62,7 +61,7 @@ class WarehouseInfo:
     identifier: str
 
 
-class ShipHeroSandbox:
+class ShipHeroSandbox(ServedSandbox):
     """A ShipHero public-API simulator on a loopback port (port 0: any free one)."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 1,
@@ -80,17 +79,9 @@ class ShipHeroSandbox:
         self.api = Api(self.state, self.tokens, self.meter)
         self.dispatcher = WebhookDispatcher(self.state, seed)
         self.state.on_event = self.dispatcher.submit
-        self._stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        self._server = Server((host, port), self)
-        self._thread: threading.Thread | None = None
+        self._serve(Server((host, port), self))
 
     # ------------------------------------------------------------------ lifecycle and URLs
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -115,43 +106,13 @@ class ShipHeroSandbox:
     def control_url(self) -> str:
         return f"{self.url}/_sandbox"
 
-    def start(self) -> ShipHeroSandbox:
-        if self._thread is None:
-            self.dispatcher.start()
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.02},
-                                            name="shiphero-sim", daemon=True)
-            self._thread.start()
-        return self
+    thread_name = "shiphero-sim"
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        with self._connections_lock:
-            open_connections = list(self._connections)
-        for connection in open_connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._server.server_close()
+    def _on_start(self) -> None:
+        self.dispatcher.start()
+
+    def _on_stop(self) -> None:
         self.dispatcher.stop()
-
-    def __enter__(self) -> ShipHeroSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
 
     # ------------------------------------------------------------------ set-up
 

@@ -9,10 +9,9 @@ Inventory Update webhooks to that loopback URL and prints their shared secret.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
+from dropstream.sandbox.serving import serve_until_stopped
 from dropstream.sandbox.shiphero.errors import ControlError
 from dropstream.sandbox.shiphero.net import is_loopback_host, loopback_url_problem
 from dropstream.sandbox.shiphero.sandbox import AccountInfo, ShipHeroSandbox, WarehouseInfo
@@ -96,19 +95,7 @@ def main(argv: list[str]) -> int:
     for name, secret in secrets_by_type.items():
         lines.append(f"  webhook {name!r} → {args.webhook_url}  secret: {secret}")
     lines.append("Ctrl-C to stop")
-    print("\n".join(lines), flush=True)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sandbox.stop()
-        print("sandbox stopped", flush=True)
-    return 0
+    return serve_until_stopped(sandbox, "\n".join(lines))
 
 
 if __name__ == "__main__":  # pragma: no cover

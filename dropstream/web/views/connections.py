@@ -330,7 +330,8 @@ def connection_test(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     connection = _connection(request, pk)
     obj = connection.store if part == "store" else connection.warehouse
     spec = obj.platform_spec
-    result = connection_actions.check_credentials(spec.kind, spec.name, obj.adapter_settings())
+    result = connection_actions.check_credentials(spec.kind, spec.name, obj.adapter_settings(),
+                                                   state=obj.adapter_state)
     if request.htmx:
         return render(request, "web/wizard/_test_result.html", {"test": result, "form": None})
     (messages.success if result.ok else messages.error)(request, result.message)

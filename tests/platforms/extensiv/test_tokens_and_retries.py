@@ -18,7 +18,7 @@ from dropstream.platforms.base import (
     WarehouseOrderLine,
     get_platform,
 )
-from dropstream.platforms.errors import AccountNotFound
+from dropstream.platforms.errors import PlatformError
 from dropstream.platforms.extensiv.adapter import ExtensivWarehouse
 from dropstream.platforms.extensiv.client import TokenCache
 from tests.platforms.extensiv.fixtures import extensiv_wms, warehouse_settings  # noqa: F401
@@ -84,6 +84,6 @@ def test_429_and_5xx_are_retried_and_the_order_lands_once(extensiv):
 
 @pytest.mark.django_db
 def test_the_api_ping_raises_the_plain_message(extensiv):
-    with pytest.raises(AccountNotFound) as caught:
+    with pytest.raises(PlatformError) as caught:
         ping_adapter("warehouse", "extensiv", warehouse_settings(extensiv, facility_id=12))
     assert "facility 12 holds nothing of customer 143" in caught.value.message

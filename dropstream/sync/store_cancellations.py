@@ -1,0 +1,69 @@
+"""An order canceled in the store: closed if the warehouse never got it, otherwise the
+warehouse is asked to cancel, and a person is alerted where it cannot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from dropstream.alerts.actions import raise_alert
+from dropstream.alerts.models import AlertKind
+from dropstream.orders import status as order_status
+from dropstream.orders.models import Order, OrderStatus
+from dropstream.platforms.errors import NotSupported, PlatformError
+
+S = OrderStatus
+
+# Statuses of an order the warehouse has not confirmed receiving.
+UNSENT = frozenset({S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR})
+
+
+def apply_store_cancellation(order: Order, *, warehouse_cancel: Callable[[str], object]) -> str:
+    """Handle an order canceled in the store. Returns what was done: "already", "recorded"
+    (it had ended anyway), "closed", "warehouse_canceled" or "alerted".
+
+    Until the warehouse confirmed the order's file, the order is Closed and taken out of the
+    batch waiting to be sent (a warehouse outage, a crash before confirmation): it will not be
+    sent. Should that file turn out to have reached the warehouse already, the export reopens
+    the order and alerts (``export_orders._settle_canceled``). After export, the warehouse is
+    asked to cancel (``warehouse_cancel``; DSFX raises NotSupported): where it cannot, a person
+    is alerted, and the order stays open so a later shipment still flows back.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.canceled_in_store_at is not None:
+            return "already"
+        order.canceled_in_store_at = timezone.now()
+        order.save(update_fields=["canceled_in_store_at", "updated_at"])
+        if order.status in order_status.FINAL:
+            order_status.record(order, "canceled_in_store", "Canceled in the store.")
+            return "recorded"
+        if order.status in UNSENT and order.exported_at is None:
+            batch, order.export_reference = order.export_reference, ""
+            message = ("Canceled in the store before it was sent to the warehouse; it will not "
+                       "be sent." if not batch else
+                       f"Canceled in the store before the warehouse confirmed {batch}; taken out "
+                       "of that batch, it will not be sent (should the file have reached the "
+                       "warehouse already, the order reopens with an alert).")
+            order_status.transition(order, S.CLOSED, event="canceled_in_store", message=message,
+                                    fields=("export_reference",))
+            return "closed"
+    try:
+        warehouse_cancel(order.warehouse_order_number or str(order))
+    except NotSupported as exc:
+        order_status.record(order, "cancel_at_warehouse",
+                            f"Canceled in the store after it was sent to the warehouse. {exc}")
+        raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
+                    f"Order {order} was canceled in the store after it reached the warehouse: "
+                    f"{exc}. Shipments it still gets will be passed to the store.",
+                    connection=order.connection, channel="sales_order", related=order)
+        return "alerted"
+    except PlatformError as exc:
+        raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
+                    f"Order {order}: asking the warehouse to cancel failed: {exc}",
+                    connection=order.connection, channel="sales_order", related=order)
+        return "alerted"
+    order_status.record(order, "cancel_at_warehouse", "The warehouse was asked to cancel it.")
+    return "warehouse_canceled"
