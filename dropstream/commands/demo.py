@@ -46,6 +46,7 @@ class DemoWarehouse:
 DEMO_WAREHOUSES = {
     "dsfx": "dropstream.commands.demo_dsfx:start",
     "x12": "dropstream.commands.demo_x12:start",
+    "extensiv": "dropstream.commands.demo_extensiv:start",
 }
 
 

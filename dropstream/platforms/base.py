@@ -131,6 +131,7 @@ _REGISTERED = (
     "dropstream.platforms.brightsites",
     "dropstream.platforms.dsfx",
     "dropstream.platforms.x12",
+    "dropstream.platforms.extensiv",
 )
 
 

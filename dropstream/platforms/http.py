@@ -460,14 +460,37 @@ class HttpClient:
         max_attempts: int | None = None,
         first_attempt: int = 1,
         subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send ``method path`` and return the decoded JSON of the 2xx answer (None for 204).
 
         ``endpoint`` is the template metered and named in messages (``GET /orders/:id``);
         ``subject`` names the record for a 404 ("order 1042"). ``max_attempts`` overrides the
         policy's and ``first_attempt`` numbers the first one in the meter, for a caller that
-        resumes a request it began. Raises a PlatformError subclass.
+        resumes a request it began. ``headers`` are added to this request only (``If-Match``).
+        Raises a PlatformError subclass.
         """
+        return self.exchange(method, path, endpoint=endpoint, params=params,
+                             json_body=json_body, idempotent=idempotent,
+                             max_attempts=max_attempts, first_attempt=first_attempt,
+                             subject=subject, headers=headers)[0]
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool = True,
+        max_attempts: int | None = None,
+        first_attempt: int = 1,
+        subject: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Any, httpx.Headers]:
+        """``request``, returning the decoded body and the 2xx answer's headers (an ``ETag``
+        a later conditional request must send back)."""
         self.addresses.check_name(urlsplit(self.base_url).hostname or "")
         self.credentials.ready()
         attempts = max_attempts or self.retry.max_attempts
@@ -478,7 +501,7 @@ class HttpClient:
             number = first_attempt + attempt - 1
             try:
                 response = self._client.request(
-                    method, path.lstrip("/"), params=params, json=json_body,
+                    method, path.lstrip("/"), params=params, json=json_body, headers=headers,
                     extensions={_EXT: (endpoint, number)})
             except httpx.TransportError as exc:
                 failure = self._transport_failure(exc, endpoint, idempotent)
@@ -495,7 +518,7 @@ class HttpClient:
                     body = self._decode(response, endpoint)
                     failure = self._reported_failure(body)
                     if failure is None:
-                        return body
+                        return body, response.headers
                 else:
                     failure = self._status_failure(response, method, endpoint, idempotent,
                                                    subject)

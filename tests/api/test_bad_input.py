@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dropstream.connections.models import Merchant, Store
+from dropstream.platforms.base import platforms
 
 
 @pytest.fixture
@@ -50,8 +51,10 @@ def test_an_unknown_platform_is_a_422_listing_the_known_ones(admin_api, merchant
     response = admin_api.post("/api/warehouses", {"customer_id": merchant.pk,
                                                   "platform": "skubana", "adapter": {}})
     assert response.status_code == 422
+    known = ", ".join(platforms("warehouse"))  # every registered warehouse platform
+    assert "dropstream" in known
     assert response.json()["errors"] == {
-        "platform": "unknown warehouse platform 'skubana'; known platforms: dropstream"}
+        "platform": f"unknown warehouse platform 'skubana'; known platforms: {known}"}
 
 
 def test_a_missing_adapter_field_is_a_422_naming_it(admin_api, merchant, nothing_written):

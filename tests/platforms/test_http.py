@@ -452,3 +452,13 @@ def test_credentials_without_a_token_fetch_one_before_the_first_request(scripted
 
     assert len(renew.issued) == 1
     assert [bearer_of(seen) for seen in scripted_server.seen] == renew.issued * 2
+
+
+def test_exchange_sends_request_headers_and_returns_the_answer_headers(scripted_server):
+    scripted_server.plan(Reply(200, {"id": 9}, headers={"ETag": '"AAAA"'}))
+
+    body, headers = client_for(scripted_server.url).exchange(
+        "GET", "/orders/9", endpoint="GET /orders/:id", headers={"If-Match": '"ZZZ"'})
+
+    assert body == {"id": 9} and headers["ETag"] == '"AAAA"'
+    assert scripted_server.seen[0].headers["If-Match"] == '"ZZZ"'
