@@ -128,6 +128,7 @@ __all__ = [
 _REGISTERED = (
     "dropstream.platforms.brightsites",
     "dropstream.platforms.dsfx",
+    "dropstream.platforms.shiphero",
 )
 
 
