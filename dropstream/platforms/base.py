@@ -27,6 +27,7 @@ from dropstream.platforms.metering import (
     MeteredCall,
     MeterSink,
     announce,
+    charge,
     discard_meter,
     new_call_id,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "WarehouseShipmentLine",
     "all_platforms",
     "announce",
+    "charge",
     "clean_bool",
     "clean_datetime",
     "discard_meter",
