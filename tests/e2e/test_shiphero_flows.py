@@ -39,3 +39,51 @@ def test_orders_go_once_each_with_the_reference_and_a_lost_answer_makes_no_secon
     faulted = [e for e in shiphero.sim.meter_snapshot()["recent"] if e.get("fault")]
     assert [(e["operation"], e["fault"]) for e in faulted] == [("order_create", "lose_answer")]
     assert shiphero.creates() == 4  # the lost one was found by its reference, not re-sent
+
+
+def _export_everything(connection, runs: int = 4) -> list:
+    """Sales runs until nothing is left to send (a run a fault made fail is followed by the
+    next, as the scheduler would); returns the results."""
+    results = []
+    for _ in range(runs):
+        results.append(run_locked(connection, "sales_order"))
+        if results[-1].ok and not Order.objects.filter(status=S.QUEUED).exists():
+            break
+    return results
+
+
+def test_two_hundred_orders_exactly_once_under_5xx_lost_answers_token_expiry_and_credits(
+        connection, bs_store, shiphero):
+    sim = shiphero.sim
+    made = bs_store.control.create_orders(
+        200, status="paid", lines=[{"final_sku": shiphero.skus[0], "quantity": 1},
+                                   {"final_sku": shiphero.skus[1], "quantity": 2}])
+    # Tokens live 3 s (they expire mid-run, again and again); the bucket holds 100 credits
+    # restoring 150/s, and is empty when the run starts (the first answer is a throttle, then
+    # the hub paces itself); 20 % of requests get a 502 (some after the create committed);
+    # two create answers are lost after commit.
+    sim.configure(access_token_ttl_seconds=3, credits_max=100, credits_restore_per_second=150)
+    sim.set_credits(shiphero.brand, 0)
+    sim.add_faults([
+        {"operation": "order_create", "action": "lose_answer", "count": 2},
+        {"operation": "order_create", "action": "status", "status": 502, "after_commit": True,
+         "probability": 0.1, "count": None},
+        {"operation": "*", "action": "status", "status": 502, "probability": 0.2,
+         "count": None},
+    ])
+
+    results = _export_everything(connection)
+
+    assert results[-1].ok, [r.error for r in results]
+    orders = list(Order.objects.filter(external_id__in=[str(i) for i in made]))
+    assert len(orders) == 200 and {o.status for o in orders} == {S.OPEN}
+    assert shiphero.orders_per_reference() == {
+        f"{SHOP}:{o.warehouse_order_number}": 1 for o in orders}
+    meter = sim.meter_snapshot()
+    assert meter["requests"]["by_outcome"].get("throttled", 0) > 0  # credits did run out
+    assert meter["requests"]["by_operation"]["auth/refresh"] > 1  # tokens were renewed
+    faults = [e.get("fault") for e in meter["recent"]]
+    assert "status" in faults
+    # Credits used are recorded per run: what ShipHero charged for the answers the hub read.
+    recorded = sum(r.counts.get("credits_used", 0) for r in results)
+    assert 0 < recorded <= meter["credits"]["charged"]

@@ -44,7 +44,7 @@ from dropstream.platforms.shiphero.client import ShipHeroClient
 
 logger = logging.getLogger(__name__)
 
-CREATE_TRIES = 4  # order_create attempts for one order, each after looking for it first
+CREATE_TRIES = 8  # order_create attempts for one order, each after looking for it first
 OVERLAP = timedelta(minutes=30)  # §12.3: re-read the last half hour (late or equal stamps)
 FIRST_LOOKBACK = timedelta(days=2)  # the first poll's window, with no cursor yet
 _SKU = re.compile(r"SKU '([^']+)'")

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from dropstream.platforms.base import MeterSink, discard_meter
+from dropstream.platforms.base import MeterSink, charge, discard_meter
 from dropstream.platforms.errors import (
     BadResponse,
     CredentialsRejected,
@@ -210,7 +210,7 @@ class ShipHeroClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._meter = meter
         self._cache_key = hashlib.sha256(
             f"{self.api_url}\n{refresh_token}".encode()).hexdigest()
         self.budget = CreditBudget()
@@ -285,7 +285,8 @@ class ShipHeroClient:
             except RateLimited as exc:
                 self.budget.observe_throttle(exc, time.monotonic())
                 raise
-            self.budget.observe(operation, body, time.monotonic())
+            charged = self.budget.observe(operation, body, time.monotonic())
+            charge(self._meter, f"POST /graphql {operation}", charged)
             data = body.get("data")
             if not isinstance(data, Mapping):
                 raise BadResponse(f"ShipHero answered {operation} without data", field="data")
