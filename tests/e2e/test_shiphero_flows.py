@@ -87,3 +87,25 @@ def test_two_hundred_orders_exactly_once_under_5xx_lost_answers_token_expiry_and
     # Credits used are recorded per run: what ShipHero charged for the answers the hub read.
     recorded = sum(r.counts.get("credits_used", 0) for r in results)
     assert 0 < recorded <= meter["credits"]["charged"]
+
+
+def test_a_lost_create_answer_and_a_failed_run_are_completed_by_asking_shiphero_first(
+        connection, bs_store, shiphero):
+    made = bs_store.control.create_orders(
+        3, status="paid", lines=[{"final_sku": shiphero.skus[0], "quantity": 1}])
+    # The first create commits but its answer is lost, and every look-up of it fails too:
+    # the run ends with the batch unconfirmed (its Intent pending).
+    shiphero.sim.add_faults([
+        {"operation": "order_create", "action": "lose_answer", "count": 1},
+        {"operation": "orders", "action": "status", "status": 503, "count": 8}])
+    failed = run_locked(connection, "sales_order")
+    assert not failed.ok and "503" in failed.error
+
+    again = run_locked(connection, "sales_order")  # submitted() asks before re-sending
+
+    assert again.ok, again.error
+    orders = list(Order.objects.filter(external_id__in=[str(i) for i in made]))
+    assert {o.status for o in orders} == {S.OPEN}
+    assert shiphero.orders_per_reference() == {
+        f"{SHOP}:{o.warehouse_order_number}": 1 for o in orders}
+    assert shiphero.creates() == 3
