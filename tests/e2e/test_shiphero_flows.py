@@ -109,3 +109,63 @@ def test_a_lost_create_answer_and_a_failed_run_are_completed_by_asking_shiphero_
     assert shiphero.orders_per_reference() == {
         f"{SHOP}:{o.warehouse_order_number}": 1 for o in orders}
     assert shiphero.creates() == 3
+
+
+def store_tracking(bs_store, order: Order) -> list[str]:
+    raw = bs_store.control.get_order(int(order.external_id))
+    return sorted(s["tracking_number"] for s in raw["shipments"])
+
+
+def test_shipments_arrive_by_webhook_once_each_and_the_poll_finds_the_dropped_ones(
+        connection, bs_store, shiphero, live_server):
+    from dropstream.shipments.models import Shipment
+    from dropstream.sync.models import PushDelivery
+    from tests.platforms.shiphero.world import register_hooks
+    from tests.sync.test_push import wait_for
+
+    sim = shiphero.sim
+    register_hooks(shiphero, connection, live_server.url)
+    made = bs_store.control.create_orders(
+        12, status="paid", lines=[{"final_sku": shiphero.skus[0], "quantity": 2},
+                                  {"final_sku": shiphero.skus[1], "quantity": 1}])
+    assert run_locked(connection, "sales_order").ok
+    orders = sorted(Order.objects.filter(external_id__in=[str(i) for i in made]),
+                    key=lambda o: o.pk)
+    sku_a, sku_b = shiphero.skus[:2]
+
+    # The first ships in two packages, each delivered twice (the same message id).
+    sim.add_webhook_faults({"action": "duplicate", "webhook_type": "Shipment Update",
+                            "count": 2})
+    first = orders[0]
+    sim.ship_order(f"{SHOP}:{first.warehouse_order_number}", [
+        {"lines": {sku_a: 2}, "tracking_number": "1ZPKG1", "carrier": "ups",
+         "method": "Ground"},
+        {"lines": {sku_b: 1}, "tracking_number": "1ZPKG2", "carrier": "fedex",
+         "method": "Home"}])
+    wait_for(lambda: store_tracking(bs_store, first) == ["1ZPKG1", "1ZPKG2"])
+    assert sim.wait_for_webhooks(10)
+    packages = {s.tracking_number: s for s in Shipment.objects.filter(order=first)}
+    assert set(packages) == {"1ZPKG1", "1ZPKG2"}
+    assert (packages["1ZPKG2"].carrier, packages["1ZPKG2"].service) == ("fedex", "Home")
+    states = list(PushDelivery.objects.filter(topic="shipment").values_list("state", flat=True))
+    assert sorted(states) == ["ignored", "ignored", "imported", "imported"]
+
+    # 30 % of the other deliveries never come; the reconciliation poll brings them.
+    sim.add_webhook_faults({"action": "drop", "probability": 0.3, "count": None})
+    for order in orders[1:]:
+        sim.ship_order(f"{SHOP}:{order.warehouse_order_number}",
+                       [{"tracking_number": f"TRK-{order.warehouse_order_number}"}])
+    assert sim.wait_for_webhooks(15)
+    dropped = [d for d in sim.webhook_deliveries() if d["outcome"] == "dropped"]
+    assert dropped  # some really were lost
+    polled = run_locked(connection, "shipment")
+
+    assert polled.ok, polled.error
+    for order in orders[1:]:
+        assert store_tracking(bs_store, order) == [f"TRK-{order.warehouse_order_number}"]
+        assert Order.objects.get(pk=order.pk).status == S.SHIPPED
+    assert Shipment.objects.count() == 2 + 11  # one per package, none twice
+    assert store_tracking(bs_store, first) == ["1ZPKG1", "1ZPKG2"]
+    idle = run_locked(connection, "shipment")  # nothing new: nothing stored, two requests
+    assert idle.ok and Shipment.objects.count() == 13
+    assert idle.counts["warehouse_operations"] == 2  # shipments + canceled orders since
