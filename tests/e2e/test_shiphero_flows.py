@@ -169,3 +169,50 @@ def test_shipments_arrive_by_webhook_once_each_and_the_poll_finds_the_dropped_on
     idle = run_locked(connection, "shipment")  # nothing new: nothing stored, two requests
     assert idle.ok and Shipment.objects.count() == 13
     assert idle.counts["warehouse_operations"] == 2  # shipments + canceled orders since
+
+
+def test_cancellations_both_ways(connection, bs_store, shiphero, live_server):
+    from dropstream.alerts.models import Alert, AlertKind
+    from tests.platforms.shiphero.world import register_hooks
+    from tests.sync.test_push import wait_for
+
+    sim = shiphero.sim
+    register_hooks(shiphero, connection, live_server.url)
+    made = bs_store.control.create_orders(
+        4, status="paid", lines=[{"final_sku": shiphero.skus[0], "quantity": 1}])
+    assert run_locked(connection, "sales_order").ok
+    by_ext = {int(o.external_id): o for o in Order.objects.all()}
+    by_hook, by_poll, in_store, shipped = (by_ext[i] for i in made)
+
+    def reference(order: Order) -> str:
+        return f"{SHOP}:{order.warehouse_order_number}"
+
+    # Canceled in ShipHero: the webhook closes the order with one alert.
+    sim.cancel_order(reference(by_hook), reason="damaged in the warehouse")
+    wait_for(lambda: Order.objects.get(pk=by_hook.pk).status == S.CLOSED)
+    # Canceled in ShipHero, its webhook lost: the reconciliation poll closes it.
+    sim.add_webhook_faults({"action": "drop", "webhook_type": "Order Canceled", "count": 1})
+    sim.cancel_order(reference(by_poll), reason="lost")
+    assert sim.wait_for_webhooks(10)
+    assert run_locked(connection, "shipment").ok
+    assert Order.objects.get(pk=by_poll.pk).status == S.CLOSED
+    alerts = Alert.objects.filter(kind=AlertKind.WAREHOUSE_CANCELED)
+    assert sorted(a.object_id for a in alerts) == sorted([str(by_hook.pk), str(by_poll.pk)])
+    assert "damaged in the warehouse" in alerts.get(object_id=str(by_hook.pk)).message
+
+    # Canceled in the store after export: the hub asks ShipHero to cancel (order_cancel);
+    # one that shipped (its webhook not in yet, so the hub still thinks it open) cannot be.
+    sim.add_webhook_faults({"action": "drop", "webhook_type": "Shipment Update", "count": 1})
+    sim.ship_order(reference(shipped))
+    assert sim.wait_for_webhooks(10)
+    for order in (in_store, shipped):
+        bs_store.control.update_order(int(order.external_id), status="canceled")
+    assert run_locked(connection, "sales_order").ok
+    held = {o["partner_order_id"]: o for o in shiphero.orders()}
+    assert held[reference(in_store)]["canceled"] is True
+    assert held[reference(shipped)]["canceled"] is False
+    assert "already shipped" in Alert.objects.get(kind=AlertKind.CANCEL_AT_WAREHOUSE).message
+    # ShipHero's Order Canceled for the one the store canceled closes it, with no alert: the
+    # merchant asked for it.
+    wait_for(lambda: Order.objects.get(pk=in_store.pk).status == S.CLOSED)
+    assert Alert.objects.filter(kind=AlertKind.WAREHOUSE_CANCELED).count() == 2
