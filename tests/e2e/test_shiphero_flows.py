@@ -216,3 +216,32 @@ def test_cancellations_both_ways(connection, bs_store, shiphero, live_server):
     # merchant asked for it.
     wait_for(lambda: Order.objects.get(pk=in_store.pk).status == S.CLOSED)
     assert Alert.objects.filter(kind=AlertKind.WAREHOUSE_CANCELED).count() == 2
+
+
+def test_inventory_by_webhook_and_by_full_read_agree(connection, bs_store, shiphero,
+                                                      live_server):
+    from dropstream.inventory.models import InventoryLevel
+    from tests.platforms.shiphero.world import register_hooks
+    from tests.sync.test_push import wait_for
+
+    sim = shiphero.sim
+    register_hooks(shiphero, connection, live_server.url)
+    sku_a, sku_b = shiphero.skus[:2]
+    facility = str(shiphero.primary.legacy_id)
+
+    def levels() -> dict:
+        return {(lv.sku, lv.facility): (lv.available, lv.on_hand)
+                for lv in InventoryLevel.objects.filter(warehouse=connection.warehouse)}
+
+    sim.set_stock(shiphero.brand, sku_a, shiphero.primary, on_hand=37)
+    sim.set_stock(shiphero.brand, sku_b, shiphero.primary, on_hand=12, reserve_inventory=2)
+    assert sim.wait_for_webhooks(10)
+    wait_for(lambda: len(levels()) == 2)
+    by_webhook = levels()
+    assert by_webhook == {(sku_a, facility): (37, 37), (sku_b, facility): (10, 12)}
+
+    full = run_locked(connection, "inventory", "full")
+
+    assert full.ok, full.error
+    assert levels() == by_webhook  # the full read of warehouse_products says the same
+    assert full.counts["warehouse_operations"] == 2  # a token, one page of warehouse_products
