@@ -245,3 +245,61 @@ def test_inventory_by_webhook_and_by_full_read_agree(connection, bs_store, shiph
     assert full.ok, full.error
     assert levels() == by_webhook  # the full read of warehouse_products says the same
     assert full.counts["warehouse_operations"] == 2  # a token, one page of warehouse_products
+
+
+def test_an_unknown_sku_is_refused_alone_with_a_plain_message(connection, bs_store, shiphero):
+    good = bs_store.control.create_orders(
+        2, status="paid", lines=[{"final_sku": shiphero.skus[0], "quantity": 1}])
+    [bad] = bs_store.control.create_orders(
+        1, status="paid", lines=[{"final_sku": shiphero.skus[2], "quantity": 1}])
+
+    sales = run_locked(connection, "sales_order")
+
+    assert sales.ok, sales.error
+    statuses = {int(o.external_id): o for o in Order.objects.all()}
+    assert {statuses[i].status for i in good} == {S.OPEN}
+    assert statuses[bad].status == S.ERROR
+    assert f"unknown SKU {shiphero.skus[2]}" in statuses[bad].error_message
+    assert len(shiphero.orders()) == 2
+
+
+def test_bad_credentials_fail_plainly_and_no_secret_reaches_logs_meter_or_errors(
+        bs_store, shiphero, caplog):
+    import logging
+
+    from dropstream.connections import actions
+    from dropstream.metering.models import ApiCall
+    from dropstream.platforms.shiphero import client as shiphero_client
+    from tests.fixtures.secret_leaks import make_secret
+    from tests.platforms.shiphero.world import make_connection
+
+    caplog.set_level(logging.DEBUG)
+    wrong = make_secret("shrt-wrong")
+    check = actions.check_credentials("warehouse", "shiphero", {
+        "api_url": shiphero.sim.url, "refresh_token": wrong, "shop_name": SHOP})
+    assert not check.ok and check.field == "refresh_token"
+    assert "refused the refresh token" in check.message and wrong not in check.message
+    good = actions.check_credentials("warehouse", "shiphero", {
+        "api_url": shiphero.sim.url, "refresh_token": shiphero.brand.refresh_token,
+        "shop_name": SHOP})
+    assert good.ok, good.message
+
+    webhook_secret = make_secret("whsec")
+    connection = make_connection(bs_store, shiphero, webhook_secret=webhook_secret)
+    bs_store.control.create_orders(2, status="paid",
+                                   lines=[{"final_sku": shiphero.skus[0], "quantity": 1}])
+    shiphero.sim.expire_tokens()  # the cached token is refused: renewed once, then fine
+    assert run_locked(connection, "sales_order").ok
+    [(access_token, _)] = shiphero_client._TOKENS.values()  # noqa: SLF001
+    actions.update_adapter_settings(connection.warehouse, {"refresh_token": wrong})
+    shiphero_client.forget_tokens()
+    bs_store.control.create_orders(1, status="paid",
+                                   lines=[{"final_sku": shiphero.skus[0], "quantity": 1}])
+    failed = run_locked(connection, "sales_order")
+
+    assert not failed.ok and "refused the refresh token" in failed.error
+    secrets = (wrong, shiphero.brand.refresh_token, access_token, webhook_secret)
+    calls = " ".join(f"{c.endpoint} {c.error}" for c in ApiCall.objects.all())
+    assert "POST /graphql order_create" in calls and "POST /auth/refresh" in calls
+    said = " ".join([calls, failed.error, caplog.text, check.message])
+    assert [s for s in secrets if s in said] == []
