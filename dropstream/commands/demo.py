@@ -43,6 +43,7 @@ class DemoWarehouse:
 # --warehouse NAME → "module:start"; start(home: Path, hub_url: str) -> DemoWarehouse.
 DEMO_WAREHOUSES = {
     "dsfx": "dropstream.commands.demo_dsfx:start",
+    "shiphero": "dropstream.commands.demo_shiphero:start",
 }
 
 
