@@ -22,6 +22,12 @@ def setup_django(label: str, *, immediate_queue: bool = True) -> Path:
     os.environ.setdefault("DROPSTREAM_SECRET_KEY", "benchmark-key")
     os.environ["DROPSTREAM_QUEUE_IMMEDIATE"] = "true" if immediate_queue else "false"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropstream.settings")
+    # The simulators serve on loopback and keep folders in temporary directories, which the hub
+    # refuses unless the operator allows them (docs/security.md).
+    for setting in ("DROPSTREAM_ALLOWED_STORE_HOSTS", "DROPSTREAM_ALLOWED_WAREHOUSE_HOSTS"):
+        os.environ.setdefault(setting, "127.0.0.1,::1")
+    os.environ.setdefault("DROPSTREAM_LOCAL_WAREHOUSE_ROOT", tempfile.gettempdir())
+    os.environ.setdefault("DROPSTREAM_LOCAL_WAREHOUSE_SHARED", "true")
     import django
 
     django.setup()

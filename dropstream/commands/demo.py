@@ -47,6 +47,7 @@ DEMO_WAREHOUSES = {
     "dsfx": "dropstream.commands.demo_dsfx:start",
     "x12": "dropstream.commands.demo_x12:start",
     "extensiv": "dropstream.commands.demo_extensiv:start",
+    "shiphero": "dropstream.commands.demo_shiphero:start",
 }
 
 

@@ -68,6 +68,8 @@ class DbMeter:
         self.channel = channel
         self.buffer_size = max(0, buffer_size)
         self.by_endpoint: Counter[str] = Counter()
+        # Credits a credit-metered remote charged this run, by endpoint (``charged``).
+        self.credits: Counter[str] = Counter()
         self._pending: list[ApiCall] = []
         self._lock = threading.Lock()
         self._owner = threading.get_ident()
@@ -80,6 +82,11 @@ class DbMeter:
     def sending(self, call: MeteredCall) -> None:
         """An attempt is about to go out: journal it, so a kill before its answer keeps it."""
         self._write({"t": "sent", **_fields(call), "at": timezone.now().isoformat()})
+
+    def charged(self, endpoint: str, credits: float) -> None:
+        """The remote charged ``credits`` for a request on ``endpoint`` (platforms.charge)."""
+        with self._lock:
+            self.credits[endpoint] += credits
 
     def __call__(self, call: MeteredCall) -> None:
         now = timezone.now()

@@ -27,6 +27,7 @@ from dropstream.platforms.metering import (
     MeteredCall,
     MeterSink,
     announce,
+    charge,
     discard_meter,
     new_call_id,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "WarehouseShipmentLine",
     "all_platforms",
     "announce",
+    "charge",
     "clean_bool",
     "clean_datetime",
     "discard_meter",
@@ -132,6 +134,7 @@ _REGISTERED = (
     "dropstream.platforms.dsfx",
     "dropstream.platforms.x12",
     "dropstream.platforms.extensiv",
+    "dropstream.platforms.shiphero",
 )
 
 

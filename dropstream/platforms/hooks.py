@@ -53,3 +53,6 @@ class HookSpec:
     parse: HookParser
     setup_steps: tuple[str, ...] = field(default_factory=tuple)
     title: str = "Hook URL"
+    # Members the platform needs in the answer to an accepted delivery (a sender that retries
+    # until it reads, say, ``{"code": "200"}``), merged into the hub's own answer.
+    accepted: Mapping[str, Any] = field(default_factory=dict)

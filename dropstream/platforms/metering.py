@@ -41,3 +41,11 @@ def announce(sink: MeterSink, call: MeteredCall) -> None:
     sending = getattr(sink, "sending", None)
     if sending is not None:
         sending(call)
+
+
+def charge(sink: MeterSink, endpoint: str, credits: float) -> None:
+    """Tell ``sink`` what the remote charged for an answered request on ``endpoint`` (a credit-
+    metered API reports a cost per request), if it wants to know (``sink.charged``)."""
+    charged = getattr(sink, "charged", None)
+    if charged is not None and credits:
+        charged(endpoint, credits)

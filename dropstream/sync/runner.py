@@ -221,6 +221,9 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
     result.requests = dict(meter.by_endpoint)
     if warehouse_meter.by_endpoint:
         result.counts["warehouse_operations"] = sum(warehouse_meter.by_endpoint.values())
+    credits = sum(meter.credits.values()) + sum(warehouse_meter.credits.values())
+    if credits:
+        result.counts["credits_used"] = round(credits)
     if result.ok:
         result.counts.setdefault("errors", 0)
     return result

@@ -112,7 +112,8 @@ def apply_warehouse_cancellation(connection: Connection,
     """Close the order the warehouse canceled and tell the merchant; returns what happened
     ("closed", "unmatched", "already <status>"). An order that shipped in full stays Shipped (the
     alert says the warehouse contradicts itself); one already closed is left alone, so a
-    repeated report raises nothing twice."""
+    repeated report raises nothing twice; one canceled in the store (the hub asked the
+    warehouse to cancel it) is closed with no alert."""
     with transaction.atomic():
         order, unmatched = order_for(connection.warehouse_id, cancellation.order_number)
         if order is None:
@@ -124,6 +125,12 @@ def apply_warehouse_cancellation(connection: Connection,
             return f"already {order.status}"
         why = f" ({cancellation.reason})" if cancellation.reason else ""
         shipped = order.status == OrderStatus.PARTIALLY_SHIPPED
+        if order.canceled_in_store_at is not None:
+            # The hub asked the warehouse to cancel (the store canceled it): this is the
+            # warehouse confirming, so the order closes with no alert.
+            order_status.transition(order, OrderStatus.CLOSED, event="canceled_at_warehouse",
+                                    message=f"canceled by the warehouse, as the store asked{why}")
+            return "closed"
         order_status.transition(order, OrderStatus.CLOSED, event="canceled_at_warehouse",
                    message=f"canceled by the warehouse{why}"
                            + ("; the lines shipped so far stay shipped" if shipped else ""))

@@ -26,5 +26,7 @@ def hook(request: HttpRequest, platform: str, secret: str) -> JsonResponse:
     except HookRejected as exc:
         return JsonResponse({"error": exc.message}, status=exc.status)
     accepted = [row.pk for row in rows if row.state != "ignored"]
-    return JsonResponse({"status": "accepted", "id": accepted[0] if accepted else None,
+    spec = owner.platform_spec.hooks()
+    extra = dict(spec.accepted) if spec is not None else {}
+    return JsonResponse({**extra, "status": "accepted", "id": accepted[0] if accepted else None,
                          "ids": [row.pk for row in rows]})

@@ -147,6 +147,25 @@ def test_an_order_the_warehouse_cancels_is_closed_with_one_alert(connection, bs_
     assert bs_store.control.get_order(canceled)["shipments"] == []
 
 
+def test_a_warehouse_confirming_a_store_cancellation_closes_the_order_without_an_alert(
+        connection, bs_store, wms, skus):
+    from dropstream.alerts.models import Alert, AlertKind
+
+    [order_id] = bs_store.control.create_orders(
+        1, status="paid", lines=[{"final_sku": skus[0], "quantity": 1}])
+    run_locked(connection, "sales_order")
+    bs_store.control.update_order(order_id, status="canceled")
+    run_locked(connection, "sales_order")  # canceled in the store after export
+    order = Order.objects.get(external_id=str(order_id))
+    assert order.canceled_in_store_at is not None and order.status == S.OPEN
+
+    wms.cancel(order.warehouse_order_number, "as requested")  # the warehouse confirms
+    assert run_locked(connection, "shipment").ok
+
+    assert Order.objects.get(pk=order.pk).status == S.CLOSED
+    assert not Alert.objects.filter(kind=AlertKind.WAREHOUSE_CANCELED).exists()
+
+
 def test_a_forged_or_garbled_webhook_is_refused_and_nothing_is_stored(connection, client):
     warehouse = connection.warehouse
     url = f"/hooks/proof/{warehouse.hook_secret}"
