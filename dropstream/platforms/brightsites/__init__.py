@@ -71,7 +71,10 @@ SPEC = PlatformSpec(
                      choices=("shipped", "completed", "none")),
         SettingField("token_in_query", "Send the token as ?token=", default=False,
                      clean=clean_bool),
-        SettingField("push_verify", "Re-read pushed orders", default=False, clean=clean_bool),
+        SettingField("push_verify", "Re-read pushed orders", default=False, clean=clean_bool,
+                     help="Push Orders carry no signature: the push URL is the secret. With "
+                          "this on, the hub reads each pushed order from the API again before "
+                          "importing it (one more request per pushed order)."),
     ),
 )
 
