@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dropstream.connections.actions import (
@@ -31,6 +32,9 @@ from dropstream.web.models import CredentialLink
 from dropstream.web.security import public_url
 
 DEFAULT_HOURS = 72
+# Tests (each one request to the address entered) a link allows before it locks: enough for a
+# merchant's typos, too few to use the unauthenticated page as a probe.
+TEST_LIMIT = 5
 
 
 class LinkUnusable(Exception):
@@ -109,7 +113,17 @@ def merchant_settings(link: CredentialLink, values: dict[str, Any]) -> dict[str,
 
 
 def test_link_settings(link: CredentialLink, values: dict[str, Any]) -> CredentialCheck:
-    """Test the merchant's values through the platform adapter (nothing is saved)."""
+    """Test the merchant's values through the platform adapter (nothing is saved).
+
+    Each test uses up one of the link's ``TEST_LIMIT``; the one after the last locks the link
+    (revoked) and raises LinkUnusable, so the page cannot be used again and again.
+    """
+    counted = CredentialLink.objects.filter(
+        pk=link.pk, tests_used__lt=TEST_LIMIT).update(tests_used=F("tests_used") + 1)
+    if counted != 1:
+        CredentialLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
+        raise LinkUnusable()
     spec = link.store.platform_spec
     return check_credentials(spec.kind, spec.name, merchant_settings(link, values),
                              state=link.store.adapter_state)

@@ -166,6 +166,24 @@ def test_the_credential_link_works_once_and_saves_the_token_encrypted(staff_clie
     assert "credentials received" in settings_page
 
 
+def test_a_credential_link_allows_a_few_tests_then_locks(staff_client, connection, bs_store):
+    """Issue 18 #1: the unauthenticated link page cannot be used as a probe again and again."""
+    path = urlsplit(_link_from_settings(staff_client, connection)).path
+    merchant = Client()
+    wrong = {"subdomain": "acme", "api_token": make_secret("wrong"), "api_url": bs_store.api_url,
+             "action": "test"}
+    for _ in range(credential_links.TEST_LIMIT):
+        assert merchant.post(path, wrong).status_code == 422
+    calls = ApiCall.objects.count()
+    locked = merchant.post(path, {**wrong, "api_token": bs_store.read_write_token,
+                                  "action": "save"})
+    assert locked.status_code == 410
+    assert ApiCall.objects.count() == calls  # the store heard nothing more
+    assert CredentialLink.objects.get().revoked_at is not None
+    assert Store.objects.get(pk=connection.store.pk).adapter_settings()["api_token"] != \
+        bs_store.read_write_token
+
+
 def test_an_expired_credential_link_stops_working(connection):
     new = credential_links.create_link(connection.store, hours=1)
     CredentialLink.objects.filter(pk=new.link.pk).update(

@@ -66,6 +66,9 @@ def merchant_entry(request: HttpRequest, token: str) -> HttpResponse:
     values = form.cleaned_data
     try:
         result = credential_links.test_link_settings(link, values)
+    except credential_links.LinkUnusable as exc:
+        return render(request, "web/credentials/unusable.html", {"message": str(exc)},
+                      status=410)
     except ConnectionsError as exc:
         _field_errors(form, exc)
         return render(request, "web/credentials/entry.html", context, status=422)
