@@ -162,6 +162,36 @@ class UnknownPlatform(KeyError):
 # --------------------------------------------------------------------------------------------
 
 
+def whole_number_between(low: int, high: int) -> Cleaner:
+    """A cleaner for a whole number from ``low`` to ``high`` (a batch size, a counter's start)."""
+
+    def clean(value: object) -> int:
+        try:
+            number = int(value)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise ValueError("must be a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return clean
+
+
+def seconds_between(low: float, high: float) -> Cleaner:
+    """A cleaner for a number of seconds from ``low`` to ``high``."""
+
+    def clean(value: object) -> float:
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("must be a number of seconds") from None
+        if not low <= seconds <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds")
+        return seconds
+
+    return clean
+
+
 def clean_bool(value: object) -> bool:
     """true/false, 1/0, yes/no, on/off (any case); raises ValueError otherwise."""
     if isinstance(value, bool):

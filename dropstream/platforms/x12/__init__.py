@@ -27,6 +27,7 @@ The platform around it:
 from __future__ import annotations
 
 from dropstream.platforms.base import PlatformSpec, SettingField, clean_bool
+from dropstream.platforms.settings import seconds_between, whole_number_between
 from dropstream.platforms.transport.endpoint import (
     clean_connection_string,
     local_folder,
@@ -86,36 +87,6 @@ def clean_hours(value: object) -> float:
     return hours
 
 
-def clean_count(value: object) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a whole number") from None
-    if not 1 <= number <= 10_000:
-        raise ValueError("must be between 1 and 10000")
-    return number
-
-
-def clean_control_number(value: object) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a whole number") from None
-    if not 1 <= number <= 999_999_000:
-        raise ValueError("must be between 1 and 999999000")
-    return number
-
-
-def clean_seconds(value: object) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a number of seconds") from None
-    if not 0 <= seconds <= 3600:
-        raise ValueError("must be between 0 and 3600 seconds")
-    return seconds
-
-
 SPEC = PlatformSpec(
     name="x12",
     kind="warehouse",
@@ -145,7 +116,7 @@ SPEC = PlatformSpec(
         SettingField("gs_version", "GS08 version", default="004010",
                      choices=("004010", "004010UCS", "004010VICS")),
         SettingField("first_control_number", "First control number", default=1,
-                     clean=clean_control_number,
+                     clean=whole_number_between(1, 999_999_000),
                      help="ISA13/GS06 the hub starts counting from (set it past the numbers "
                           "an earlier system used with this partner)"),
         SettingField("to_partner_folder", "Folder the hub writes to", default="in",
@@ -153,7 +124,7 @@ SPEC = PlatformSpec(
         SettingField("from_partner_folder", "Folder the partner writes to", default="out",
                      clean=clean_folder),
         SettingField("orders_per_interchange", "Orders per 940 interchange", default=100,
-                     clean=clean_count),
+                     clean=whole_number_between(1, 10_000)),
         SettingField("product_id_qualifier", "Product id qualifier (W0104, LIN02)",
                      default="SK", choices=PRODUCT_QUALIFIERS),
         SettingField("parties", "N1 parties in the 940", default="ST,DE", clean=clean_parties,
@@ -173,7 +144,7 @@ SPEC = PlatformSpec(
                      clean=clean_hours,
                      help="a 940 without the partner's 997 after this long raises an alert"),
         SettingField("settle_seconds", "Seconds a partner file must rest before it is read",
-                     default=0.0, clean=clean_seconds,
+                     default=0.0, clean=seconds_between(0, 3600),
                      help="0 for a partner that uploads under a temporary name and renames"),
     ),
 )
