@@ -194,6 +194,13 @@ class Connection(models.Model):
         default=0, help_text="Units held back from every SKU's store quantity")
     zero_out_threshold = models.IntegerField(
         default=0, help_text="A computed quantity at or below this is written as 0")
+    # A store may have several connections (one per warehouse): one imports its orders, the
+    # others receive what the store's rules route to them (issue 16).
+    imports_orders = models.BooleanField(
+        default=True, help_text="Import the store's orders through this connection (off: it "
+                                "receives only the orders the store's rules route to it)")
+    counts_toward_store_stock = models.BooleanField(
+        default=True, help_text="This warehouse's quantities are added to the store's stock")
 
     objects = scoped_queryset("customer_id").as_manager()
 

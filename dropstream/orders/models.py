@@ -32,6 +32,10 @@ class Order(models.Model):
     connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE,
                                    related_name="orders")
     store = models.ForeignKey("connections.Store", on_delete=models.CASCADE, related_name="orders")
+    # A part of a store order that rules routed or split to another warehouse order: its own
+    # status, export and shipments; the store hears of them on the parent's store order.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="parts")
     external_id = models.CharField(max_length=64)
     external_display_id = models.CharField(max_length=64, blank=True, default="")
     ordered_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +69,9 @@ class Order(models.Model):
     detail_pending = models.BooleanField(default=False)
     retry_count = models.PositiveIntegerField(default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
+    # A rule's hold: Pending until this time (the scheduler releases it); None with a rule's
+    # hold means until someone releases it.
+    held_until = models.DateTimeField(null=True, blank=True, db_index=True)
     edited = models.BooleanField(default=False)
     # Ship-to and bill-to: state and country are ISO codes.
     ship_name = models.CharField(max_length=255, blank=True, default="")
@@ -107,6 +114,18 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.external_display_id or self.external_id
+
+    @property
+    def store_external_id(self) -> str:
+        """The store's id of the order this is (a part stands for its parent's store order)."""
+        if self.parent_id is None:
+            return self.external_id
+        return self.external_id.split(PART_MARK, 1)[0]
+
+
+# A part's external id is "<parent's external id>~part<n>": never a store id, so imports never
+# match it, and the store's id is read back without a query.
+PART_MARK = "~part"
 
 
 class OrderLine(models.Model):
