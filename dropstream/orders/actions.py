@@ -19,7 +19,7 @@ from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import ADDRESS_PARTS, Order, OrderLine, OrderStatus
-from dropstream.orders.prepare import load_catalog, prepare_order
+from dropstream.orders.prepare import prepare_orders
 
 S = OrderStatus
 EDITABLE_FIELDS = frozenset(
@@ -112,7 +112,9 @@ def _locked(order: Order) -> Order:
 
 
 def _prepare_now(order: Order, actor: str) -> None:
-    prepare_order(order, load_catalog(order.connection), actor=actor)
+    # Through prepare_orders: an order whose rules have not run (rejected, failed) has them
+    # applied again first.
+    prepare_orders(order.connection, [order])
 
 
 def _export_intent(order: Order) -> Intent | None:
@@ -175,8 +177,14 @@ def release(order: Order, *, actor: str) -> Order:
     with transaction.atomic():
         order = _locked(order)
         _refuse_unless_possible(order, A.RELEASE)
+        fields: tuple[str, ...] = ()
+        if "hold" in (order.rule_fields or {}):
+            # A rule's hold ends with the release: a later reprocess does not hold it again.
+            order.rule_fields = {**order.rule_fields, "hold": "released"}
+            order.held_until = None
+            fields = ("rule_fields", "held_until")
         return order_status.transition(order, S.QUEUED, event="released", actor=actor,
-                                       message="Released for processing.")
+                                       message="Released for processing.", fields=fields)
 
 
 def edit(order: Order, *, actor: str, changes: dict[str, Any],
