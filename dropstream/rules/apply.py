@@ -197,7 +197,8 @@ def _stop(order: Order, evaluation: Evaluation, event: str) -> None:
         if locked.status != S.NEW:
             return None
         _record_decisions(locked, evaluation, skip_last=True)
-        message = evaluation.message + ": edit the rule or the order, then Reprocess"
+        text = evaluation.message
+        message = text[:1].upper() + text[1:] + ": edit the rule or the order, then Reprocess"
         order_status.transition(locked, S.ERROR, event=event, message=message)
         raise_alert(AlertKind.ORDER_ERROR, f"Order {locked}: {message}",
                     connection=locked.connection, channel="sales_order", related=locked)
