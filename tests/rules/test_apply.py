@@ -260,3 +260,21 @@ def test_inactive_rules_do_nothing(connection, store):
     prepare_orders(connection)
     order.refresh_from_db()
     assert order.status == S.QUEUED and order.rules_applied_at is None
+
+
+def test_the_order_page_shows_parts_and_a_rules_hold(connection, second, store, staff_user):
+    from tests.web.conftest import login
+
+    stock(connection, "TEE-M", 10)
+    stock(second, "MUG", 10)
+    split_rule(store, connection.pk, second.pk)
+    active_rule(store, "Cool-off", A.HOLD, "true", arguments={"for_minutes": 90})
+    order = imported(connection, "1001", lines=(("TEE-M", 2), ("MUG", 1)))
+    prepare_orders(connection)
+    part = Order.objects.get(parent=order)
+    client = login(staff_user)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "Parts at other warehouses" in page and "1001-2" in page
+    assert "Held by a rule until" in page
+    part_page = client.get(f"/orders/{part.pk}/").content.decode()
+    assert "Part of store order" in part_page and "Acme West" in part_page
