@@ -32,7 +32,7 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.orders import status as order_status
-from dropstream.orders.models import PART_MARK, Order, OrderLine, OrderStatus
+from dropstream.orders.models import PART_MARK, Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.rules.engine import Evaluation, RuleSet, compile_rules, evaluate
 from dropstream.rules.errors import InvalidFacts
 from dropstream.rules.facts import facts_from_order, load_stock
@@ -109,32 +109,84 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
             stock = load_stock(connection.store, {line.store_sku for order in orders
                                                   for line in order.lines.all()})
         untouched: list[int] = []
+        simple: list[tuple[Order, Evaluation]] = []
+        one_by_one: list[tuple[Order, Evaluation | str]] = []
         for order in orders:
             if order.status != S.NEW or order.parent_id or order.rules_applied_at:
                 _place(report, connection.pk, order.connection_id, [order.pk])
                 continue
             evaluation = _evaluate(rules, order, stock, now)
-            if evaluation.outcome == "accepted" and not evaluation.decisions:
+            if isinstance(evaluation, str) or evaluation.outcome != "accepted":
+                one_by_one.append((order, evaluation))
+            elif not evaluation.decisions:
                 untouched.append(order.pk)
                 _place(report, connection.pk, order.connection_id, [order.pk])
-                continue
-            try:
-                placed = _apply(order, evaluation, serving, now)
-            except Exception:  # noqa: BLE001 — one order's failure never stops the batch
-                logger.exception("applying the rules to order %s failed", order.pk,
-                                 extra={"connection_id": connection.pk, "channel": "sales_order"})
-                placed = _error(order, "The rules' decision could not be saved; Reprocess "
-                                       "the order to try again.")
-            if placed is None:
-                report.errors += 1
-            elif not placed:
-                report.skipped += 1
-            for target, targets_ids in placed.items() if placed else ():
-                _place(report, connection.pk, target, targets_ids)
+            elif _unknown_route(evaluation, serving) or len(_partitions(
+                    order, evaluation, len(evaluation.facts.line_ids))) > 1:
+                one_by_one.append((order, evaluation))
+            else:
+                simple.append((order, evaluation))
         if untouched:
             Order.objects.filter(pk__in=untouched, status=S.NEW,
                                  rules_applied_at__isnull=True).update(rules_applied_at=now)
+        try:
+            for order in _accept_in_bulk(simple, now):
+                _place(report, connection.pk, order.connection_id, [order.pk])
+        except Exception:  # noqa: BLE001 — the one-order path saves what it can, or says why
+            logger.exception("applying the rules in bulk failed; applying one by one",
+                             extra={"connection_id": connection.pk, "channel": "sales_order"})
+            one_by_one.extend(simple)
+        for order, evaluation in one_by_one:
+            _apply_alone(report, connection, order, evaluation, serving, now)
     return report
+
+
+def _apply_alone(report: RulesReport, connection, order: Order, evaluation: Evaluation | str,
+                 serving: set[int], now: datetime) -> None:
+    try:
+        placed = _apply(order, evaluation, serving, now)
+    except Exception:  # noqa: BLE001 — one order's failure never stops the batch
+        logger.exception("applying the rules to order %s failed", order.pk,
+                         extra={"connection_id": connection.pk, "channel": "sales_order"})
+        placed = _error(order, "The rules' decision could not be saved; Reprocess the order "
+                               "to try again.")
+    if placed is None:
+        report.errors += 1
+    elif not placed:
+        report.skipped += 1
+    for target, placed_ids in (placed or {}).items():
+        _place(report, connection.pk, target, placed_ids)
+
+
+SIMPLE_FIELDS = ("connection", "rules_applied_at", "rule_fields", "held_until",
+                 *ORDER_COLUMNS.values())
+
+
+def _accept_in_bulk(pairs: list[tuple[Order, Evaluation]], now: datetime) -> list[Order]:
+    """Accepted orders that stay one warehouse order (sets, holds, an order route, rejected
+    lines), written in one transaction: one lock, one update, one activity insert. Returns
+    the orders written (those still New and not yet evaluated when locked)."""
+    if not pairs:
+        return []
+    with transaction.atomic():
+        free = set(Order.objects.select_for_update()
+                   .filter(pk__in=[order.pk for order, _ in pairs], status=S.NEW,
+                           rules_applied_at__isnull=True).values_list("pk", flat=True))
+        written: list[Order] = []
+        rejected: list[int] = []
+        notes: list[OrderActivity] = []
+        for order, evaluation in pairs:
+            if order.pk not in free:
+                continue
+            rejected.extend(_decide(order, evaluation, now))
+            notes.append(OrderActivity(order_id=order.pk, event="rules",
+                                       message="; ".join(evaluation.activity())[:4000]))
+            written.append(order)
+        if rejected:
+            OrderLine.objects.filter(pk__in=rejected).update(ships=False)
+        order_status.update_rows(written, SIMPLE_FIELDS)
+        OrderActivity.objects.bulk_create(notes, batch_size=500)
+    return written
 
 
 def _place(report: RulesReport, own: int, target: int, ids: list[int]) -> None:
@@ -228,35 +280,41 @@ def _unknown_route(evaluation: Evaluation, serving: set[int]) -> str:
     return ""
 
 
-def _accept(order: Order, evaluation: Evaluation, now: datetime) -> dict[int, list[int]]:
-    lines = sorted((line for line in order.lines.all() if line.parent_id is None),
-                   key=lambda line: line.pk)
+def _decide(order: Order, evaluation: Evaluation, now: datetime) -> list[int]:
+    """Put an accepted evaluation on ``order`` in memory (fields, hold, route, the record);
+    returns the ids of the lines it rejected."""
     ids = evaluation.facts.line_ids if evaluation.facts else ()
-    by_id = {line.pk: line for line in lines}
     fields = dict(evaluation.order_fields)
-    line_fields = {str(ids[i]): dict(values) for i, values in evaluation.line_fields.items()
-                   if i < len(ids)}
     for name, value in fields.items():
         setattr(order, ORDER_COLUMNS[name], value)
-    rejected = [by_id[ids[i]] for i in evaluation.rejected_lines if i < len(ids)]
-    if rejected:
-        OrderLine.objects.filter(pk__in=[line.pk for line in rejected]).update(ships=False)
-    recorded: dict = {"fields": fields, "lines": line_fields}
+    recorded: dict = {"fields": fields,
+                      "lines": {str(ids[i]): dict(values)
+                                for i, values in evaluation.line_fields.items() if i < len(ids)}}
     if evaluation.hold is not None:
         until = evaluation.hold.until
         recorded["hold"] = until.isoformat() if until else None
         order.held_until = until
     partitions = _partitions(order, evaluation, len(ids))
-    _record_decisions(order, evaluation)
-    first_connection = (partitions[0][0] if partitions
-                        else evaluation.connection_id or order.connection_id)
-    placed: dict[int, list[int]] = {first_connection: [order.pk]}
-    order.connection_id = first_connection
+    order.connection_id = (partitions[0][0] if partitions
+                           else evaluation.connection_id or order.connection_id)
     order.rules_applied_at = now
     order.rule_fields = recorded
+    return [ids[i] for i in evaluation.rejected_lines if i < len(ids)]
+
+
+def _accept(order: Order, evaluation: Evaluation, now: datetime) -> dict[int, list[int]]:
+    """An accepted evaluation on the locked ``order``, parts included (saved)."""
+    ids = evaluation.facts.line_ids if evaluation.facts else ()
+    partitions = _partitions(order, evaluation, len(ids))
+    rejected = _decide(order, evaluation, now)
+    if rejected:
+        OrderLine.objects.filter(pk__in=rejected).update(ships=False)
+    _record_decisions(order, evaluation)
     order.save()
+    placed: dict[int, list[int]] = {order.connection_id: [order.pk]}
     for number, (connection_id, indexes) in enumerate(partitions[1:], start=2):
-        part = _make_part(order, number, connection_id, [ids[i] for i in indexes], recorded)
+        part = _make_part(order, number, connection_id, [ids[i] for i in indexes],
+                          order.rule_fields)
         placed.setdefault(connection_id, []).append(part.pk)
     return placed
 
