@@ -20,6 +20,7 @@ from dropstream.orders import status as order_status
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import ADDRESS_PARTS, Order, OrderLine, OrderStatus
 from dropstream.orders.prepare import prepare_orders
+from dropstream.rules.apply import undo_rules
 
 S = OrderStatus
 EDITABLE_FIELDS = frozenset(
@@ -67,6 +68,12 @@ def refusal(order: Order, action: OrderAction) -> str:
     if action == A.RESET and order.shipments.exists():
         return (f"order {order} has shipments: the warehouse has worked it, so it cannot be "
                 "reset (archive it instead)")
+    if action == A.RESET and order.parent_id:
+        return (f"order {order} is a part a rule split off order {order.parent}: reset that "
+                "order to run its rules again")
+    if action == A.RESET and any(_sent(part) for part in order.parts.all()):
+        return (f"a part of order {order} was sent to another warehouse: it cannot be reset "
+                "(archive it instead)")
     if action == A.ARCHIVE and order.status == S.ARCHIVED:
         return f"order {order} is already archived"
     if action == A.DELETE and _sent(order):
@@ -235,13 +242,15 @@ def reset(order: Order, *, actor: str) -> Order:
     with transaction.atomic():
         order = _locked(order)
         _refuse_unless_possible(order, A.RESET)
+        undo_rules(order)
         order.lines.filter(parent__isnull=False).delete()
         order.lines.update(line_number=None, quantity_shipped=0)
         order.export_reference, order.exported_at = "", None
         order.shipping_warehouse_code = ""
         order.retry_count = 0
         fields = ("export_reference", "exported_at", "shipping_warehouse_code", "retry_count",
-                  "edited", "detail_pending", "retry_at")
+                  "edited", "detail_pending", "retry_at", "connection", "rules_applied_at",
+                  "rule_fields", "held_until")
         if order.edited:
             order.edited, order.detail_pending, order.retry_at = False, True, timezone.now()
             order_status.transition(order, S.DELAYED, event="reset", actor=actor, fields=fields,

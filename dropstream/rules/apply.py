@@ -294,12 +294,15 @@ def _decide(order: Order, evaluation: Evaluation, now: datetime) -> list[int]:
         until = evaluation.hold.until
         recorded["hold"] = until.isoformat() if until else None
         order.held_until = until
+    rejected = [ids[i] for i in evaluation.rejected_lines if i < len(ids)]
+    if rejected:
+        recorded["rejected"] = rejected  # so that a Reset can ship them again
     partitions = _partitions(order, evaluation, len(ids))
     order.connection_id = (partitions[0][0] if partitions
                            else evaluation.connection_id or order.connection_id)
     order.rules_applied_at = now
     order.rule_fields = recorded
-    return [ids[i] for i in evaluation.rejected_lines if i < len(ids)]
+    return rejected
 
 
 def _accept(order: Order, evaluation: Evaluation, now: datetime) -> dict[int, list[int]]:
@@ -415,6 +418,27 @@ def reset_parts(order: Order) -> bool:
     order.rule_fields = {}
     order.held_until = None
     return True
+
+
+def undo_rules(order: Order) -> None:
+    """Undo what the import rules did to the locked, unsent ``order`` (a Reset): its parts'
+    lines come back and the parts go, rejected lines ship again, it returns to the connection
+    that imports the store's orders, and the rules will run again. The caller has checked that
+    no part was sent."""
+    parts = list(order.parts.all())
+    if parts:
+        OrderLine.objects.filter(order__in=parts, parent__isnull=False).delete()
+        OrderLine.objects.filter(order__in=parts).update(order=order)
+        Order.objects.filter(pk__in=[part.pk for part in parts]).delete()
+    rejected = (order.rule_fields or {}).get("rejected") or []
+    if rejected:
+        OrderLine.objects.filter(order=order, pk__in=rejected).update(ships=True)
+    if order.rules_applied_at is not None:
+        importer = (type(order.connection).objects.filter(store_id=order.store_id,
+                                                           imports_orders=True)
+                    .order_by("id").values_list("id", flat=True).first())
+        order.connection_id = importer or order.connection_id
+    order.rules_applied_at, order.rule_fields, order.held_until = None, {}, None
 
 
 def release_due_holds(now: datetime | None = None) -> int:

@@ -278,3 +278,28 @@ def test_the_order_page_shows_parts_and_a_rules_hold(connection, second, store, 
     assert "Held by a rule until" in page
     part_page = client.get(f"/orders/{part.pk}/").content.decode()
     assert "Part of store order" in part_page and "Acme West" in part_page
+
+
+def test_reset_undoes_the_split_and_the_rules_run_again(connection, second, store):
+    stock(connection, "TEE-M", 10)
+    stock(second, "MUG", 10)
+    split_rule(store, connection.pk, second.pk)
+    active_rule(store, "Drop samples", A.REJECT, 'line.sku.startsWith("SAMPLE-")',
+                scope=RuleScope.LINE)
+    order = imported(connection, "1001", lines=(("TEE-M", 2), ("MUG", 1), ("SAMPLE-X", 1)))
+    prepare_orders(connection)
+    first_part = Order.objects.get(parent=order)
+    assert order_actions.refusal(first_part, order_actions.OrderAction.RESET).startswith(
+        "order 1001-2 is a part")
+    order_actions.reset(Order.objects.get(pk=order.pk), actor="ops@example.com")
+    parts = list(Order.objects.filter(parent=order))
+    assert len(parts) == 1 and parts[0].pk != first_part.pk
+    assert list(parts[0].lines.values_list("store_sku", flat=True)) == ["MUG"]
+    order.refresh_from_db()
+    assert sorted(order.lines.values_list("store_sku", "ships")) == [
+        ("SAMPLE-X", False), ("TEE-M", True)]
+    assert OrderLine.objects.filter(order__store=store, parent__isnull=True).count() == 3
+    # Once a part was sent, the store order cannot be reset.
+    Order.objects.filter(pk=parts[0].pk).update(status=S.OPEN, export_reference="ord_2.csv")
+    assert "sent to another warehouse" in order_actions.refusal(
+        Order.objects.get(pk=order.pk), order_actions.OrderAction.RESET)
