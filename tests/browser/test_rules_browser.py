@@ -21,7 +21,7 @@ PASTED = {"order": {"external_display_id": "R42", "shipping_address": {"country"
 
 
 def test_a_rule_is_written_checked_as_typed_activated_and_tested(page, live_server,
-                                                                 connection):
+                                                                 connection, artifacts):
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text)
             if "Content Security Policy" in m.text else None)
@@ -50,6 +50,7 @@ def test_a_rule_is_written_checked_as_typed_activated_and_tested(page, live_serv
     assert check.text_content() == compile_errors("order", "order.ship_to.country != ",
                                                   "fail", {})["condition"]
     assert Rule.objects.count() == 0  # checked as typed, nothing submitted
+    page.screenshot(path=str(artifacts / "rule-form-error.png"), full_page=True)
     page.type("#id_condition", '"US"', delay=10)
     check.filter(has_text="Compiles.").wait_for()
 
@@ -64,6 +65,7 @@ def test_a_rule_is_written_checked_as_typed_activated_and_tested(page, live_serv
     page.wait_for_selector(f"#rule-{rule.pk} button[aria-checked=true]")
     rule.refresh_from_db()
     assert rule.active is True
+    page.screenshot(path=str(artifacts / "rules-list.png"), full_page=True)
 
     page.click("nav.tabs a:has-text('Test rules')")
     page.fill("#id_pasted", json.dumps(PASTED, indent=1))
@@ -74,4 +76,5 @@ def test_a_rule_is_written_checked_as_typed_activated_and_tested(page, live_serv
     trace = page.text_content("#test-trace")
     assert "No orders outside the US" in trace and "matched" in trace
     assert f'Rule "No orders outside the US" (#{rule.pk}) failed the order' in trace
+    page.screenshot(path=str(artifacts / "rules-test.png"), full_page=True)
     assert problems == []

@@ -99,6 +99,8 @@ def test_a_new_rule_is_saved_inactive_with_its_actions_arguments(staff_client, c
     rule = Rule.objects.get()
     assert (rule.name, rule.action, rule.arguments, rule.active, rule.position) == (
         "US to A", "route", {"connection_id": connection.pk}, False, 1)
+    listed = staff_client.get(rules_url(connection)).content.decode()
+    assert "<td>Route → Acme → Acme DC</td>" in listed
 
 
 @pytest.mark.parametrize(("values", "arguments"), [
@@ -240,6 +242,15 @@ def test_the_test_tab_runs_active_rules_on_a_chosen_order(merchant_client, conne
     assert "<li>Line 1 warehouse_sku → <code>HAND-RED</code></li>" in body
     line = order.lines.get()
     assert line.warehouse_sku == ""  # the test changed nothing
+
+
+def test_the_test_tab_shows_where_a_route_sends_the_order(staff_client, connection, order):
+    actions.activate_rule(actions.create_rule(
+        connection.store, name="US to the DC", condition='order.ship_to.country == "US"',
+        action="route", arguments={"connection_id": connection.pk}))
+    body = staff_client.post(rules_url(connection, "test"), {
+        "hook": "order_import", "order": str(order.pk)}).content.decode()
+    assert f"<li>Order sent through Acme → Acme DC (#{connection.pk})</li>" in body
 
 
 def test_the_test_tab_runs_on_pasted_json_and_names_a_failing_rule(staff_client, connection):

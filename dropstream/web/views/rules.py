@@ -48,19 +48,23 @@ def _store_connections(request: HttpRequest, connection: Connection) -> list[tup
     return [(row.pk, f"{row.name} → {row.warehouse}") for row in rows]
 
 
-def _hook_lists(connection: Connection) -> list[dict[str, Any]]:
-    """Each hook's rules top-down, with what keeps an inactive one from being activated."""
+def _hook_lists(connection: Connection, names: dict[int, str]) -> list[dict[str, Any]]:
+    """Each hook's rules top-down, with what keeps an inactive one from being activated and,
+    for a route, the name of the connection it sends to."""
     lists = []
     for hook, label in Hook.choices:
         rules = actions.store_rules(connection.store, hook)
         lists.append({"hook": hook, "label": label, "rules": [
-            {"rule": rule, "problems": {} if rule.active else actions.rule_problems(rule)}
+            {"rule": rule, "problems": {} if rule.active else actions.rule_problems(rule),
+             "route_to": names.get((rule.arguments or {}).get("connection_id"), "")
+             if rule.action == "route" else ""}
             for rule in rules]})
     return lists
 
 
 def _list_context(request: HttpRequest, connection: Connection, **extra: Any) -> dict[str, Any]:
-    return {"c": connection, "tab": "rules", "hooks": _hook_lists(connection),
+    names = dict(_store_connections(request, connection))
+    return {"c": connection, "tab": "rules", "hooks": _hook_lists(connection, names),
             "can_manage": can_manage(request.user), **extra}
 
 
@@ -249,6 +253,10 @@ def _run_test(request: HttpRequest, connection: Connection, form: RuleTestForm
     evaluation = actions.test_rules(connection.store, data["hook"], facts,
                                     include_inactive=data["include_inactive"])
     report = evaluation_report(evaluation)
+    connections = dict(_store_connections(request, connection))
+    report["connection_label"] = connections.get(report["connection_id"], "")
+    for line in report["line_connections"]:
+        line["label"] = connections.get(line["connection_id"], "")
     names = {rule.pk: rule.name for rule in actions.store_rules(connection.store, data["hook"])}
     report["rule_count"] = len(names)
     report["edit_urls"] = {pk: reverse("web:rule-edit", args=[connection.pk, pk])
