@@ -35,7 +35,7 @@ from dropstream.orders import status as order_status
 from dropstream.orders.models import PART_MARK, Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.rules.engine import Evaluation, RuleSet, compile_rules, evaluate
 from dropstream.rules.errors import InvalidFacts
-from dropstream.rules.facts import facts_from_order, load_stock
+from dropstream.rules.facts import facts_from_order, load_line_stock
 from dropstream.rules.models import Hook, Rule
 
 logger = logging.getLogger(__name__)
@@ -106,8 +106,8 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
                       .order_by("id"))
         stock = None
         if with_stock:
-            stock = load_stock(connection.store, {line.store_sku for order in orders
-                                                  for line in order.lines.all()})
+            stock = load_line_stock(connection.store, [line for order in orders
+                                                       for line in order.lines.all()])
         untouched: list[int] = []
         simple: list[tuple[Order, Evaluation]] = []
         one_by_one: list[tuple[Order, Evaluation | str]] = []

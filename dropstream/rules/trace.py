@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dropstream.rules.engine import Decision, Evaluation, Hold, Split
-from dropstream.rules.facts import OrderFacts, facts_from_json, facts_from_order, load_stock
+from dropstream.rules.facts import OrderFacts, facts_from_json, facts_from_order, load_line_stock
 
 __all__ = ["evaluation_report", "facts_for_order", "pasted_facts"]
 
@@ -22,9 +22,7 @@ def facts_for_order(order: Any) -> OrderFacts:
     the import would see them (three queries). Raises InvalidFacts for an order with more
     lines than rules handle."""
     lines = [line for line in order.lines.all() if line.parent_id is None]
-    skus = {line.store_sku for line in lines} | {line.warehouse_sku for line in lines
-                                                  if line.warehouse_sku}
-    return facts_from_order(order, stock=load_stock(order.store, skus))
+    return facts_from_order(order, stock=load_line_stock(order.store, lines))
 
 
 def pasted_facts(data: Any, *, now: datetime | None = None) -> OrderFacts:

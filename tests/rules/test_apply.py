@@ -303,3 +303,19 @@ def test_reset_undoes_the_split_and_the_rules_run_again(connection, second, stor
     Order.objects.filter(pk=parts[0].pk).update(status=S.OPEN, export_reference="ord_2.csv")
     assert "sent to another warehouse" in order_actions.refusal(
         Order.objects.get(pk=order.pk), order_actions.OrderAction.RESET)
+
+
+def test_stock_is_found_through_the_listing_of_a_store_sku(connection, second, store, merchant):
+    from dropstream.catalog.models import Listing, Product
+
+    product = Product.objects.create(customer=merchant, sku="WH-TEE")
+    Listing.objects.create(store=store, product=product, store_sku="TEE-M")
+    stock(second, "WH-TEE", 10)  # only the second warehouse stocks it, under its own SKU
+    split_rule(store, second.pk, connection.pk)
+    order = imported(connection, "1001", lines=(("TEE-M", 2), ("MUG", 1)))
+    prepare_orders(connection)
+    order.refresh_from_db()
+    part = Order.objects.get(parent=order)
+    assert (order.connection_id, part.connection_id) == (second.pk, connection.pk)
+    assert list(order.lines.filter(parent__isnull=True).values_list("warehouse_sku", flat=True)) == [
+        "WH-TEE"]
