@@ -201,7 +201,7 @@ def _evaluate(rules: RuleSet, order: Order, stock, now: datetime) -> Evaluation 
         facts = facts_from_order(order, stock=stock)
     except InvalidFacts as exc:
         return f"The rules cannot read this order: {exc}"
-    return evaluate(rules, facts, now=now, hook=Hook.ORDER_IMPORT)
+    return evaluate(rules, facts, now=now, hook=rules.hook)
 
 
 def _error(order: Order, message: str) -> None:
@@ -461,3 +461,59 @@ def release_due_holds(now: datetime | None = None) -> int:
                                     fields=("rule_fields", "held_until"))
             released += 1
     return released
+
+
+# --- the shipment notification hook -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Notification:
+    """What the shipment-notification rules say about telling the store of an order's
+    shipments: ``post`` now, ``skip`` (never tell it), ``wait`` until ``until``, or ``error``
+    (the shipment stops in Error with ``message``, naming the rule)."""
+
+    verdict: str
+    message: str = ""
+    until: datetime | None = None
+
+
+POST = Notification("post")
+
+
+def notification_verdicts(store_id: int, orders: Iterable[Order], *,
+                          now: datetime | None = None) -> dict[int, Notification]:
+    """The store's shipment-notification rules for each order (by id); {} when the store has
+    none active (the usual case: one query). A hold is decided once per order and kept in
+    ``rule_fields["notify_hold"]``, so later runs wait for the same time, not a new one."""
+    rules = store_rule_set(store_id, Hook.SHIPMENT_NOTIFICATION)
+    if not rules:
+        return {}
+    now = now or datetime.now(UTC)
+    verdicts: dict[int, Notification] = {}
+    for order in orders:
+        kept = (order.rule_fields or {}).get("notify_hold")
+        if kept:
+            until = datetime.fromisoformat(kept)
+            verdicts[order.pk] = POST if until <= now else Notification(
+                "wait", f"held by a rule until {until.isoformat()}", until)
+            continue
+        evaluation = _evaluate(rules, order, None, now)
+        verdicts[order.pk] = _notification(order, evaluation, now)
+    return verdicts
+
+
+def _notification(order: Order, evaluation: Evaluation | str, now: datetime) -> Notification:
+    if isinstance(evaluation, str):
+        return Notification("error", evaluation)
+    if evaluation.outcome in ("error", "failed"):
+        text = evaluation.message
+        return Notification("error", text[:1].upper() + text[1:])
+    if evaluation.outcome == "rejected":
+        return Notification("skip", evaluation.message)
+    if evaluation.hold is not None and evaluation.hold.until and evaluation.hold.until > now:
+        until = evaluation.hold.until
+        Order.objects.filter(pk=order.pk).update(
+            rule_fields={**(order.rule_fields or {}), "notify_hold": until.isoformat()})
+        order_status.record(order, "rules", "; ".join(evaluation.activity()))
+        return Notification("wait", f"held by a rule until {until.isoformat()}", until)
+    return POST
+

@@ -99,6 +99,10 @@ def rule_errors(*, hook: str, scope: str, name: str, condition: str, action: str
         errors["arguments"] = "arguments must be an object"
         return errors
     errors.update(argument_errors(action, scope, arguments))
+    if hook == Hook.SHIPMENT_NOTIFICATION and action == A.HOLD and "until_released" in arguments:
+        # Nothing releases a held notification but time: a shipment has no Release action.
+        errors["arguments.until_released"] = ("a shipment notification is held until a time or "
+                                              "for a number of minutes, not until released")
     return errors
 
 
