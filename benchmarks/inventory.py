@@ -5,7 +5,10 @@ already in memory) and the database part a run does (compute_store_levels: level
 bundles and open orders read from the database; then the changed_quantities diff against
 StoreInventory). No store requests are made.
 
-    .venv/bin/python benchmarks/inventory.py [--skus 100000]
+``--warehouses N`` gives the store N − 1 more warehouses (one connection each, issue 16), each
+stocking every warehouse SKU: the database row then computes the store-wide sum over all N.
+
+    .venv/bin/python benchmarks/inventory.py [--skus 100000] [--warehouses 2]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_inventory .venv/bin/python benchmarks/inventory.py
 """
 
@@ -99,7 +102,8 @@ def seed_last_written(connection, computed: dict[str, int], rng: random.Random) 
          for sku, quantity in computed.items()], batch_size=5000)
 
 
-def make_connection():
+def make_connection(warehouses: int = 1):
+    """The measured connection; ``warehouses`` − 1 more of its store, enabled, beside it."""
     from django.utils import timezone
 
     from dropstream.connections import actions
@@ -108,17 +112,36 @@ def make_connection():
     store = actions.create_store(merchant, name="Bench", platform="brightsites", adapter={
         "subdomain": "bench", "api_token": "inventory-bench-token",
         "api_url": "http://127.0.0.1:9/bench/api/v2.6.1"})
-    warehouse = actions.create_warehouse(merchant, platform="dropstream", adapter={
-        "connection_string": "file:///tmp/dropstream-inventory-bench"})
-    connection = actions.create_connection(name="Bench", customer=merchant, store=store,
-                                           warehouse=warehouse)
-    actions.set_connection_enabled(connection, timezone.now())
-    return connection
+    connections = []
+    for n in range(warehouses):
+        warehouse = actions.create_warehouse(merchant, platform="dropstream", adapter={
+            "connection_string": f"file:///tmp/dropstream-inventory-bench-{n}"})
+        connection = actions.create_connection(name=f"Bench {n}", customer=merchant,
+                                               store=store, warehouse=warehouse)
+        actions.set_connection_enabled(connection, timezone.now())
+        connections.append(connection)
+    return connections[0], connections[1:]
+
+
+def seed_other_warehouses(others, skus: int, rng: random.Random) -> None:
+    """Every warehouse SKU stocked by each other warehouse of the store too."""
+    from django.utils import timezone
+
+    from dropstream.inventory.models import InventoryLevel
+
+    now = timezone.now()
+    for other in others:
+        InventoryLevel.objects.bulk_create(
+            [InventoryLevel(warehouse=other.warehouse, sku=f"WH-{n:06d}",
+                            available=rng.randint(0, 500), as_of=now) for n in range(skus)],
+            batch_size=5000)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=100_000)
+    parser.add_argument("--warehouses", type=int, default=1,
+                        help="warehouses of the store (one connection each)")
     args = parser.parse_args()
     setup_django("inventory")
     from django.db import connection as db
@@ -133,9 +156,10 @@ def main() -> None:
     from dropstream.sync.push_inventory import compute_store_levels, open_store_lines
 
     rng = random.Random(7)
-    connection = make_connection()
+    connection, others = make_connection(max(args.warehouses, 1))
     started = time.perf_counter()
     counts = seed(connection, args.skus, rng)
+    seed_other_warehouses(others, args.skus, rng)
     print(f"seeded {counts} in {time.perf_counter() - started:.1f} s")
 
     # Inputs of the pure part, read once, outside the measurement.
@@ -164,7 +188,8 @@ def main() -> None:
 
     rows = []
     for name, action in (("pure: store_quantities + diff", pure),
-                         ("database: compute_store_levels + diff", with_database)):
+                         (f"database: compute_store_levels + diff, {len(others) + 1} "
+                          "warehouse(s)", with_database)):
         (computed, changed), seconds, peak = measure(action)
         verdict = "ok" if seconds <= TARGET_S and peak <= TARGET_MB else "over target"
         rows.append((name, len(computed), len(changed), f"{seconds:.2f}", f"{peak:.0f}",
