@@ -190,7 +190,8 @@ def main() -> None:
         return computed, changed_quantities(computed, written, full=False)
 
     rows = []
-    for name, action in (("pure: store_quantities + diff", pure),
+    pure_name = "pure: store_quantities + diff" + (", first warehouse" if others else "")
+    for name, action in ((pure_name, pure),
                          (f"database: compute_store_levels + diff, {len(others) + 1} "
                           "warehouse(s)", with_database)):
         (computed, changed), seconds, cpu, peak = measure(action)
