@@ -12,7 +12,15 @@ from dropstream.api import errors
 from dropstream.api.auth import BearerAuth, issue_token, user_for_basic
 from dropstream.api.docs import LocalSwagger
 from dropstream.api.parsing import BodyParser
-from dropstream.api.routers import adapters, connections, customers, orders, products, usage
+from dropstream.api.routers import (
+    adapters,
+    connections,
+    customers,
+    orders,
+    products,
+    rules,
+    usage,
+)
 from dropstream.api.schemas import TokenIn, TokenOut
 from dropstream.api.types import errors as error_responses
 
@@ -50,6 +58,7 @@ def token(request: HttpRequest, payload: TokenIn = Body(None)):  # noqa: B008
 
 api.add_router("/customers", customers.router)
 api.add_router("/stores", adapters.stores)
+api.add_router("/stores", rules.router)  # /stores/{store_id}/rules…
 api.add_router("/warehouses", adapters.warehouses)
 api.add_router("/connections", connections.router)
 api.add_router("/orders", orders.orders)

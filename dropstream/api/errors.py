@@ -11,7 +11,8 @@ that a handler below translates) and never build error responses themselves.
 
 Domain errors map here too, once: ConnectionsError and CatalogError 422 (CatalogConflict and
 DuplicateConnection 409), OrderActionError and ShipmentActionError 409 (the state forbids it),
-SchedulingError 422 (a run refused on a disabled connection 409), a PlatformError from a credentials test 422.
+SchedulingError 422 (a run refused on a disabled connection 409), RuleError 422, a PlatformError
+from a credentials test 422.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dropstream.catalog.errors import CatalogConflict, CatalogError
 from dropstream.connections.errors import ConnectionsError, DuplicateConnection
 from dropstream.orders.errors import OrderActionError
 from dropstream.platforms.errors import PlatformError
+from dropstream.rules.errors import RuleError
 from dropstream.scheduling.errors import RunRefused, SchedulingError
 from dropstream.shipments.errors import ShipmentActionError
 
@@ -141,6 +143,12 @@ def install(api: NinjaAPI) -> None:
         # not a bad request.
         state = isinstance(exc, RunRefused) and "connection" in exc.errors
         return error_response(409 if state else 422, str(exc), exc.errors)
+
+    @api.exception_handler(RuleError)
+    def _rules(request: HttpRequest, exc: RuleError) -> HttpResponse:
+        # Invalid fields, a refused activation (the compiler's message), a bad move or pasted
+        # order: each names its field.
+        return error_response(422, str(exc), exc.errors)
 
     @api.exception_handler(PlatformError)
     def _platform(request: HttpRequest, exc: PlatformError) -> HttpResponse:

@@ -497,3 +497,136 @@ class StoreUsageOut(Schema):
 
 class UsageOut(Schema):
     stores: list[StoreUsageOut]
+
+
+# ---------------------------------------------------------------------------------- rules ----
+# Field checks are the rules domain's (rules/validation.py, 422 with its field → message map);
+# these types only keep out what a database column cannot hold (NUL, over-long text, ids past
+# 64 bits) so that no bad value reaches it as a 500.
+
+RuleText = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+RuleArgumentValue = (RuleText | bool | Annotated[int, Field(ge=-(2**53), le=2**53)]
+                     | Annotated[float, Field(allow_inf_nan=False)] | None)
+RuleArguments = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)], RuleArgumentValue],
+    Field(max_length=20, description="The action's arguments (docs/rules.md): set {field, "
+                                     "value | expression}, hold {until | for_minutes | "
+                                     "until_released}, route {connection_id}, split "
+                                     "{split_by | connection_by_line}, fail {message}"),
+]
+
+
+class RuleFields(In):
+    name: Text(200) = None
+    scope: Text(16) = Field(None, description="order or line")
+    condition: Text(10_000) = Field(None, description="a CEL expression over order (and line)")
+    action: Text(16) = Field(None, description="accept, reject, set, hold, route, split, fail")
+    arguments: RuleArguments = None
+
+
+class RuleIn(RuleFields):
+    name: Text(200)
+    action: Text(16)
+    hook: Text(32) = Field("order_import", description="order_import or shipment_notification")
+    scope: Text(16) = "order"
+    condition: Text(10_000) = "true"
+    arguments: RuleArguments = Field(default_factory=dict)
+    position: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        None, description="1-based place in the hook's list; default last")
+
+
+class RulePatch(RuleFields):
+    """Only the properties given change; hook and position stay (use move)."""
+
+
+class RuleMoveIn(In):
+    position: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class RuleOut(Schema):
+    id: int
+    store_id: int
+    hook: str
+    name: str
+    position: int
+    active: bool
+    scope: str
+    condition: str
+    action: str
+    arguments: dict[str, Any]
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+class RuleDetail(RuleOut):
+    problems: dict[str, str] = Field(description="what would refuse activation (the compiler's "
+                                                 "message with line and column); empty when "
+                                                 "the rule may be activated")
+
+
+class RulePage(Page):
+    rules: list[RuleOut]
+
+
+class RuleTestIn(In):
+    hook: Text(32) = "order_import"
+    order_id: Id | None = Field(None, description="one of the store's orders")
+    order: dict[str, Any] | None = Field(None, description="pasted order JSON, in the shape of "
+                                                           "GET /api/orders/{id}")
+    include_inactive: bool = Field(False, description="evaluate drafts too, in their places")
+    now: DateString | None = Field(None, description="the clock the rules see; default now")
+
+
+class TraceRowOut(Schema):
+    rule_id: int | None
+    rule_name: str
+    position: int
+    action: str
+    line_index: int | None
+    matched: bool | None
+    error: str
+    decision: str | None
+
+
+class LineFieldsOut(Schema):
+    line_index: int
+    line_id: int | None
+    fields: dict[str, str]
+
+
+class LineConnectionOut(Schema):
+    line_index: int
+    line_id: int | None
+    connection_id: int
+
+
+class HoldOut(Schema):
+    until: str | None
+    description: str
+
+
+class SplitGroupOut(Schema):
+    key: str | int | bool
+    line_indexes: list[int]
+    connection_id: int | None
+
+
+class SplitOut(Schema):
+    by: str
+    groups: list[SplitGroupOut]
+
+
+class RuleTestOut(Schema):
+    hook: str
+    outcome: str = Field(description="accepted, rejected, failed or error")
+    message: str
+    error_rule_id: int | None
+    trace: list[TraceRowOut]
+    activity: list[str]
+    order_fields: dict[str, str]
+    line_fields: list[LineFieldsOut]
+    rejected_lines: list[int]
+    connection_id: int | None
+    line_connections: list[LineConnectionOut]
+    hold: HoldOut | None
+    split: SplitOut | None

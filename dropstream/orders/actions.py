@@ -19,7 +19,8 @@ from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import ADDRESS_PARTS, Order, OrderLine, OrderStatus
-from dropstream.orders.prepare import load_catalog, prepare_order
+from dropstream.orders.prepare import prepare_orders
+from dropstream.rules.apply import undo_rules
 
 S = OrderStatus
 EDITABLE_FIELDS = frozenset(
@@ -67,6 +68,12 @@ def refusal(order: Order, action: OrderAction) -> str:
     if action == A.RESET and order.shipments.exists():
         return (f"order {order} has shipments: the warehouse has worked it, so it cannot be "
                 "reset (archive it instead)")
+    if action == A.RESET and order.parent_id:
+        return (f"order {order} is a part a rule split off order {order.parent}: reset that "
+                "order to run its rules again")
+    if action == A.RESET and any(_sent(part) for part in order.parts.all()):
+        return (f"a part of order {order} was sent to another warehouse: it cannot be reset "
+                "(archive it instead)")
     if action == A.ARCHIVE and order.status == S.ARCHIVED:
         return f"order {order} is already archived"
     if action == A.DELETE and _sent(order):
@@ -112,7 +119,9 @@ def _locked(order: Order) -> Order:
 
 
 def _prepare_now(order: Order, actor: str) -> None:
-    prepare_order(order, load_catalog(order.connection), actor=actor)
+    # Through prepare_orders: an order whose rules have not run (rejected, failed) has them
+    # applied again first.
+    prepare_orders(order.connection, [order])
 
 
 def _export_intent(order: Order) -> Intent | None:
@@ -175,8 +184,14 @@ def release(order: Order, *, actor: str) -> Order:
     with transaction.atomic():
         order = _locked(order)
         _refuse_unless_possible(order, A.RELEASE)
+        fields: tuple[str, ...] = ()
+        if "hold" in (order.rule_fields or {}):
+            # A rule's hold ends with the release: a later reprocess does not hold it again.
+            order.rule_fields = {**order.rule_fields, "hold": "released"}
+            order.held_until = None
+            fields = ("rule_fields", "held_until")
         return order_status.transition(order, S.QUEUED, event="released", actor=actor,
-                                       message="Released for processing.")
+                                       message="Released for processing.", fields=fields)
 
 
 def edit(order: Order, *, actor: str, changes: dict[str, Any],
@@ -227,13 +242,15 @@ def reset(order: Order, *, actor: str) -> Order:
     with transaction.atomic():
         order = _locked(order)
         _refuse_unless_possible(order, A.RESET)
+        undo_rules(order)
         order.lines.filter(parent__isnull=False).delete()
         order.lines.update(line_number=None, quantity_shipped=0)
         order.export_reference, order.exported_at = "", None
         order.shipping_warehouse_code = ""
         order.retry_count = 0
         fields = ("export_reference", "exported_at", "shipping_warehouse_code", "retry_count",
-                  "edited", "detail_pending", "retry_at")
+                  "edited", "detail_pending", "retry_at", "connection", "rules_applied_at",
+                  "rule_fields", "held_until")
         if order.edited:
             order.edited, order.detail_pending, order.retry_at = False, True, timezone.now()
             order_status.transition(order, S.DELAYED, event="reset", actor=actor, fields=fields,

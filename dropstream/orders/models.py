@@ -72,6 +72,12 @@ class Order(models.Model):
     # A rule's hold: Pending until this time (the scheduler releases it); None with a rule's
     # hold means until someone releases it.
     held_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the store's import rules were applied (routes, splits and line filters happen once;
+    # a store update or a rejection clears it so they run again), and what they set: fields
+    # that preparing must not overwrite, per line too, and a hold
+    # ({"fields": {...}, "lines": {line id: {...}}, "hold": ISO time | "released" | null}).
+    rules_applied_at = models.DateTimeField(null=True, blank=True)
+    rule_fields = models.JSONField(default=dict, blank=True)
     edited = models.BooleanField(default=False)
     # Ship-to and bill-to: state and country are ISO codes.
     ship_name = models.CharField(max_length=255, blank=True, default="")

@@ -20,6 +20,7 @@ from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.orders.warehouse_view import warehouse_order
 from dropstream.platforms.base import WarehouseRules
 from dropstream.platforms.errors import OrderDataError
+from dropstream.rules.apply import apply_import_rules, put_back_rule_fields, rule_held
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -29,6 +30,7 @@ FIELDS = ("shipping_warehouse_code", "shipping_carrier_name", "shipping_carrier_
           "warehouse_order_number")
 PREPARED = "Prepared: SKUs translated, shipping method mapped; queued for the warehouse."
 HELD = "Held for manual release."
+HELD_BY_RULE = "Prepared; held by a rule {until}."
 MAX_FIELD = 255
 SHIP_TO_LABELS = {"name": "Ship-to name", "street1": "Ship-to address line 1",
                   "street2": "Ship-to address line 2", "city": "Ship-to city",
@@ -200,7 +202,7 @@ def _expanded(order: Order, lines: list[OrderLine],
             line.line_number = None  # a gift certificate: nothing for the warehouse
             result.append(line)
             continue
-        sku = catalog.warehouse_sku(line.store_sku)
+        sku = _rule_sku(order, line) or catalog.warehouse_sku(line.store_sku)
         line.warehouse_sku = sku
         components = catalog.bundles.get(sku)
         if components and not line.canceled:
@@ -219,6 +221,24 @@ def _expanded(order: Order, lines: list[OrderLine],
         line.line_number = number if not line.canceled else None
         result.append(line)
     return result, components_new
+
+
+def _rule_sku(order: Order, line: OrderLine) -> str:
+    """The warehouse SKU a line rule set for this line ('' when none did)."""
+    per_line = (order.rule_fields or {}).get("lines")
+    if not per_line:
+        return ""
+    return (per_line.get(str(line.pk)) or {}).get("warehouse_sku", "")
+
+
+def _target(order: Order, catalog: CatalogView) -> tuple[str, str]:
+    """The status a valid prepared order takes, and the activity's message."""
+    if rule_held(order):
+        until = f"until {order.held_until.isoformat()}" if order.held_until else "until released"
+        return S.PENDING, HELD_BY_RULE.format(until=until)
+    if catalog.manual_release:
+        return S.PENDING, HELD
+    return S.QUEUED, PREPARED
 
 
 def _expand_lines(order: Order, catalog: CatalogView) -> list[OrderLine]:
@@ -256,6 +276,7 @@ def _map_and_number(order: Order, catalog: CatalogView) -> list[str]:
     shipping_problem = _map_shipping(order, catalog)
     if shipping_problem:
         problems.append(shipping_problem)
+    put_back_rule_fields(order, ())
     try:
         order.warehouse_order_number = catalog.rules.order_number(
             order.external_display_id or order.external_id)
@@ -292,9 +313,9 @@ def prepare_order(order: Order, catalog: CatalogView, *, actor: str = "system") 
             raise_alert(AlertKind.ORDER_ERROR, f"Order {order}: {message}",
                         connection=order.connection, channel="sales_order", related=order)
             return S.ERROR
-        target = S.PENDING if catalog.manual_release else S.QUEUED
+        target, message = _target(order, catalog)
         order_status.transition(order, target, event="prepared", actor=actor, fields=FIELDS,
-                                message=HELD if target == S.PENDING else PREPARED)
+                                message=message)
         return target
 
 
@@ -325,7 +346,6 @@ def prepare_chunk(order_ids: list[int], catalog: CatalogView, *,
     the invalid ones, which need their own message and alert). Orders no longer New are left
     out of both. Raises what the database raises; nothing is written then.
     """
-    target = S.PENDING if catalog.manual_release else S.QUEUED
     with transaction.atomic():
         orders = list(Order.objects.select_for_update()
                       .filter(pk__in=order_ids, status=S.NEW).order_by("id"))
@@ -355,25 +375,47 @@ def prepare_chunk(order_ids: list[int], catalog: CatalogView, *,
             components.extend(new_lines)
         order_status.update_rows(changed_lines, ("warehouse_sku", "line_number"))
         OrderLine.objects.bulk_create(components, batch_size=500)
-        order_status.transition_each(good, target, event="prepared", actor=actor, fields=FIELDS,
-                                     message=HELD if target == S.PENDING else PREPARED)
-    return {order.pk: target for order in good}, later
+        targets: dict[tuple[str, str], list[Order]] = {}
+        for order in good:
+            targets.setdefault(_target(order, catalog), []).append(order)
+        for (target, message), orders_to in targets.items():
+            order_status.transition_each(orders_to, target, event="prepared", actor=actor,
+                                         fields=FIELDS, message=message)
+    return {order.pk: order.status for order in good}, later
 
 
 def prepare_orders(connection: Connection, orders: Iterable[Order] | None = None) -> dict[str, int]:
-    """Prepare every New order of the connection (or the given ones); count outcomes.
+    """Apply the store's import rules, then prepare every New order of the connection (or the
+    given ones); count outcomes. Orders the rules route to another connection of the store
+    (and the parts they split off) are prepared here too, with that connection's catalog.
 
     Valid orders go in bulk, a chunk per transaction; an invalid order (or a chunk the bulk
     path could not write) goes through ``prepare_order`` on its own.
     """
-    catalog = load_catalog(connection)
     if orders is None:
         ids = list(Order.objects.filter(connection=connection, status=S.NEW,
                                         detail_pending=False).order_by("id")
                    .values_list("pk", flat=True))
     else:
         ids = [order.pk for order in orders]
+    routed = apply_import_rules(connection, ids)
+    counts = _prepare_ids(connection, routed.kept)
+    if routed.skipped:
+        counts[S.SKIPPED] = counts.get(S.SKIPPED, 0) + routed.skipped
+    if routed.errors:
+        counts[S.ERROR] = counts.get(S.ERROR, 0) + routed.errors
+    for target_id, moved in sorted(routed.moved.items()):
+        target = Connection.objects.select_related("store", "warehouse").get(pk=target_id)
+        for outcome, count in _prepare_ids(target, moved).items():
+            counts[outcome] = counts.get(outcome, 0) + count
+    return counts
+
+
+def _prepare_ids(connection: Connection, ids: list[int]) -> dict[str, int]:
     counts: dict[str, int] = {}
+    if not ids:
+        return counts
+    catalog = load_catalog(connection)
     for start in range(0, len(ids), PREPARE_CHUNK):
         chunk = ids[start:start + PREPARE_CHUNK]
         try:

@@ -278,6 +278,24 @@ def facts_from_order(order: Any, *, stock: StockTable | None = None) -> OrderFac
                       line_ids=tuple(row.pk for row in rows))
 
 
+def load_line_stock(store: Any, lines: Iterable[Any]) -> dict[str, dict[int, int]]:
+    """``load_stock`` for order lines (``OrderLine`` rows), keyed so that ``facts_from_order``
+    finds each line: by its warehouse SKU once mapped, and by its store SKU through the store's
+    listings before (warehouses count stock by their own SKU). Three queries."""
+    from dropstream.catalog.models import Listing
+
+    rows = list(lines)
+    store_skus = {line.store_sku for line in rows if line.store_sku}
+    mapped = dict(Listing.objects.filter(store_id=store.pk, store_sku__in=store_skus)
+                  .values_list("store_sku", "product__sku"))
+    table = load_stock(store, store_skus | set(mapped.values())
+                       | {line.warehouse_sku for line in rows if line.warehouse_sku})
+    for store_sku, warehouse_sku in mapped.items():
+        if warehouse_sku in table:
+            table[store_sku] = table[warehouse_sku]
+    return table
+
+
 def load_stock(store: Any, skus: Iterable[str]) -> dict[str, dict[int, int]]:
     """Available units of ``skus`` by connection, for every connection of ``store``: two
     queries. A SKU a warehouse does not list is absent for that connection; quantities of a

@@ -1,7 +1,7 @@
 """The scheduler: one process (or a thread of ``dropstream run``) that calls ``scheduler_tick``
 every few seconds. A tick schedules newly enabled channels, turns due channels into Runs,
 re-sends queue messages of runs that look lost, refreshes the budget guards, re-queues stuck
-push deliveries and, about once a minute, the alert e-mails."""
+push deliveries, queues orders whose rule's hold has ended and, about once a minute, the alert e-mails."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from dropstream.metering.meter import recover_journals
+from dropstream.rules.apply import release_due_holds
 from dropstream.scheduling import budget, clock
 from dropstream.scheduling.dispatch import dispatch_due, resend_lost_runs, schedule_new_channels
 from dropstream.scheduling.models import RunMode
@@ -44,9 +45,10 @@ def scheduler_tick(now: datetime | None = None, *, refresh_budgets: bool | None 
     resent = len(resend_lost_runs(now))
     recover_journals()
     requeue_stuck_deliveries(now)
+    released = release_due_holds(now)
     alerted = _alerts_tick_if_due(now)
     return {"scheduled": scheduled, "dispatched": dispatched, "full_dispatched": full,
-            "resent": resent, "budgets": refreshed, "alerts": alerted}
+            "resent": resent, "budgets": refreshed, "alerts": alerted, "released": released}
 
 
 _last_alerts_tick: dict[str, datetime] = {}

@@ -158,7 +158,8 @@ def _triage(connection: Connection, store: Store, adapter: StoreAdapter,
         try:
             if adapter.is_cancellation(summary):
                 if order is not None and apply_store_cancellation(
-                        order, warehouse_cancel=warehouse_cancel) not in ("already", "recorded"):
+                        order, warehouse_cancel=warehouse_cancel,
+                        connection_id=connection.pk) not in ("already", "recorded"):
                     report.canceled += 1
                 continue
             if not adapter.wants(summary):

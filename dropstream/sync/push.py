@@ -36,7 +36,7 @@ from dropstream.sync.import_orders import import_pushed_order
 from dropstream.sync.models import PushDelivery
 from dropstream.sync.push_inventory import store_levels
 from dropstream.sync.shipments import ShipmentReport, store_document
-from dropstream.sync.store_cancellations import apply_store_cancellation
+from dropstream.sync.store_cancellations import apply_store_cancellation, warehouse_canceller
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -164,11 +164,12 @@ def _process_order_event(delivery: PushDelivery) -> str:
     """A pushed order: imported (and prepared) into the store's enabled connection, or the
     cancellation applied."""
     store = delivery.store
-    connection = (Connection.objects.filter(store=store, enabled_at__isnull=False)
-                  .select_related("store", "warehouse", "customer").first())
+    connection = (Connection.objects.filter(store=store, enabled_at__isnull=False,
+                                            imports_orders=True)
+                  .select_related("store", "warehouse", "customer").order_by("id").first())
     if connection is None:
         return _finish(delivery, PushDelivery.State.IGNORED,
-                       "no enabled connection uses this store")
+                       "no enabled connection imports this store's orders")
     meter = DbMeter(connection=connection, channel="sales_order")
     adapter = adapters.store_adapter(store, meter=meter)
     try:
@@ -190,7 +191,8 @@ def _process_order_event(delivery: PushDelivery) -> str:
         return _finish(delivery, PushDelivery.State.IGNORED,
                        "the order is not at the store's import status")
     if outcome == "canceled":
-        done = apply_store_cancellation(order, warehouse_cancel=_warehouse_canceller(connection))
+        done = apply_store_cancellation(order, warehouse_cancel=warehouse_canceller(connection),
+                                        connection_id=connection.pk)
         return _finish(delivery, PushDelivery.State.IMPORTED, f"canceled: {done}")
     imported = outcome in ("created", "updated")
     if imported:
@@ -240,21 +242,3 @@ def _process_warehouse_event(delivery: PushDelivery) -> str:
                                connection=Connection.objects.get(pk=connection_id))
     return _finish(delivery, PushDelivery.State.IMPORTED,
                    f"{report.imported} shipment(s), {len(document.levels)} level(s)")
-
-
-def _warehouse_canceller(connection: Connection):
-    """Ask the connection's warehouse to cancel an order, opening its adapter only if needed
-    (a cancellation before export never talks to the warehouse)."""
-
-    def cancel(order_number: str) -> None:
-        meter = DbMeter(connection=connection, channel="sales_order", billed=False)
-        memory = adapters.Memory(connection.warehouse)
-        warehouse = adapters.build(connection.warehouse, meter=meter, memory=memory)
-        try:
-            warehouse.cancel_order(order_number)
-        finally:
-            warehouse.close()
-            memory.save()
-            meter.close()
-
-    return cancel

@@ -61,7 +61,8 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
     errors: list[PlatformError] = []
     with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
                                 should_stop=should_stop) as (store, warehouse):
-        if import_first:
+        # A connection that only receives routed orders leaves the store to the one that imports.
+        if import_first and connection.imports_orders:
             _say(progress, "importing orders from the store")
             try:
                 imported = import_orders(connection, store,

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
@@ -254,7 +255,7 @@ def store_shipment_for(shipment: Shipment) -> StoreShipment:
             parent = bundle_parts[parent_id][0][1].parent
             lines[parent.external_line_id] += added
     return StoreShipment(
-        order_external_id=shipment.order.external_id,
+        order_external_id=shipment.order.store_external_id,
         tracking_number=shipment.tracking_number,
         carrier=shipment.carrier,
         service=shipment.service,
@@ -312,6 +313,25 @@ def _post_one(connection: Connection, adapter: StoreAdapter, shipment: Shipment)
     return True
 
 
+def family_root_if_shipped(order: Order) -> Order | None:
+    """The store order ``order`` stands for, when it and every part of it are done shipping
+    (each Shipped, or ended without shipping, and at least one Shipped); else None. An order
+    without parts is its own root."""
+    root = order if order.parent_id is None else Order.objects.get(pk=order.parent_id)
+    statuses = [root.status, *Order.objects.filter(parent_id=root.pk)
+                .values_list("status", flat=True)]
+    if len(statuses) == 1:
+        return root
+    ended = (S.SHIPPED, S.CLOSED, S.SKIPPED, S.ARCHIVED)
+    if all(status in ended for status in statuses) and S.SHIPPED in statuses:
+        return root
+    return None
+
+
+def _family_status_set(root: Order, at) -> None:
+    Order.objects.filter(Q(pk=root.pk) | Q(parent_id=root.pk)).update(store_status_set_at=at)
+
+
 def _mark_shipped(connection: Connection, adapter: StoreAdapter, order: Order) -> bool:
     with transaction.atomic():
         intent, created = Intent.objects.get_or_create(
@@ -319,19 +339,18 @@ def _mark_shipped(connection: Connection, adapter: StoreAdapter, order: Order) -
             defaults={"kind": MARK_SHIPPED, "connection": connection,
                       "reference": order.external_id, "attempts": 1})
         if intent.state != IntentState.PENDING:
-            Order.objects.filter(pk=order.pk).update(store_status_set_at=intent.done_at
-                                                     or timezone.now())
+            _family_status_set(order, intent.done_at or timezone.now())
             return False
         if not created:
             intent.attempts += 1
             intent.save(update_fields=["attempts"])
     try:
-        adapter.set_order_shipped(order.external_id)
+        adapter.set_order_shipped(order.store_external_id)
     except RemoteValidationError as exc:
         # e.g. the moas_pending lock: tolerated, not retried (specs/brightsites-api.md §8.6).
         intent.state = IntentState.ABANDONED
         intent.save(update_fields=["state"])
-        Order.objects.filter(pk=order.pk).update(store_status_set_at=timezone.now())
+        _family_status_set(order, timezone.now())
         order_status.record(order, "store_status_refused", f"The store refused the status: {exc}")
         raise_alert(AlertKind.SHIPMENT_FAILED,
                     f"Order {order}: the store refused to set its shipped status: {exc}",
@@ -340,7 +359,7 @@ def _mark_shipped(connection: Connection, adapter: StoreAdapter, order: Order) -
     with transaction.atomic():
         intent.state, intent.done_at = IntentState.DONE, timezone.now()
         intent.save(update_fields=["state", "done_at"])
-        Order.objects.filter(pk=order.pk).update(store_status_set_at=intent.done_at)
+        _family_status_set(order, intent.done_at)
         order_status.record(order, "store_status_set", "The store's order status was set.")
     return True
 
@@ -377,8 +396,11 @@ def post_shipments(connection: Connection, adapter: StoreAdapter, report: Shipme
                                               ShipmentState.ERROR))
                .distinct().order_by("id"))
     for order in shipped:
+        root = family_root_if_shipped(order)
+        if root is None:
+            continue  # another part of the store order is still on its way
         try:
-            if _mark_shipped(connection, adapter, order):
+            if _mark_shipped(connection, adapter, root):
                 report.orders_marked += 1
         except PlatformError as exc:
             if is_connection_level(exc):

@@ -10,9 +10,12 @@ from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
+from dropstream.connections.models import Connection
+from dropstream.metering.meter import DbMeter
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.platforms.errors import NotSupported, PlatformError
+from dropstream.sync import adapters
 
 S = OrderStatus
 
@@ -20,7 +23,46 @@ S = OrderStatus
 UNSENT = frozenset({S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR})
 
 
-def apply_store_cancellation(order: Order, *, warehouse_cancel: Callable[[str], object]) -> str:
+def warehouse_canceller(connection: Connection) -> Callable[[str], None]:
+    """Ask the connection's warehouse to cancel an order, opening its adapter only if needed
+    (a cancellation before export never talks to the warehouse)."""
+
+    def cancel(order_number: str) -> None:
+        meter = DbMeter(connection=connection, channel="sales_order", billed=False)
+        memory = adapters.Memory(connection.warehouse)
+        warehouse = adapters.build(connection.warehouse, meter=meter, memory=memory)
+        try:
+            warehouse.cancel_order(order_number)
+        finally:
+            warehouse.close()
+            memory.save()
+            meter.close()
+
+    return cancel
+
+
+def apply_store_cancellation(order: Order, *, warehouse_cancel: Callable[[str], object],
+                             connection_id: int | None = None) -> str:
+    """The store order ``order`` canceled: it and each of its parts (rules may have routed them
+    to other warehouses) are canceled where they are. ``warehouse_cancel`` asks the warehouse
+    of connection ``connection_id`` (None: of every order here); an order at another
+    connection's warehouse is canceled through that connection. Returns what was done to the
+    store order itself (see ``_cancel_one``)."""
+    outcome = _cancel_one(order, _canceller(order, warehouse_cancel, connection_id))
+    for part in Order.objects.filter(parent_id=order.pk).select_related("connection__warehouse"):
+        _cancel_one(part, _canceller(part, warehouse_cancel, connection_id))
+    return outcome
+
+
+def _canceller(order: Order, given: Callable[[str], object],
+               connection_id: int | None) -> Callable[[str], object]:
+    if connection_id is None or order.connection_id == connection_id:
+        return given
+    return warehouse_canceller(Connection.objects.select_related("warehouse")
+                               .get(pk=order.connection_id))
+
+
+def _cancel_one(order: Order, warehouse_cancel: Callable[[str], object]) -> str:
     """Handle an order canceled in the store. Returns what was done: "already", "recorded"
     (it had ended anyway), "closed", "warehouse_canceled" or "alerted".
 

@@ -18,6 +18,7 @@ from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.platforms.base import OrderSummary, StoreOrder
 from dropstream.platforms.errors import OrderDataError, TransientError
+from dropstream.rules.apply import reset_parts
 
 MAX_DETAIL_RETRIES = 5
 S = OrderStatus
@@ -81,7 +82,9 @@ def upsert_store_order(connection: Connection, data: StoreOrder, *, actor: str =
         if (not order.detail_pending and order.store_updated_at
                 and data.updated_at <= order.store_updated_at):
             return order, "unchanged"
-        if order.status in REPLACEABLE and not order.edited and not order.export_reference:
+        # reset_parts last: it deletes unsent parts, and only when the rest allows replacing.
+        if (order.status in REPLACEABLE and not order.edited and not order.export_reference
+                and reset_parts(order)):
             was_stub = order.detail_pending
             _apply_store_order(order, data)
             order.retry_count = 0

@@ -3,6 +3,7 @@ platform needs no form code; the platform's own cleaners decide what is valid.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Merchant
 from dropstream.orders.models import OrderStatus
 from dropstream.platforms.base import PlatformSpec, SettingField
+from dropstream.rules.models import Hook, RuleAction, RuleScope
+from dropstream.rules.validation import LINE_FIELDS, ORDER_FIELDS
 
 
 def _form_field(setting: SettingField, *, keep_secret: bool) -> forms.Field:
@@ -462,3 +465,167 @@ def connection_options_initial(connection) -> dict[str, Any]:
             "imports_orders": connection.imports_orders,
             "counts_toward_store_stock": connection.counts_toward_store_stock,
             "import_since": connection.store.import_since}
+
+
+# ---------------------------------------------------------------------------------- rules ----
+# The form only collects text; rules.validation decides what is valid (its field → message map
+# is shown beside these fields through RULE_ERROR_FIELDS).
+
+def _code_area(rows: int = 3) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "class": "code", "spellcheck": "false",
+                                 "autocomplete": "off"})
+
+
+SET_SOURCES = [("value", "A fixed value"), ("expression", "An expression")]
+HOLD_KINDS = [("for_minutes", "For a number of minutes"), ("until", "Until a time"),
+              ("until_released", "Until someone releases it")]
+SPLIT_KINDS = [("split_by", "Lines with the same value form one order"),
+               ("connection_by_line", "One order per connection the expression names")]
+# A domain error's path → the form field it is shown beside.
+RULE_ERROR_FIELDS = {
+    "arguments.field": "set_field", "arguments.value": "set_value",
+    "arguments.expression": "set_expression", "arguments.until": "hold_until",
+    "arguments.for_minutes": "hold_for_minutes", "arguments.until_released": "hold_kind",
+    "arguments.connection_id": "route_connection", "arguments.split_by": "split_expression",
+    "arguments.connection_by_line": "split_expression", "arguments.message": "fail_message",
+}
+# The CEL texts of the form and the slot that shows whether each compiles.
+CEL_FIELDS = {"condition": "condition", "set_expression": "arguments.expression",
+              "split_expression": "arguments.split_by"}
+
+
+class RuleForm(forms.Form):
+    """One rule: its fields, and the arguments of each action (only the chosen action's are
+    used; app.js shows only those)."""
+
+    name = forms.CharField(required=False, max_length=200)
+    hook = forms.ChoiceField(label="When")
+    scope = forms.ChoiceField(label="For each", help_text="Line rules see line.* and act on "
+                                                          "that line.")
+    condition = forms.CharField(required=False, strip=False, widget=_code_area(),
+                                initial="true",
+                                help_text='A CEL expression, e.g. order.ship_to.country == '
+                                          '"US" && order.total >= 100. true matches every '
+                                          'order.')
+    action = forms.ChoiceField(label="Then")
+    set_field = forms.ChoiceField(required=False, label="Field")
+    set_source = forms.ChoiceField(required=False, choices=SET_SOURCES, label="To",
+                                   initial="value")
+    set_value = forms.CharField(required=False, strip=False, label="Value")
+    set_expression = forms.CharField(required=False, strip=False, widget=_code_area(2),
+                                     label="Expression", help_text="Must give text, e.g. "
+                                                                   "order.carrier + \" Ground\"")
+    hold_kind = forms.ChoiceField(required=False, choices=HOLD_KINDS, label="Hold")
+    hold_for_minutes = forms.IntegerField(required=False, label="Minutes")
+    hold_until = forms.CharField(required=False, label="Until",
+                                 help_text="ISO 8601 with a zone, e.g. 2026-12-01T09:00:00Z")
+    route_connection = forms.ChoiceField(required=False, label="Send to")
+    split_kind = forms.ChoiceField(required=False, choices=SPLIT_KINDS, label="Split")
+    split_expression = forms.CharField(required=False, strip=False, widget=_code_area(2),
+                                       label="Expression over line",
+                                       help_text='e.g. line.sku.startsWith("FRZ")')
+    fail_message = forms.CharField(required=False, max_length=500, label="Message")
+
+    def __init__(self, *args: Any, connections: list[tuple[int, str]], editing: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hook"].choices = Hook.choices
+        # A rule's hook is fixed once it exists (its position is in that hook's list).
+        self.fields["hook"].disabled = editing
+        self.fields["scope"].choices = RuleScope.choices
+        self.fields["action"].choices = RuleAction.choices
+        self.fields["set_field"].choices = [("", "—"), *(
+            (name, name.replace("_", " ")) for name in (*ORDER_FIELDS, *LINE_FIELDS))]
+        self.fields["route_connection"].choices = [("", "—"), *(
+            (str(pk), label) for pk, label in connections)]
+
+    def arguments(self) -> dict[str, Any]:
+        """The chosen action's arguments, as ``rules.validation`` reads them."""
+        data = self.cleaned_data
+        action = data.get("action")
+        if action == "set":
+            source = data.get("set_source") or "value"
+            text = data.get("set_value" if source == "value" else "set_expression") or ""
+            return {"field": data.get("set_field") or None, source: text}
+        if action == "hold":
+            kind = data.get("hold_kind") or "for_minutes"
+            value = {"for_minutes": data.get("hold_for_minutes"),
+                     "until": data.get("hold_until") or "", "until_released": True}[kind]
+            return {kind: value}
+        if action == "route":
+            chosen = data.get("route_connection")
+            return {"connection_id": int(chosen) if chosen else None}
+        if action == "split":
+            return {data.get("split_kind") or "split_by": data.get("split_expression") or ""}
+        if action == "fail":
+            return {"message": data.get("fail_message") or ""}
+        return {}
+
+    def rule_fields(self) -> dict[str, Any]:
+        """What ``rules.actions`` takes: name, scope, condition, action, arguments."""
+        data = self.cleaned_data
+        return {"name": data.get("name") or "", "scope": data["scope"],
+                "condition": data.get("condition") or "", "action": data["action"],
+                "arguments": self.arguments()}
+
+    def add_rule_errors(self, errors: Mapping[str, str]) -> None:
+        """A RuleError's messages beside their fields (the rest above the form)."""
+        for path, message in errors.items():
+            name = RULE_ERROR_FIELDS.get(path, path)
+            self.add_error(name if name in self.fields else None, message)
+
+
+def rule_initial(rule: Any) -> dict[str, Any]:
+    """A stored rule as the form's initial values."""
+    arguments = dict(rule.arguments or {})
+    initial: dict[str, Any] = {"name": rule.name, "hook": rule.hook, "scope": rule.scope,
+                               "condition": rule.condition, "action": rule.action}
+    if rule.action == "set":
+        source = "expression" if "expression" in arguments else "value"
+        initial.update(set_field=arguments.get("field", ""), set_source=source)
+        initial["set_expression" if source == "expression" else "set_value"] = arguments.get(
+            source, "")
+    elif rule.action == "hold":
+        kind = next((k for k, _ in HOLD_KINDS if k in arguments), "for_minutes")
+        initial.update(hold_kind=kind, hold_for_minutes=arguments.get("for_minutes"),
+                       hold_until=arguments.get("until", ""))
+    elif rule.action == "route":
+        initial["route_connection"] = str(arguments.get("connection_id", ""))
+    elif rule.action == "split":
+        kind = "connection_by_line" if "connection_by_line" in arguments else "split_by"
+        initial.update(split_kind=kind, split_expression=arguments.get(kind, ""))
+    elif rule.action == "fail":
+        initial["fail_message"] = arguments.get("message", "")
+    return initial
+
+
+class RuleTestForm(forms.Form):
+    """The Test tab: a hook, and one of the store's orders or pasted order JSON."""
+
+    hook = forms.ChoiceField(label="Rules of")
+    order = forms.ChoiceField(required=False, label="One of the store's orders")
+    pasted = forms.CharField(required=False, strip=False, widget=_code_area(10),
+                             label="Or paste an order (JSON)",
+                             help_text="The shape of GET /api/orders/{id}: its answer as it "
+                                       "is, or the order object with its items.")
+    include_inactive = forms.BooleanField(required=False, label="Include inactive rules")
+
+    def __init__(self, *args: Any, orders: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hook"].choices = Hook.choices
+        self.fields["order"].choices = [("", "—"), *((str(pk), label) for pk, label in orders)]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        chosen, pasted = cleaned.get("order"), (cleaned.get("pasted") or "").strip()
+        if bool(chosen) == bool(pasted):
+            raise ValidationError("Choose an order or paste one (not both).")
+        if pasted:
+            try:
+                cleaned["pasted_data"] = json.loads(pasted)
+            except json.JSONDecodeError as exc:
+                self.add_error("pasted", f"Not valid JSON: {exc.msg} (line {exc.lineno}, "
+                                         f"column {exc.colno}).")
+            except RecursionError:
+                self.add_error("pasted", "Not valid JSON: nested too deeply.")
+        return cleaned

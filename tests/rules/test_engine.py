@@ -249,9 +249,9 @@ def test_a_hostile_rule_fails_its_order_in_bounded_time():
     facts = facts_from_json({"items": [{"sku": f"S{i}"} for i in range(1000)]}, now=NOW)
     rules = [rule(1, "reject", "order.lines.all(a, order.lines.all(b, a.index >= 0))",
                   name="Quadratic")]
-    started = time.perf_counter()
+    started = time.thread_time()
     result = run(rules, facts)
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert result.outcome == "error"
     assert result.message.startswith('rule "Quadratic" (#1): stopped after ')
 

@@ -166,9 +166,9 @@ def test_deep_nesting_is_refused_with_its_position():
 
 def test_an_unterminated_string_of_backslashes_is_refused_before_the_lexer_backtracks():
     # cel-python's string pattern backtracks exponentially here: 30 pairs would not finish.
-    started = time.perf_counter()
+    started = time.thread_time()
     error = syntax_error('order.notes == "' + "\\\\" * 30)
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert error.message == "line 1, column 16: unterminated string"
     assert syntax_error("'abc\n'").message == "line 1, column 1: unterminated string"
     assert syntax_error('"""abc""').message == "line 1, column 1: unterminated string"
@@ -177,12 +177,12 @@ def test_an_unterminated_string_of_backslashes_is_refused_before_the_lexer_backt
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="\"'\\ \nrbx", max_size=40))
 def test_no_text_of_quotes_and_backslashes_makes_the_compiler_hang(text):
-    started = time.perf_counter()
+    started = time.thread_time()
     try:
         compile_expression(text)
     except RuleSyntaxError:
         pass
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_an_invalid_timestamp_literal_is_refused_at_compile_time():
@@ -226,10 +226,10 @@ def test_errors_follow_cels_rules_for_or_and_exists(order):
 
 def assert_stopped(text: str, order, reason: str) -> None:
     program = compile_expression(text)
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(RuleRuntimeError) as caught:
         program.evaluate({"order": order, "now": NOW})
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert caught.value.reason == reason
 
 
@@ -241,20 +241,20 @@ STOPPED_STEPS = ("stopped after 20,000 steps (macro iterations and compared elem
 def test_nested_maps_are_stopped_within_the_time_budget(order):
     text = f"{HUNDRED}.map(x, {HUNDRED}.map(y, {HUNDRED}.map(z, x + y + z))).size() > 0"
     program = compile_expression(text)
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(BudgetExceeded) as caught:
         program.evaluate({"order": order, "now": NOW})
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert caught.value.reason in (STOPPED_50_MS, STOPPED_STEPS)
 
 
 def test_a_quadratic_macro_over_a_thousand_lines_is_stopped(big_order):
     program = compile_expression("order.lines.all(a, order.lines.all(b, a.sku != b.sku || "
                                  "a.index == b.index))")
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(BudgetExceeded):
         program.evaluate({"order": big_order, "now": NOW})
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_the_step_limit_holds_however_fast_the_steps_are(big_order):
@@ -271,10 +271,10 @@ def test_the_step_limit_holds_however_fast_the_steps_are(big_order):
 def test_comparing_huge_nested_lists_is_charged_per_element(order):
     text = f"{HUNDRED}.map(x, {HUNDRED}.map(y, {HUNDRED})) == {HUNDRED}.map(x, {HUNDRED}.map(y, {HUNDRED}))"
     program = compile_expression(text)
-    started = time.perf_counter()
+    started = time.thread_time()
     with pytest.raises(BudgetExceeded):
         program.evaluate({"order": order, "now": NOW})
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_string_doubling_is_stopped_by_the_size_limit(order):

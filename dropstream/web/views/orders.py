@@ -18,6 +18,7 @@ from dropstream.orders.actions import OrderAction, availability, perform
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.filters import OrderFilter
 from dropstream.orders.models import Order, OrderStatus
+from dropstream.rules.apply import rule_held
 from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.filters import ShipmentFilter
 from dropstream.shipments.models import Shipment, ShipmentState
@@ -172,6 +173,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "shipments": order.shipments.prefetch_related("lines"),
         "activity": order.activity.all()[:200],
         "actions": _menu(order, request.user),
+        # A store order that rules split across warehouses: its parts, or the order it is part of.
+        "parts": order.parts.select_related("connection").order_by("id"),
+        "rule_hold": rule_held(order),
         "subtotal": sum((line.unit_price * line.quantity_ordered for line in lines
                          if line.parent_id is None), start=0),
     }

@@ -33,3 +33,15 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+// Rule form: show only the chosen action's arguments (without script every fieldset shows).
+const showArguments = (select) => {
+  select.form.querySelectorAll("[data-arguments-for]").forEach((box) => {
+    box.hidden = box.dataset.argumentsFor !== select.value;
+  });
+};
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-action-select]")) {
+    showArguments(event.target);
+  }
+});
+document.querySelectorAll("[data-action-select]").forEach(showArguments);
