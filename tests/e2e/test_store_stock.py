@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from django.db import connection as db_connection
-from django.utils import timezone
 
 from dropstream.connections import actions
 from dropstream.intents.models import Intent
@@ -20,14 +19,9 @@ from dropstream.inventory.models import StoreInventory
 from dropstream.sandbox.warehouse.robot import WarehouseRobot
 from tests.e2e.conftest import Hub, run_locked
 from tests.e2e.test_inventory_guarantees import BATCH, inventory_file, store_level, writable_skus
+from tests.e2e.test_rules_routing import second_warehouse
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("e2e")]
-
-
-def folder(path: Path) -> Path:
-    (path / "in").mkdir(parents=True)
-    (path / "out").mkdir()
-    return path
 
 
 def robot(root: Path, stock: dict[str, int]) -> WarehouseRobot:
@@ -38,16 +32,7 @@ def robot(root: Path, stock: dict[str, int]) -> WarehouseRobot:
 @pytest.fixture
 def west(hub, tmp_path) -> Hub:
     """Warehouse B of the hub's store: a second DSFX folder and connection, enabled."""
-    root = folder(tmp_path / "dsfx-west")
-    connection = hub.connection
-    warehouse = actions.create_warehouse(connection.customer, description="West DC",
-                                         platform="dropstream",
-                                         adapter={"connection_string": f"file://{root}",
-                                                  "settle_seconds": 0})
-    second = actions.create_connection(name="Acme West", customer=connection.customer,
-                                       store=connection.store, warehouse=warehouse)
-    actions.set_connection_enabled(second, timezone.now())
-    return Hub(connection=second, robot=robot(root, {}), root=root, control=hub.control)
+    return second_warehouse(hub, tmp_path / "dsfx-west")
 
 
 def levels(hub: Hub, *skus: str) -> tuple[int, ...]:

@@ -11,8 +11,13 @@ from django.utils import timezone
 from dropstream.connections import actions
 from dropstream.connections.models import Connection
 from dropstream.inventory.models import InventoryLevel
-from dropstream.orders.models import Order, OrderLine, OrderStatus
-from dropstream.sync.push_inventory import compute_store_levels, compute_store_stock
+from dropstream.orders.models import PART_MARK, Order, OrderLine, OrderStatus
+from dropstream.orders.prepare import load_catalog
+from dropstream.sync.push_inventory import (
+    compute_store_levels,
+    compute_store_stock,
+    connection_levels,
+)
 
 SNAPSHOT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -85,6 +90,19 @@ def test_unsent_orders_reserve_in_the_warehouse_they_are_routed_to_only(connecti
 
     # Pooled, the store would show 9 − 3 = 6; A's shortfall must not eat B's stock.
     assert compute_store_levels(connection) == {"X": 7, "Y": 6}
+
+
+def test_a_part_split_off_to_another_warehouse_reserves_there(connection, second_connection):
+    stock(connection, X=5, Y=5)
+    stock(second_connection, X=7, Y=7)
+    order = unsent_order(connection, "1001", X=1)
+    # Rules moved the Y line into a part on B (rules/apply.py moves lines, never copies them).
+    part = unsent_order(second_connection, f"1001{PART_MARK}2", Y=3)
+    Order.objects.filter(pk=part.pk).update(parent=order)
+
+    assert compute_store_levels(connection) == {"X": 11, "Y": 9}  # (5 − 1) + 7, 5 + (7 − 3)
+    assert connection_levels(second_connection, load_catalog(second_connection)) == {"X": 7,
+                                                                                     "Y": 4}
 
 
 def test_each_warehouse_keeps_its_own_reserve_and_threshold(connection, second_connection):
