@@ -9,7 +9,7 @@ import math
 import threading
 import time
 
-from harness import make_bench, print_table, setup_django
+from harness import add_warehouse, make_bench, print_table, setup_django
 
 
 def meter_total(bench) -> int:
@@ -123,6 +123,16 @@ def main() -> None:
     write_inventory_file(bench.root, levels, "000003")
     used = measure(bench, lambda: bench.run("inventory"))
     rows.append(("smart sync, nothing changed", used, 0))
+
+    # 7./8. A second warehouse of the store (issue 16) stocks the SKUs of those 50 products: the
+    # store-wide sums of 50 products change; the first connection, right after, finds nothing.
+    west = add_warehouse(bench)
+    write_inventory_file(west.root, {sku: 5 for sku in levels
+                                     if product_of[sku] in changed_products}, "000004")
+    used = measure(west, lambda: west.run("inventory"))
+    rows.append(("second warehouse: 50 products' store-wide sums changed", used, 50))
+    used = measure(bench, lambda: bench.run("inventory"))
+    rows.append(("first warehouse's run right after, nothing changed", used, 0))
 
     table = []
     for name, made, bound in rows:

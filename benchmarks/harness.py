@@ -98,6 +98,26 @@ def make_bench(*, products: int = 40, subdomain: str = "bench", orders_per_file:
                  subdomain=subdomain, token=token, root=root, connection=connection)
 
 
+def add_warehouse(bench: Bench, *, name: str = "Bench West") -> Bench:
+    """Another DSFX folder warehouse of ``bench``'s store and merchant, with its own enabled
+    connection (a store with several warehouses, issue 16), as a Bench on the same sandbox."""
+    from django.utils import timezone
+
+    from dropstream.connections import actions
+
+    root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-"))
+    (root / "in").mkdir()
+    (root / "out").mkdir()
+    first = bench.connection
+    warehouse = actions.create_warehouse(first.customer, platform="dropstream", adapter={
+        "connection_string": f"file://{root}", "settle_seconds": 0})
+    connection = actions.create_connection(name=name, customer=first.customer,
+                                           store=first.store, warehouse=warehouse)
+    actions.set_connection_enabled(connection, timezone.now())
+    return Bench(sandbox=bench.sandbox, control=bench.control, subdomain=bench.subdomain,
+                 token=bench.token, root=root, connection=connection)
+
+
 def make_connection(sandbox, *, subdomain: str, token: str, name: str,
                     import_since: str = "2000-01-01T00:00:00Z", orders_per_file: int = 500,
                     parent: Path | None = None):

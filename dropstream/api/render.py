@@ -69,6 +69,8 @@ def connection(row: Connection, *, with_channels: bool = False) -> dict[str, Any
         "locations": [str(x) for x in (row.locations or [])],
         "inventory_reserve": row.inventory_reserve, "zero_out_threshold": row.zero_out_threshold,
         "unmapped_shipping_method": row.unmapped_shipping_method,
+        "imports_orders": row.imports_orders,
+        "counts_toward_store_stock": row.counts_toward_store_stock,
     }
     if with_channels:
         data["channels"] = [channel(c) for c in row.channels.all()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from dropstream.api.types import NO_NUL, DateString, Id, In, Quantity, Text, UtcTime
 
@@ -196,6 +196,8 @@ class ConnectionOut(Schema):
     inventory_reserve: int
     zero_out_threshold: int
     unmapped_shipping_method: str
+    imports_orders: bool
+    counts_toward_store_stock: bool
 
 
 class ConnectionDetail(ConnectionOut):
@@ -224,6 +226,10 @@ class ConnectionPatch(In):
     inventory_reserve: Quantity = None
     zero_out_threshold: Quantity = None
     unmapped_shipping_method: Literal["pass", "error"] = None
+    # A store with several warehouses (issue 16): at most one connection of a store imports its
+    # orders (a second is refused with 422 naming the one that does).
+    imports_orders: StrictBool = None
+    counts_toward_store_stock: StrictBool = None
 
 
 RuleValue = AdapterValue | Annotated[list[AdapterValue], Field(max_length=20)]

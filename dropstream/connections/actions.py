@@ -131,6 +131,7 @@ def create_warehouse(customer: Merchant, *, platform: str, adapter: dict | None,
 def create_connection(*, name: str, customer: Merchant, store: Store,
                       warehouse: Warehouse) -> Connection:
     """A new connection, **disabled**, with its three channels (enabled, default schedules).
+    It imports the store's orders unless another connection of the store already does.
 
     Raises DuplicateConnection when the triple already exists, ConnectionsError when the store
     or warehouse belongs to another merchant.
@@ -145,8 +146,12 @@ def create_connection(*, name: str, customer: Merchant, store: Store,
     now = timezone.now()
     try:
         with transaction.atomic():
+            # A store's second warehouse starts as one that receives routed orders only: at
+            # most one connection imports a store's orders (issue 16).
+            importer = _importing_connection(store.pk, exclude=None)
             connection = Connection.objects.create(
-                name=name or store.name, customer=customer, store=store, warehouse=warehouse)
+                name=name or store.name, customer=customer, store=store, warehouse=warehouse,
+                imports_orders=importer is None)
             Channel.objects.bulk_create([
                 Channel(connection=connection, type=channel_type, enabled_at=now,
                         rules=DEFAULT_RULES[channel_type],
@@ -312,6 +317,9 @@ def update_warehouse(warehouse: Warehouse, changes: dict[str, Any]) -> Warehouse
 
 OPTION_LIMIT = 100_000
 NUMBER_OPTIONS = ("inventory_reserve", "zero_out_threshold")
+# A store with several warehouses (issue 16): which connection imports the store's orders, and
+# whose warehouse adds to the store's stock.
+SWITCHES = ("imports_orders", "counts_toward_store_stock")
 
 
 def _option_errors(changes: dict[str, Any]) -> dict[str, str]:
@@ -333,10 +341,36 @@ def _option_errors(changes: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def _importing_connection(store_id: int, *, exclude: int | None) -> Connection | None:
+    """The store's connection that imports its orders, other than ``exclude``; the caller's
+    transaction holds the store row, so two requests cannot both switch one on."""
+    Store.objects.select_for_update().filter(pk=store_id).first()
+    return (Connection.objects.filter(store_id=store_id, imports_orders=True)
+            .exclude(pk=exclude).order_by("pk").first())
+
+
+def _switch_errors(connection: Connection, changes: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with the multi-warehouse switches among ``changes``. Call inside the
+    transaction that saves them."""
+    errors = {key: f"{key} must be true or false" for key in SWITCHES
+              if key in changes and not isinstance(changes[key], bool)}
+    if changes.get("imports_orders") is True and not errors:
+        importer = _importing_connection(connection.store_id, exclude=connection.pk)
+        if importer is not None:
+            errors["imports_orders"] = (
+                f"connection “{importer.name}” (id {importer.pk}) already imports this store's "
+                "orders; a store's orders are imported by one connection only: switch it off "
+                "there first")
+    return errors
+
+
 def update_connection(connection: Connection, changes: dict[str, Any]) -> Connection:
     """Change name, locations, the options (inventory_reserve, zero_out_threshold,
-    unmapped_shipping_method) or enabled_at (through set_connection_enabled); all or nothing."""
-    editable = {"name", "locations", "enabled_at", "unmapped_shipping_method", *NUMBER_OPTIONS}
+    unmapped_shipping_method), the multi-warehouse switches (imports_orders: at most one
+    connection of a store; counts_toward_store_stock) or enabled_at (through
+    set_connection_enabled); all or nothing."""
+    editable = {"name", "locations", "enabled_at", "unmapped_shipping_method", *NUMBER_OPTIONS,
+                *SWITCHES}
     unknown = sorted(set(changes) - editable)
     if unknown:
         raise ConnectionsError({key: f"{key} cannot be changed" for key in unknown})
@@ -344,15 +378,18 @@ def update_connection(connection: Connection, changes: dict[str, Any]) -> Connec
     if errors:
         raise ConnectionsError(errors)
     with transaction.atomic():
+        errors = _switch_errors(connection, changes)
+        if errors:
+            raise ConnectionsError(errors)
         if "name" in changes:
             connection.name = changes["name"].strip()
         if "locations" in changes:
             connection.locations = list(changes["locations"] or [])
-        for key in ("unmapped_shipping_method", *NUMBER_OPTIONS):
+        for key in ("unmapped_shipping_method", *NUMBER_OPTIONS, *SWITCHES):
             if key in changes:
                 setattr(connection, key, changes[key])
         connection.save(update_fields=["name", "locations", "unmapped_shipping_method",
-                                       *NUMBER_OPTIONS])
+                                       *NUMBER_OPTIONS, *SWITCHES])
         if "enabled_at" in changes:
             set_connection_enabled(connection, changes["enabled_at"])
     return connection

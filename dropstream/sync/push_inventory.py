@@ -5,6 +5,13 @@ as_of``), not when the hub read it, so units of an order exported between the sn
 read are still reserved (the warehouse's figure does not count them yet), and an older snapshot
 delivered late never overwrites a newer level.
 
+Several warehouses (issue 16): a store may have one connection per warehouse. Whichever of them
+runs, the quantity written is the store-wide sum over the connections that count toward the
+store's stock, each from its warehouse's latest stored levels less the unsent orders routed to
+it; the smart-sync baseline (StoreInventory) is the store's, so two connections running back to
+back with nothing changed write once. The store's stock lock (inventory/locks.py) keeps two of
+them from writing sums computed at once.
+
 Writes: every write to the store is recorded as an Intent before it is sent and marked done
 after (DESIGN.md invariant 1). A run that died in between leaves the intent pending; the next
 run writes those SKUs again after reading what the store holds (a full sync of them), so a
@@ -27,9 +34,10 @@ from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection, Store, Warehouse
 from dropstream.intents.models import Intent, IntentState
 from dropstream.inventory.compute import changed_quantities, store_quantities
+from dropstream.inventory.locks import store_stock_lock
 from dropstream.inventory.models import InventoryLevel, StoreInventory
 from dropstream.orders.models import OrderLine, OrderStatus
-from dropstream.orders.prepare import load_catalog
+from dropstream.orders.prepare import CatalogView, load_catalog
 from dropstream.platforms.base import (
     InventoryWriteResult,
     StoreAdapter,
@@ -128,7 +136,10 @@ def reserved_units(lines, listings: dict[str, str], bundles: dict[str, list[tupl
     return reserved
 
 
-def compute_store_levels(connection: Connection) -> dict[str, int]:
+def connection_levels(connection: Connection, catalog: CatalogView) -> dict[str, int]:
+    """Store SKU → what ``connection``'s warehouse can give the store: its levels less the units
+    of unsent orders routed to this connection (``Order.connection``), its reserve and its
+    zero-out threshold (compute.py). SKUs the warehouse never reported are left out."""
     levels = InventoryLevel.objects.filter(warehouse_id=connection.warehouse_id)
     available: dict[str, int] = {}
     snapshot_of: dict[str, datetime] = {}
@@ -136,8 +147,9 @@ def compute_store_levels(connection: Connection) -> dict[str, int]:
                                                                 t=Min("as_of"))):
         available[sku] = qty  # summed over facilities
         snapshot_of[sku] = oldest  # the oldest facility snapshot: reserve conservatively
+    if not available:
+        return {}
     oldest = levels.aggregate(t=Min("as_of"))["t"]
-    catalog = load_catalog(connection)
     reserved = reserved_units(open_store_lines(connection, oldest), catalog.listings,
                               catalog.bundles, snapshot_of)
     return store_quantities(available, listings=catalog.listings, bundles=catalog.bundles,
@@ -145,9 +157,57 @@ def compute_store_levels(connection: Connection) -> dict[str, int]:
                             zero_out_threshold=connection.zero_out_threshold)
 
 
+def store_connections(connection: Connection) -> list[Connection]:
+    """Every connection of ``connection``'s store and merchant (one per warehouse), itself
+    included as given, so the running connection's settings are the ones it was loaded with."""
+    others = (Connection.objects.filter(store_id=connection.store_id,
+                                        customer_id=connection.customer_id)
+              .exclude(pk=connection.pk).select_related("warehouse"))
+    return [connection, *others]
+
+
+def counts(connection: Connection) -> bool:
+    """Whether the connection's warehouse adds to its store's stock: switched on and enabled
+    (a disabled connection's levels are no longer read, and an old connection left disabled
+    after a move to another warehouse must not add its last levels to the store's)."""
+    return connection.counts_toward_store_stock and connection.enabled_at is not None
+
+
+@dataclass
+class StoreStock:
+    """What the store should show: ``quantities`` summed over the warehouses that count, and
+    ``withdrawn``, the SKUs stocked only by warehouses that do not (``counts``)."""
+
+    quantities: dict[str, int]
+    withdrawn: set[str]
+
+
+def compute_store_stock(connection: Connection) -> StoreStock:
+    """The store-wide stock, whichever of the store's connections runs: per store SKU, the sum
+    over the connections that ``count`` of their ``connection_levels``, each from its
+    warehouse's latest stored levels (issue 16)."""
+    catalog = load_catalog(connection)  # listings are the store's, bundles the merchant's
+    quantities: dict[str, int] = {}
+    switched_off: set[str] = set()
+    for member in store_connections(connection):
+        levels = connection_levels(member, catalog)
+        if not counts(member):
+            switched_off.update(levels)
+            continue
+        for sku, quantity in levels.items():
+            quantities[sku] = quantities.get(sku, 0) + quantity
+    return StoreStock(quantities=quantities, withdrawn=switched_off - set(quantities))
+
+
+def compute_store_levels(connection: Connection) -> dict[str, int]:
+    """Store SKU → the quantity the store should show (``compute_store_stock``)."""
+    return compute_store_stock(connection).quantities
+
+
 def _interrupted_writes(connection: Connection) -> tuple[list[Intent], set[str]]:
-    """Writes a run recorded but did not finish, and their SKUs."""
-    pending = list(Intent.objects.filter(connection=connection, kind=WRITE,
+    """Writes to the store that a run (of any of its connections) recorded but did not finish,
+    and their SKUs."""
+    pending = list(Intent.objects.filter(connection__store_id=connection.store_id, kind=WRITE,
                                          state=IntentState.PENDING))
     skus = {sku for intent in pending for sku in intent.payload.get("quantities", {})}
     return pending, skus
@@ -155,10 +215,24 @@ def _interrupted_writes(connection: Connection) -> tuple[list[Intent], set[str]]
 
 def write_levels(connection: Connection, adapter: StoreAdapter, *, full: bool,
                  report: InventoryReport) -> None:
-    computed = compute_store_levels(connection)
+    """Write the store-wide stock's changes (all of it when ``full``) under the store's stock
+    lock: another connection of the store computes and writes after this one has recorded
+    what it wrote, so it finds nothing to write when nothing changed, and never writes a sum
+    computed before this one's."""
+    with store_stock_lock(connection.store_id):
+        _write_store_stock(connection, adapter, full=full, report=report)
+
+
+def _write_store_stock(connection: Connection, adapter: StoreAdapter, *, full: bool,
+                       report: InventoryReport) -> None:
+    stock = compute_store_stock(connection)
+    computed = stock.quantities
     report.computed = len(computed)
     last = dict(StoreInventory.objects.filter(store_id=connection.store_id)
                 .values_list("sku", "quantity"))
+    # The hub wrote these from a warehouse that no longer counts: withdraw them (0), rather
+    # than leave a figure in the store that nothing backs any more.
+    computed.update({sku: 0 for sku in stock.withdrawn if sku in last})
     interrupted, unsettled = _interrupted_writes(connection)
     changes = changed_quantities(computed, last, full=full)
     changes.update({sku: computed[sku] for sku in unsettled if sku in computed})

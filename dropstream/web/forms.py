@@ -220,6 +220,15 @@ class ConnectionOptionsForm(forms.Form):
     unmapped_shipping_method = forms.ChoiceField(
         label="Shipping method with no map entry",
         choices=[("pass", "Send the store's text unchanged"), ("error", "Put the order in Error")])
+    # A store with several warehouses, one connection each (issue 16).
+    imports_orders = forms.BooleanField(
+        required=False, label="Imports the store's orders",
+        help_text="One connection of a store imports its orders; the others receive only the "
+                  "orders the store's rules route to them.")
+    counts_toward_store_stock = forms.BooleanField(
+        required=False, label="Counts toward store stock",
+        help_text="This warehouse's quantities are added to the store's: the store shows the "
+                  "sum over its warehouses that count.")
 
 
 class ShippingMapForm(forms.Form):
@@ -453,6 +462,8 @@ def connection_options_initial(connection) -> dict[str, Any]:
     return {"name": connection.name, "inventory_reserve": connection.inventory_reserve,
             "zero_out_threshold": connection.zero_out_threshold,
             "unmapped_shipping_method": connection.unmapped_shipping_method,
+            "imports_orders": connection.imports_orders,
+            "counts_toward_store_stock": connection.counts_toward_store_stock,
             "import_since": connection.store.import_since}
 
 

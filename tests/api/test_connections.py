@@ -53,7 +53,8 @@ def test_the_reference_nested_example_creates_everything_disabled(admin_api):
         "warehouse_id": connection.warehouse_id, "store_id": connection.store_id,
         "name": "My New Connection", "connection_type": "fulfillment",
         "created_at": listed[0]["created_at"], "enabled_at": None, "locations": [],
-        "inventory_reserve": 0, "zero_out_threshold": 0, "unmapped_shipping_method": "pass"}]
+        "inventory_reserve": 0, "zero_out_threshold": 0, "unmapped_shipping_method": "pass",
+        "imports_orders": True, "counts_toward_store_stock": True}]
     channels = admin_api.get(f"/api/connections/{connection.pk}/channels").json()
     assert sorted(c["type"] for c in channels) == ["inventory", "sales_order", "shipment"]
 
