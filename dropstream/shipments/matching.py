@@ -128,16 +128,26 @@ def order_for(warehouse_id: int, order_number: str) -> tuple[Order | None, str]:
     return orders_for(warehouse_id, [order_number])[order_number]
 
 
-def orders_for(warehouse_id: int, order_numbers: Iterable[str]
+# What matching many shipments at once reads of an order (``orders_for``): the row is wide.
+MATCH_FIELDS = ("id", "connection_id", "warehouse_order_number", "external_id",
+                "external_display_id", "status", "error_message", "retry_at", "updated_at")
+# ... and of an order line.
+LINE_FIELDS = ("id", "order_id", "parent_id", "line_number", "warehouse_sku", "store_sku",
+               "quantity_ordered", "quantity_shipped", "canceled")
+
+
+def orders_for(warehouse_id: int, order_numbers: Iterable[str], *, lean: bool = False
                ) -> dict[str, tuple[Order | None, str]]:
     """``order_for`` of many order numbers in one query (the order rows are locked, as there):
-    number → (order, "") or (None, why not)."""
+    number → (order, "") or (None, why not). ``lean`` reads only ``MATCH_FIELDS`` (any other
+    field is read when first used)."""
     numbers = set(order_numbers)
     sent: dict[str, list[Order]] = defaultdict(list)
-    for order in (Order.objects.select_for_update(of=("self",))
-                  .filter(connection__warehouse_id=warehouse_id,
-                          warehouse_order_number__in=numbers)
-                  .exclude(export_reference="").select_related("connection").order_by("-id")):
+    found = (Order.objects.select_for_update(of=("self",))
+             .filter(connection__warehouse_id=warehouse_id, warehouse_order_number__in=numbers)
+             .exclude(export_reference="").order_by("-id"))
+    found = found.only(*MATCH_FIELDS) if lean else found.select_related("connection")
+    for order in found:
         sent[order.warehouse_order_number].append(order)
     return {number: _sent_order(number, sent.get(number, [])) for number in numbers}
 

@@ -36,6 +36,7 @@ from dropstream.platforms.base import (
 )
 from dropstream.platforms.errors import PlatformError, RemoteValidationError, is_connection_level
 from dropstream.shipments.matching import (
+    LINE_FIELDS,
     NOT_POSTED_FOR,
     Attachment,
     attach_many,
@@ -97,7 +98,7 @@ def store_warehouse_shipment(connection: Connection, incoming: WarehouseShipment
                                    key=incoming.key).exists():
             return "duplicate", []
         order, unmatched = order_for(connection.warehouse_id, incoming.order_number)
-        shipment = _new_shipment(order.connection if order is not None else connection,
+        shipment = _new_shipment(order.connection_id if order is not None else connection.pk,
                                  connection.warehouse_id, order, incoming, source)
         shipment.save(force_insert=True)
         rows = incoming.source_rows or (0,)
@@ -197,7 +198,8 @@ def _store_chunk(connection: Connection, chunk: list[WarehouseShipment] | tuple,
             known = set(Shipment.objects.filter(warehouse_id=warehouse_id,
                                                 key__in=[s.key for s in chunk])
                         .values_list("key", flat=True))
-            orders = orders_for(warehouse_id, {s.order_number for s in chunk if s.key not in known})
+            orders = orders_for(warehouse_id,
+                                {s.order_number for s in chunk if s.key not in known}, lean=True)
             physical = _physical_lines([order for order, _ in orders.values() if order])
             plain: list[tuple[WarehouseShipment, Order, list]] = []
             taken: set[int | str] = set()
@@ -216,7 +218,7 @@ def _store_chunk(connection: Connection, chunk: list[WarehouseShipment] | tuple,
                 taken.update((order.pk, incoming.key))
                 plain.append((incoming, order, pairs))
             created = Shipment.objects.bulk_create(
-                [_new_shipment(order.connection, warehouse_id, order, incoming, source)
+                [_new_shipment(order.connection_id, warehouse_id, order, incoming, source)
                  for incoming, order, _ in plain], batch_size=500)
             attach_many([Attachment(shipment, order, physical[order.pk], pairs)
                          for shipment, (_, order, pairs) in zip(created, plain, strict=True)])
@@ -232,15 +234,16 @@ def _store_chunk(connection: Connection, chunk: list[WarehouseShipment] | tuple,
 def _physical_lines(orders: list[Order]) -> dict[int, list[OrderLine]]:
     """Each order's numbered (warehouse) lines, for all ``orders`` in one query."""
     lines: dict[int, list[OrderLine]] = {order.pk: [] for order in orders}
-    for line in OrderLine.objects.filter(order__in=orders, line_number__isnull=False):
+    for line in OrderLine.objects.filter(order__in=orders, line_number__isnull=False
+                                         ).only(*LINE_FIELDS):
         lines[line.order_id].append(line)
     return lines
 
 
-def _new_shipment(connection: Connection, warehouse_id: int, order: Order | None,
+def _new_shipment(connection_id: int, warehouse_id: int, order: Order | None,
                   incoming: WarehouseShipment, source: str) -> Shipment:
     return Shipment(
-        connection=connection, warehouse_id=warehouse_id, order=order,
+        connection_id=connection_id, warehouse_id=warehouse_id, order=order,
         key=incoming.key, order_number=incoming.order_number,
         tracking_number=incoming.tracking_number, carrier=incoming.carrier,
         service=incoming.service, ship_date=incoming.ship_date, weight=incoming.weight,
@@ -328,30 +331,31 @@ def _bundles_completed_by(shipment: Shipment, parent_id: int) -> int:
 def store_shipments_for(shipments: list[Shipment]) -> dict[int, StoreShipment]:
     """The store's view of each shipment, by shipment id: quantities per store line (bundle
     components become whole bundles). The lines of all of them are read in one query."""
-    lines_of: dict[int, list[OrderLine]] = defaultdict(list)
-    quantities_of: dict[int, list[int]] = defaultdict(list)
-    for line in (ShipmentLine.objects.filter(shipment__in=shipments, order_line__isnull=False)
-                 .select_related("order_line", "order_line__parent")):
-        lines_of[line.shipment_id].append(line.order_line)
-        quantities_of[line.shipment_id].append(line.quantity)
-    return {shipment.pk: _store_shipment(shipment, lines_of[shipment.pk],
-                                         quantities_of[shipment.pk])
+    lines_of: dict[int, list[tuple[str, int | None, str, int]]] = defaultdict(list)
+    for shipment_id, *line in (
+            ShipmentLine.objects.filter(shipment__in=shipments, order_line__isnull=False)
+            .values_list("shipment_id", "order_line__external_line_id", "order_line__parent_id",
+                         "order_line__parent__external_line_id", "quantity")):
+        lines_of[shipment_id].append(tuple(line))
+    return {shipment.pk: _store_shipment(shipment, lines_of[shipment.pk])
             for shipment in shipments}
 
 
-def _store_shipment(shipment: Shipment, order_lines: list[OrderLine],
-                    quantities: list[int]) -> StoreShipment:
+def _store_shipment(shipment: Shipment, shipped: list[tuple[str, int | None, str, int]]
+                    ) -> StoreShipment:
+    """One shipment in the store's terms, from its (store line id, bundle parent id, the
+    parent's store line id, quantity) lines."""
     lines: dict[str, int] = defaultdict(int)
-    bundle_parts: dict[int, OrderLine] = {}
-    for order_line, quantity in zip(order_lines, quantities, strict=True):
-        if order_line.parent_id:
-            bundle_parts.setdefault(order_line.parent_id, order_line)
+    parents: dict[int, str] = {}
+    for external_line_id, parent_id, parent_line_id, quantity in shipped:
+        if parent_id:
+            parents[parent_id] = parent_line_id
         else:
-            lines[order_line.external_line_id] += quantity
-    for parent_id, part in bundle_parts.items():
+            lines[external_line_id] += quantity
+    for parent_id, parent_line_id in parents.items():
         added = _bundles_completed_by(shipment, parent_id)
         if added:
-            lines[part.parent.external_line_id] += added
+            lines[parent_line_id] += added
     return StoreShipment(
         order_external_id=shipment.order.external_id,
         tracking_number=shipment.tracking_number,
