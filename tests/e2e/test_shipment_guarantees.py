@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from django.db import connection as db_connection
 from django.utils import timezone
 
 from dropstream.alerts.models import Alert, AlertKind
