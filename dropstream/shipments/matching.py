@@ -10,6 +10,8 @@ ship more than was ordered, is kept in Error with its lines as sent and an alert
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +19,7 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.orders import status as order_status
-from dropstream.orders.models import Order, OrderLine, OrderStatus
+from dropstream.orders.models import Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.platforms.base import WarehouseShipment, WarehouseShipmentLine
 from dropstream.shipments.models import Shipment, ShipmentLine, ShipmentState
 
@@ -72,19 +74,26 @@ def _refresh_bundle_parents(order: Order, physical: list[OrderLine]) -> None:
 UNCONFIRMED = (S.QUEUED, S.DELAYED, S.ERROR)
 
 
+def shipped_status(physical: list[OrderLine]) -> str | None:
+    """Shipped or Partially Shipped from the quantities of an order's ``physical`` lines; None
+    when every line is canceled."""
+    live = [line for line in physical if not line.canceled]
+    if not live:
+        return None
+    done = all(line.quantity_shipped >= line.quantity_ordered for line in live)
+    return S.SHIPPED if done else S.PARTIALLY_SHIPPED
+
+
 def _update_order_status(order: Order, physical: list[OrderLine]) -> None:
     """Move the order to Shipped or Partially Shipped from its ``physical`` lines' quantities.
 
     A shipment proves the warehouse has the order: one that is still Queued (its file's
     confirmation was lost) first becomes Open, so its status follows its shipments.
     """
-    physical = [line for line in physical if not line.canceled]
-    if not physical:
+    target = shipped_status(physical)
+    if target is None or order.status == target:
         return
-    done = all(line.quantity_shipped >= line.quantity_ordered for line in physical)
-    target = S.SHIPPED if done else S.PARTIALLY_SHIPPED
-    if order.status == target:
-        return
+    done = target == S.SHIPPED
     if order.status in NOT_POSTED_FOR:
         order_status.record(order, "late_shipment",
                             "A shipment arrived for this order after it was "
@@ -116,16 +125,39 @@ def follow_shipments(order_ids: list[int]) -> int:
 def order_for(warehouse_id: int, order_number: str) -> tuple[Order | None, str]:
     """The order the hub sent under ``order_number`` to this warehouse, on any connection that
     uses the warehouse (several stores may share one): (order, "") or (None, why not)."""
-    candidates = list(Order.objects.select_for_update()
-                      .filter(connection__warehouse_id=warehouse_id,
-                              warehouse_order_number=order_number)
-                      .exclude(export_reference="").select_related("connection")
-                      .order_by("-id")[:20])
-    connections = {order.connection_id for order in candidates}
+    return orders_for(warehouse_id, [order_number])[order_number]
+
+
+# What matching many shipments at once reads of an order (``orders_for``): the row is wide.
+MATCH_FIELDS = ("id", "connection_id", "warehouse_order_number", "external_id",
+                "external_display_id", "status", "error_message", "retry_at", "updated_at")
+# ... and of an order line.
+LINE_FIELDS = ("id", "order_id", "parent_id", "line_number", "warehouse_sku", "store_sku",
+               "quantity_ordered", "quantity_shipped", "canceled")
+
+
+def orders_for(warehouse_id: int, order_numbers: Iterable[str], *, lean: bool = False
+               ) -> dict[str, tuple[Order | None, str]]:
+    """``order_for`` of many order numbers in one query (the order rows are locked, as there):
+    number → (order, "") or (None, why not). ``lean`` reads only ``MATCH_FIELDS`` (any other
+    field is read when first used)."""
+    numbers = set(order_numbers)
+    sent: dict[str, list[Order]] = defaultdict(list)
+    found = (Order.objects.select_for_update(of=("self",))
+             .filter(connection__warehouse_id=warehouse_id, warehouse_order_number__in=numbers)
+             .exclude(export_reference="").order_by("-id"))
+    found = found.only(*MATCH_FIELDS) if lean else found.select_related("connection")
+    for order in found:
+        sent[order.warehouse_order_number].append(order)
+    return {number: _sent_order(number, sent.get(number, [])) for number in numbers}
+
+
+def _sent_order(order_number: str, candidates: list[Order]) -> tuple[Order | None, str]:
+    """The newest of the orders sent under one number, newest first, or why none is taken."""
     if not candidates:
         return None, (f"No order {order_number} was sent to this warehouse by any of its "
                       "connections; the shipment is kept for review.")
-    if len(connections) > 1:
+    if len({order.connection_id for order in candidates}) > 1:
         names = ", ".join(sorted({str(order.connection) for order in candidates}))
         return None, (f"Order number {order_number} was sent to this warehouse by several "
                       f"connections ({names}); the shipment is kept for review.")
@@ -181,3 +213,61 @@ def keep_in_error(shipment: Shipment, lines, message: str) -> None:
     shipment.save(update_fields=["state", "error_message"])
     raise_alert(AlertKind.SHIPMENT_UNMATCHED, f"Shipment {shipment}: {message}",
                 connection=shipment.connection, channel="shipment", related=shipment)
+
+
+@dataclass
+class Attachment:
+    """A stored shipment whose lines ``match_plainly`` paired with its order's lines."""
+
+    shipment: Shipment
+    order: Order
+    physical: list[OrderLine]
+    pairs: list[tuple[OrderLine, int, str]]
+
+
+def match_plainly(order: Order, incoming: WarehouseShipment,
+                  physical: list[OrderLine]) -> list[tuple[OrderLine, int, str]] | None:
+    """The (line, quantity, sku) pairs of a shipment that ``attach_many`` can attach with the
+    others of its chunk, or None when it needs ``attach_to_order`` one by one: a line that does
+    not match or ships too much (kept in Error), a bundle (its parent's count is recomputed),
+    or an order that is closed or not confirmed at the warehouse (an activity or alert of its
+    own)."""
+    if order.status in NOT_POSTED_FOR or order.status in UNCONFIRMED:
+        return None
+    if any(line.parent_id for line in physical):
+        return None
+    pairs, problems = _match_lines(order, incoming, physical)
+    return None if problems else pairs
+
+
+def attach_many(attachments: list[Attachment]) -> None:
+    """``attach_to_order`` for shipments of distinct orders that ``match_plainly`` accepted: the
+    lines, shipped quantities, activities and status moves each in one statement (or one per
+    target status). The caller holds the order rows in its transaction."""
+    if not attachments:
+        return
+    ShipmentLine.objects.bulk_create([
+        ShipmentLine(shipment=item.shipment, order_line=line, line_number=line.line_number,
+                     sku=sku, quantity=quantity)
+        for item in attachments for line, quantity, sku in item.pairs], batch_size=500)
+    changed: dict[int, OrderLine] = {}
+    for item in attachments:
+        for line, quantity, _ in item.pairs:
+            line.quantity_shipped += quantity
+            changed[line.pk] = line
+    order_status.update_rows(list(changed.values()), ("quantity_shipped",))
+    OrderActivity.objects.bulk_create([
+        OrderActivity(order_id=item.order.pk, event="shipment_received",
+                      message=f"{item.shipment.carrier} {item.shipment.service} "
+                              f"{item.shipment.tracking_number}".strip()[:4000])
+        for item in attachments], batch_size=500)
+    moving: dict[str, list[Order]] = defaultdict(list)
+    for item in attachments:
+        target = shipped_status(item.physical)
+        if (target is not None and target != item.order.status
+                and target in order_status.ALLOWED.get(item.order.status, frozenset())):
+            moving[target].append(item.order)
+    for target, orders in moving.items():
+        order_status.transition_each(
+            orders, target, event="shipped",
+            message="Every line has shipped." if target == S.SHIPPED else "Some lines have shipped.")

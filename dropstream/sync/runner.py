@@ -107,7 +107,7 @@ def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMe
             Warehouse.objects.filter(pk=connection.warehouse_id).update(
                 order_status_imported_at=timezone.now())
             _say(progress, "posting shipments to the store")
-            post_shipments(connection, store, report)
+            post_shipments(connection, store, report, checkpoint=meter.flush)
             result.counts["abandoned"] = abandon_stale_orders(connection)
     finally:
         result.counts.update({f"shipments_{k}": v for k, v in asdict(report).items()})

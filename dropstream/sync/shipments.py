@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
@@ -21,7 +23,7 @@ from dropstream.alerts.models import AlertKind
 from dropstream.connections.models import Connection
 from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
-from dropstream.orders.models import Order, OrderLine, OrderStatus
+from dropstream.orders.models import Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.platforms.base import (
     RowError,
     StoreAdapter,
@@ -34,18 +36,36 @@ from dropstream.platforms.base import (
 )
 from dropstream.platforms.errors import PlatformError, RemoteValidationError, is_connection_level
 from dropstream.shipments.matching import (
+    LINE_FIELDS,
     NOT_POSTED_FOR,
+    Attachment,
+    attach_many,
     attach_to_order,
     keep_in_error,
+    match_plainly,
     order_for,
+    orders_for,
 )
 from dropstream.shipments.models import Shipment, ShipmentLine, ShipmentState
 from dropstream.sync.adapters import remember_document
+from dropstream.sync.errors import RunStopped
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
 POST = "shipment_post"
 MARK_SHIPPED = "order_shipped"
+# Shipments are stored this many per transaction (bulk inserts); the ones that need more than
+# attaching, and any chunk the database refuses, go one by one.
+IMPORT_CHUNK = 200
+# Shipments (and shipped statuses) are posted this many per round: the round's intents are
+# recorded in one commit, what its requests did in another.
+POST_CHUNK = 100
+# Requests in flight to one store at once, as import_orders.DETAIL_WORKERS: the store's answer
+# times overlap; the request count stays the bound (one POST per shipment).
+POST_WORKERS = 4
+# What posting reads of an order (the row is wide; anything else is read when needed).
+ORDER_FIELDS = ("id", "connection_id", "parent_id", "external_id", "external_display_id",
+                "status", "store_status_set_at")
 
 
 @dataclass
@@ -78,14 +98,9 @@ def store_warehouse_shipment(connection: Connection, incoming: WarehouseShipment
                                    key=incoming.key).exists():
             return "duplicate", []
         order, unmatched = order_for(connection.warehouse_id, incoming.order_number)
-        shipment = Shipment.objects.create(
-            connection=order.connection if order is not None else connection,
-            warehouse_id=connection.warehouse_id, order=order,
-            key=incoming.key, order_number=incoming.order_number,
-            tracking_number=incoming.tracking_number, carrier=incoming.carrier,
-            service=incoming.service, ship_date=incoming.ship_date, weight=incoming.weight,
-            cost=incoming.cost, warehouse_shipment_id=incoming.warehouse_shipment_id,
-            source_file=source)
+        shipment = _new_shipment(order.connection_id if order is not None else connection.pk,
+                                 connection.warehouse_id, order, incoming, source)
+        shipment.save(force_insert=True)
         rows = incoming.source_rows or (0,)
         if order is None:
             keep_in_error(shipment, incoming.lines, unmatched)
@@ -162,23 +177,99 @@ def store_document(connection: Connection, document: WarehouseDocument,
                              extra={"connection_id": connection.pk, "channel": "shipment"})
             failed.append(f"cancellation of {cancellation.order_number}: "
                           f"{type(exc).__name__}: {exc}")
-    for incoming in document.shipments:
-        try:
-            outcome, row_errors = _store_one(connection, incoming, document.name)
-        except Exception as exc:  # noqa: BLE001 — one bad shipment never stops the document
-            logger.exception("storing shipment %s failed", incoming.key,
-                             extra={"connection_id": connection.pk, "channel": "shipment"})
-            failed.append(f"{incoming.key}: {type(exc).__name__}: {exc}")
-            report.errors += 1
-            continue
-        errors.extend(row_errors)
-        if outcome == "imported":
-            report.imported += 1
-        elif outcome == "duplicate":
-            report.duplicates += 1
-        elif outcome == "unmatched":
-            report.unmatched += 1
+    for start in range(0, len(document.shipments), IMPORT_CHUNK):
+        chunk = document.shipments[start:start + IMPORT_CHUNK]
+        for incoming in _store_chunk(connection, chunk, document.name, report):
+            _store_each(connection, incoming, document.name, report, errors, failed)
     return errors, failed
+
+
+def _store_chunk(connection: Connection, chunk: list[WarehouseShipment] | tuple,
+                 source: str, report: ShipmentReport) -> list[WarehouseShipment]:
+    """Store, in one transaction, the shipments of ``chunk`` that need nothing but attaching
+    (``matching.match_plainly``): a new key, the only one of its order in the chunk. Returns
+    the others, in file order, for the one-by-one path (which keeps problems in Error with
+    their alerts); all of them when the database refuses the chunk (a concurrent run stored
+    one, a row the database rejects), so one bad shipment never stops the rest."""
+    warehouse_id = connection.warehouse_id
+    rest: list[WarehouseShipment] = []
+    try:
+        with transaction.atomic():
+            known = set(Shipment.objects.filter(warehouse_id=warehouse_id,
+                                                key__in=[s.key for s in chunk])
+                        .values_list("key", flat=True))
+            orders = orders_for(warehouse_id,
+                                {s.order_number for s in chunk if s.key not in known}, lean=True)
+            physical = _physical_lines([order for order, _ in orders.values() if order])
+            plain: list[tuple[WarehouseShipment, Order, list]] = []
+            taken: set[int | str] = set()
+            duplicates = 0
+            for incoming in chunk:
+                if incoming.key in known:
+                    duplicates += 1
+                    continue
+                order = orders[incoming.order_number][0]
+                pairs = (match_plainly(order, incoming, physical[order.pk])
+                         if order is not None and order.pk not in taken
+                         and incoming.key not in taken else None)
+                if pairs is None:
+                    rest.append(incoming)
+                    continue
+                taken.update((order.pk, incoming.key))
+                plain.append((incoming, order, pairs))
+            created = Shipment.objects.bulk_create(
+                [_new_shipment(order.connection_id, warehouse_id, order, incoming, source)
+                 for incoming, order, _ in plain], batch_size=500)
+            attach_many([Attachment(shipment, order, physical[order.pk], pairs)
+                         for shipment, (_, order, pairs) in zip(created, plain, strict=True)])
+    except DatabaseError:
+        logger.info("storing %d shipment(s) together failed; storing them one by one",
+                    len(chunk), extra={"connection_id": connection.pk, "channel": "shipment"})
+        return list(chunk)
+    report.imported += len(plain)
+    report.duplicates += duplicates
+    return rest
+
+
+def _physical_lines(orders: list[Order]) -> dict[int, list[OrderLine]]:
+    """Each order's numbered (warehouse) lines, for all ``orders`` in one query."""
+    lines: dict[int, list[OrderLine]] = {order.pk: [] for order in orders}
+    for line in OrderLine.objects.filter(order__in=orders, line_number__isnull=False
+                                         ).only(*LINE_FIELDS):
+        lines[line.order_id].append(line)
+    return lines
+
+
+def _new_shipment(connection_id: int, warehouse_id: int, order: Order | None,
+                  incoming: WarehouseShipment, source: str) -> Shipment:
+    return Shipment(
+        connection_id=connection_id, warehouse_id=warehouse_id, order=order,
+        key=incoming.key, order_number=incoming.order_number,
+        tracking_number=incoming.tracking_number, carrier=incoming.carrier,
+        service=incoming.service, ship_date=incoming.ship_date, weight=incoming.weight,
+        cost=incoming.cost, warehouse_shipment_id=incoming.warehouse_shipment_id,
+        source_file=source)
+
+
+def _store_each(connection: Connection, incoming: WarehouseShipment, source: str,
+                report: ShipmentReport, errors: list[RowError], failed: list[str]) -> None:
+    """Store one shipment on its own, counting it in ``report`` and its problems in
+    ``errors`` / ``failed``."""
+    try:
+        outcome, row_errors = _store_one(connection, incoming, source)
+    except Exception as exc:  # noqa: BLE001 — one bad shipment never stops the document
+        logger.exception("storing shipment %s failed", incoming.key,
+                         extra={"connection_id": connection.pk, "channel": "shipment"})
+        failed.append(f"{incoming.key}: {type(exc).__name__}: {exc}")
+        report.errors += 1
+        return
+    errors.extend(row_errors)
+    if outcome == "imported":
+        report.imported += 1
+    elif outcome == "duplicate":
+        report.duplicates += 1
+    elif outcome == "unmatched":
+        report.unmatched += 1
 
 
 def import_shipments(connection: Connection, adapter: WarehouseAdapter,
@@ -237,23 +328,34 @@ def _bundles_completed_by(shipment: Shipment, parent_id: int) -> int:
     return complete(upto) - complete(before)
 
 
-def store_shipment_for(shipment: Shipment) -> StoreShipment:
-    """The store's view: quantities per store line (bundle components become whole bundles)."""
+def store_shipments_for(shipments: list[Shipment]) -> dict[int, StoreShipment]:
+    """The store's view of each shipment, by shipment id: quantities per store line (bundle
+    components become whole bundles). The lines of all of them are read in one query."""
+    lines_of: dict[int, list[tuple[str, int | None, str, int]]] = defaultdict(list)
+    for shipment_id, *line in (
+            ShipmentLine.objects.filter(shipment__in=shipments, order_line__isnull=False)
+            .values_list("shipment_id", "order_line__external_line_id", "order_line__parent_id",
+                         "order_line__parent__external_line_id", "quantity")):
+        lines_of[shipment_id].append(tuple(line))
+    return {shipment.pk: _store_shipment(shipment, lines_of[shipment.pk])
+            for shipment in shipments}
+
+
+def _store_shipment(shipment: Shipment, shipped: list[tuple[str, int | None, str, int]]
+                    ) -> StoreShipment:
+    """One shipment in the store's terms, from its (store line id, bundle parent id, the
+    parent's store line id, quantity) lines."""
     lines: dict[str, int] = defaultdict(int)
-    bundle_parts: dict[int, list[tuple[ShipmentLine, OrderLine]]] = defaultdict(list)
-    for line in shipment.lines.select_related("order_line", "order_line__parent"):
-        order_line = line.order_line
-        if order_line is None:
-            continue
-        if order_line.parent_id:
-            bundle_parts[order_line.parent_id].append((line, order_line))
+    parents: dict[int, str] = {}
+    for external_line_id, parent_id, parent_line_id, quantity in shipped:
+        if parent_id:
+            parents[parent_id] = parent_line_id
         else:
-            lines[order_line.external_line_id] += line.quantity
-    for parent_id in bundle_parts:
+            lines[external_line_id] += quantity
+    for parent_id, parent_line_id in parents.items():
         added = _bundles_completed_by(shipment, parent_id)
         if added:
-            parent = bundle_parts[parent_id][0][1].parent
-            lines[parent.external_line_id] += added
+            lines[parent_line_id] += added
     return StoreShipment(
         order_external_id=shipment.order.store_external_id,
         tracking_number=shipment.tracking_number,
@@ -265,147 +367,481 @@ def store_shipment_for(shipment: Shipment) -> StoreShipment:
     )
 
 
-def _claimed_elsewhere(shipment: Shipment) -> frozenset[str]:
-    """Store shipment ids that other hub shipments of the same order already stand for: a
-    retry's look-up must not take one of them for this package (two packages may share a
-    tracking number, or have none and the same lines)."""
-    return frozenset(Shipment.objects.filter(order_id=shipment.order_id)
-                     .exclude(pk=shipment.pk).exclude(store_shipment_id="")
-                     .values_list("store_shipment_id", flat=True))
+def _claimed_by_order(shipments: list[Shipment]) -> dict[int, dict[int, str]]:
+    """Order id → {hub shipment id: store shipment id} for the shipments of these orders that
+    the store already has: a retry's look-up must not take one of them for another package
+    (two packages may share a tracking number, or have none and the same lines)."""
+    claimed: dict[int, dict[int, str]] = defaultdict(dict)
+    for order_id, pk, store_id in (Shipment.objects
+                                   .filter(order_id__in={s.order_id for s in shipments})
+                                   .exclude(store_shipment_id="")
+                                   .values_list("order_id", "pk", "store_shipment_id")):
+        claimed[order_id][pk] = store_id
+    return claimed
 
 
-def _post_one(connection: Connection, adapter: StoreAdapter, shipment: Shipment) -> bool:
-    outgoing = store_shipment_for(shipment)
-    if not outgoing.lines:
-        # Only part of a bundle: the store has no line to mark until a package completes one.
-        Shipment.objects.filter(pk=shipment.pk).update(
-            state=ShipmentState.COMPLETED, posted_at=timezone.now(), error_message="")
-        order_status.record(shipment.order, "shipment_not_posted",
-                            f"Package {shipment.tracking_number or shipment.key} holds only part "
-                            "of a bundle; the store hears of it with the package that completes "
-                            "the bundle.")
+@dataclass
+class _Effect:
+    """One request a round makes on a worker: what it is for, and how it went."""
+
+    key: str  # the intent's key
+    fresh: bool  # the intent was created by this round (so it is removed if never started)
+    started: bool = False
+    error: BaseException | None = None
+
+
+@dataclass
+class _Post(_Effect):
+    shipment: Shipment | None = None
+    outgoing: StoreShipment | None = None
+    # Hub shipment id → store shipment id of the order's packages the store had at the start.
+    claimed: dict[int, str] = field(default_factory=dict)
+    store_id: str = ""
+
+
+@dataclass
+class _Mark(_Effect):
+    order: Order | None = None  # the store order (a part's parent)
+    for_order: int | None = None  # the order whose last package brought this about
+
+
+def _stops_the_run(error: BaseException | None) -> bool:
+    """A failure not about the one record: the store as a whole (a rotated token, an outage),
+    the run's lease, or a bug. Nothing more is sent; what was done is recorded first."""
+    if error is None:
         return False
-    # One commit records the intent (and this attempt) before the request is sent.
-    with transaction.atomic():
-        intent, created = Intent.objects.get_or_create(
-            key=f"{POST}:{shipment.pk}",
-            defaults={"kind": POST, "connection": connection, "reference": shipment.key,
-                      "attempts": 1})
-        if intent.state == IntentState.DONE:
-            Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.COMPLETED)
-            return False
-        Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.OPEN)
-        if not created:
-            intent.attempts += 1
-            intent.save(update_fields=["attempts"])
-    store_id = adapter.post_shipment(outgoing, check_existing=not created or intent.attempts > 1,
-                                     claimed=_claimed_elsewhere(shipment))
-    now = timezone.now()
-    with transaction.atomic():
-        Shipment.objects.filter(pk=shipment.pk).update(
-            state=ShipmentState.COMPLETED, store_shipment_id=str(store_id), posted_at=now,
-            error_message="")
-        intent.state, intent.done_at = IntentState.DONE, now
-        intent.save(update_fields=["state", "done_at"])
-        order_status.record(shipment.order, "shipment_posted",
-                            f"Shipment {shipment.tracking_number or shipment.key} posted to the "
-                            "store.")
-    return True
+    return not isinstance(error, PlatformError) or is_connection_level(error)
 
 
 def family_root_if_shipped(order: Order) -> Order | None:
     """The store order ``order`` stands for, when it and every part of it are done shipping
     (each Shipped, or ended without shipping, and at least one Shipped); else None. An order
     without parts is its own root."""
-    root = order if order.parent_id is None else Order.objects.get(pk=order.parent_id)
+    if order.parent_id is None and not Order.objects.filter(parent_id=order.pk).exists():
+        return order
+    root = order if order.parent_id is None else Order.objects.only(*ORDER_FIELDS).get(
+        pk=order.parent_id)
     statuses = [root.status, *Order.objects.filter(parent_id=root.pk)
                 .values_list("status", flat=True)]
-    if len(statuses) == 1:
-        return root
     ended = (S.SHIPPED, S.CLOSED, S.SKIPPED, S.ARCHIVED)
     if all(status in ended for status in statuses) and S.SHIPPED in statuses:
         return root
     return None
 
 
-def _family_status_set(root: Order, at) -> None:
-    Order.objects.filter(Q(pk=root.pk) | Q(parent_id=root.pk)).update(store_status_set_at=at)
+def _family_status_set(root_ids: list[int], at) -> None:
+    """Mark the store status set on these store orders and on every part of them."""
+    Order.objects.filter(Q(pk__in=root_ids) | Q(parent_id__in=root_ids)).update(
+        store_status_set_at=at)
 
 
-def _mark_shipped(connection: Connection, adapter: StoreAdapter, order: Order) -> bool:
+def _in_window(pool: ThreadPoolExecutor, workers: int, tasks: Iterable[list[_Effect]],
+               work: Callable[[list[_Effect]], None]) -> None:
+    """Run ``work`` on each task, in order, at most ``workers`` at once; once a finished task
+    holds a failure that stops the run, no further task starts (the running ones finish, so
+    each effect sent is recorded). ``work`` records its failures on the effects, never raises."""
+    todo = iter(tasks)
+    running: dict[Future, list[_Effect]] = {}
+    halted = False
+    while True:
+        while not halted and len(running) < workers:
+            task = next(todo, None)
+            if task is None:
+                break
+            running[pool.submit(work, task)] = task
+        if not running:
+            return
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            future.result()
+            if any(_stops_the_run(effect.error) for effect in running.pop(future)):
+                halted = True
+
+
+def _record_intents(connection: Connection, kind: str, references: dict[str, str]
+                    ) -> tuple[dict[str, Intent], set[str]]:
+    """Record one intent per key (key → reference) in the caller's transaction, before any
+    request (DESIGN.md invariant 1): new ones with one attempt, pending ones one more. Returns
+    (the intents that existed, by key — done ones untouched —, the keys created now)."""
+    existing = {intent.key: intent for intent in Intent.objects.select_for_update()
+                .filter(key__in=list(references))}
+    fresh = [key for key in references if key not in existing]
+    Intent.objects.bulk_create([Intent(key=key, kind=kind, connection=connection,
+                                       reference=references[key][:255], attempts=1)
+                                for key in fresh], batch_size=500)
+    Intent.objects.filter(pk__in=[i.pk for i in existing.values()
+                                  if i.state == IntentState.PENDING]
+                          ).update(attempts=F("attempts") + 1)
+    return existing, set(fresh)
+
+
+def _forget_unsent(effects: list[_Effect], model: type, pks: list[int] | None = None) -> None:
+    """Effects a stopped round never started: their fresh intents go (nothing was sent, so the
+    next run sends them plainly, with no look-up), pending ones get their attempt back."""
+    unsent = [effect for effect in effects if not effect.started]
+    Intent.objects.filter(key__in=[e.key for e in unsent if e.fresh]).delete()
+    Intent.objects.filter(key__in=[e.key for e in unsent if not e.fresh],
+                          state=IntentState.PENDING).update(attempts=F("attempts") - 1)
+    if pks:
+        model.objects.filter(pk__in=pks).update(state=ShipmentState.NEW)
+
+
+def _part_of_a_bundle(shipment: Shipment) -> None:
+    """A package holding only part of a bundle: the store has no line to mark until a package
+    completes one, so it is done here with no request."""
+    Shipment.objects.filter(pk=shipment.pk).update(
+        state=ShipmentState.COMPLETED, posted_at=timezone.now(), error_message="")
+    order_status.record(shipment.order, "shipment_not_posted",
+                        f"Package {shipment.tracking_number or shipment.key} holds only part "
+                        "of a bundle; the store hears of it with the package that completes "
+                        "the bundle.")
+
+
+def _prepare_posts(connection: Connection, shipments: list[Shipment], *,
+                   set_status: bool) -> list[list[_Effect]]:
+    """Record the round's intents in one commit and open its shipments; returns the tasks, one
+    per order: its packages in id order, then (``set_status``) the shipped status when this
+    round brings the store its last package. A shipment whose intent is done is completed
+    here, with no request."""
+    outgoing = store_shipments_for(shipments)
+    for shipment in shipments:
+        if not outgoing[shipment.pk].lines:
+            _part_of_a_bundle(shipment)
+    shipments = [s for s in shipments if outgoing[s.pk].lines]
+    claimed = _claimed_by_order(shipments)
+    completing = _orders_completed_by(shipments) if set_status else []
+    keys = {f"{POST}:{s.pk}": s for s in shipments}
     with transaction.atomic():
-        intent, created = Intent.objects.get_or_create(
-            key=f"{MARK_SHIPPED}:{order.pk}",
-            defaults={"kind": MARK_SHIPPED, "connection": connection,
-                      "reference": order.external_id, "attempts": 1})
-        if intent.state != IntentState.PENDING:
-            _family_status_set(order, intent.done_at or timezone.now())
-            return False
-        if not created:
-            intent.attempts += 1
-            intent.save(update_fields=["attempts"])
-    try:
-        adapter.set_order_shipped(order.store_external_id)
-    except RemoteValidationError as exc:
-        # e.g. the moas_pending lock: tolerated, not retried (specs/brightsites-api.md §8.6).
-        intent.state = IntentState.ABANDONED
-        intent.save(update_fields=["state"])
-        _family_status_set(order, timezone.now())
-        order_status.record(order, "store_status_refused", f"The store refused the status: {exc}")
-        raise_alert(AlertKind.SHIPMENT_FAILED,
-                    f"Order {order}: the store refused to set its shipped status: {exc}",
-                    connection=connection, channel="shipment", related=order)
-        return False
-    with transaction.atomic():
-        intent.state, intent.done_at = IntentState.DONE, timezone.now()
-        intent.save(update_fields=["state", "done_at"])
-        _family_status_set(order, intent.done_at)
-        order_status.record(order, "store_status_set", "The store's order status was set.")
-    return True
+        existing, fresh = _record_intents(connection, POST,
+                                          {key: s.key for key, s in keys.items()})
+        done = {key for key, intent in existing.items() if intent.state == IntentState.DONE}
+        Shipment.objects.filter(pk__in=[keys[key].pk for key in done]).update(
+            state=ShipmentState.COMPLETED)
+        Shipment.objects.filter(pk__in=[s.pk for key, s in keys.items() if key not in done]
+                                ).update(state=ShipmentState.OPEN)
+        marks = {mark.for_order: mark for mark in _open_marks(connection, completing)}
+    by_order: dict[int, list[_Effect]] = defaultdict(list)
+    for key, shipment in keys.items():
+        if key not in done:
+            by_order[shipment.order_id].append(_Post(
+                key=key, fresh=key in fresh, shipment=shipment,
+                outgoing=outgoing[shipment.pk], claimed=claimed.get(shipment.order_id, {})))
+    for order_id, mark in marks.items():
+        if order_id in by_order:
+            by_order[order_id].append(mark)
+        else:  # nothing of it to post after all: its status alone, forgotten if unsent
+            by_order[order_id] = [mark]
+    return list(by_order.values())
 
 
-def post_shipments(connection: Connection, adapter: StoreAdapter, report: ShipmentReport) -> None:
-    """Post every shipment not yet in the store, then set the status of fully shipped orders."""
-    due = (Shipment.objects.filter(connection=connection, order__isnull=False,
-                                   state__in=(ShipmentState.NEW, ShipmentState.OPEN))
-           .exclude(order__status__in=NOT_POSTED_FOR).select_related("order").order_by("id"))
-    for shipment in due:
+def _orders_completed_by(shipments: list[Shipment]) -> list[Order]:
+    """The orders whose last packages to post are in ``shipments``: Shipped, their store status
+    not set, and no other package New, Open or in Error."""
+    candidates = {s.order_id: s.order for s in shipments
+                  if s.order.status == S.SHIPPED and s.order.store_status_set_at is None}
+    waiting = set(Shipment.objects.filter(order_id__in=list(candidates),
+                                          state__in=(ShipmentState.NEW, ShipmentState.OPEN,
+                                                     ShipmentState.ERROR))
+                  .exclude(pk__in=[s.pk for s in shipments])
+                  .values_list("order_id", flat=True))
+    return [order for order_id, order in candidates.items() if order_id not in waiting]
+
+
+def _post_order(adapter: StoreAdapter, effects: list[_Effect]) -> None:
+    """Post one order's packages in turn, then set its status (on a worker: HTTP only, no
+    database). Each store id found or made is claimed before the next package, so a retry's
+    look-up never takes a sibling's; the status is set only once every package is in the
+    store; the first failure that stops the run stops here too."""
+    posts = [e for e in effects if isinstance(e, _Post)]
+    taken = dict(posts[0].claimed) if posts else {}
+    for post in posts:
+        post.started = True
+        claimed = frozenset(v for k, v in taken.items() if k != post.shipment.pk)
         try:
-            if _post_one(connection, adapter, shipment):
-                report.posted += 1
-        except PlatformError as exc:
-            report.errors += 1
-            if is_connection_level(exc):
+            post.store_id = str(adapter.post_shipment(
+                post.outgoing, check_existing=not post.fresh, claimed=claimed))
+        except (Exception, RunStopped) as exc:  # noqa: BLE001 — recorded by the run's thread
+            post.error = exc
+            if _stops_the_run(exc):
+                return
+            continue
+        taken[post.shipment.pk] = post.store_id
+    if all(post.error is None for post in posts):
+        _mark_order(adapter, [e for e in effects if isinstance(e, _Mark)])
+
+
+def _record_round(connection: Connection, effects: list[_Effect],
+                  report: ShipmentReport) -> BaseException | None:
+    """``_record_posts`` and ``_record_marks`` for a round of both; returns the first failure
+    that must stop the run."""
+    stop = _record_posts(connection, [e for e in effects if isinstance(e, _Post)], report)
+    marked = _record_marks(connection, [e for e in effects if isinstance(e, _Mark)], report)
+    return stop or marked
+
+
+def _record_posts(connection: Connection, posts: list[_Post],
+                  report: ShipmentReport) -> BaseException | None:
+    """Write what a round did — posted shipments completed and their intents done in one
+    commit, unsent ones back to New — and deal with each failure. Returns the failure that
+    must stop the run, raised by the caller once all this is written."""
+    now = timezone.now()
+    posted = [p for p in posts if p.started and p.error is None]
+    with transaction.atomic():
+        for post in posted:
+            shipment = post.shipment
+            shipment.state, shipment.store_shipment_id = ShipmentState.COMPLETED, post.store_id
+            shipment.posted_at, shipment.error_message = now, ""
+        order_status.update_rows([p.shipment for p in posted],
+                                 ("state", "store_shipment_id", "posted_at", "error_message"))
+        Intent.objects.filter(key__in=[p.key for p in posted]).update(
+            state=IntentState.DONE, done_at=now)
+        OrderActivity.objects.bulk_create([OrderActivity(
+            order_id=p.shipment.order_id, event="shipment_posted",
+            message=f"Shipment {p.shipment.tracking_number or p.shipment.key} posted to the "
+                    "store.") for p in posted], batch_size=500)
+        _forget_unsent(posts, Shipment, [p.shipment.pk for p in posts
+                                         if not p.started and p.fresh])
+    report.posted += len(posted)
+    stop: BaseException | None = None
+    for post in posts:
+        if post.error is None:
+            continue
+        shipment, exc = post.shipment, post.error
+        if _stops_the_run(exc):
+            if isinstance(exc, PlatformError):
                 # The store as a whole refused or is away (a rotated token, a wrong
                 # subdomain, an outage): this and every later shipment wait for the next run.
+                report.errors += 1
                 Shipment.objects.filter(pk=shipment.pk).update(
                     error_message=f"Waiting: {exc}"[:4000])
-                raise
-            Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.ERROR,
-                                                           error_message=str(exc))
-            order_status.record(shipment.order, "shipment_post_failed", str(exc))
-            raise_alert(AlertKind.SHIPMENT_FAILED,
-                        f"Shipment {shipment} of order {shipment.order} could not be posted: "
-                        f"{exc}. Fix what it names, then Reprocess the shipment.",
-                        connection=connection, channel="shipment", related=shipment)
-    if not adapter.sets_status_on_shipment:
-        return
-    shipped = (Order.objects.filter(connection=connection, status=S.SHIPPED,
-                                    store_status_set_at__isnull=True)
-               .exclude(shipments__state__in=(ShipmentState.NEW, ShipmentState.OPEN,
-                                              ShipmentState.ERROR))
-               .distinct().order_by("id"))
-    for order in shipped:
-        root = family_root_if_shipped(order)
-        if root is None:
-            continue  # another part of the store order is still on its way
+            stop = stop or exc
+            continue
+        report.errors += 1
+        Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.ERROR,
+                                                       error_message=str(exc))
+        order_status.record(shipment.order, "shipment_post_failed", str(exc))
+        raise_alert(AlertKind.SHIPMENT_FAILED,
+                    f"Shipment {shipment} of order {shipment.order} could not be posted: "
+                    f"{exc}. Fix what it names, then Reprocess the shipment.",
+                    connection=connection, channel="shipment", related=shipment)
+    return stop
+
+
+def _prepare_marks(connection: Connection, orders: list[Order]) -> list[list[_Mark]]:
+    """Record the round's status intents in one commit; returns the PUTs to make."""
+    with transaction.atomic():
+        return [[mark] for mark in _open_marks(connection, orders)]
+
+
+def _store_orders_done(orders: list[Order]) -> dict[int, Order]:
+    """Order id → the store order to mark shipped, for those of ``orders`` whose whole store
+    order has shipped: an order without parts is its own (one query for the lot); a part or
+    a parent waits for the rest of its family (``family_root_if_shipped``)."""
+    with_parts = set(Order.objects.filter(parent_id__in=[o.pk for o in orders
+                                                         if o.parent_id is None])
+                     .values_list("parent_id", flat=True))
+    done: dict[int, Order] = {}
+    for order in orders:
+        root = (order if order.parent_id is None and order.pk not in with_parts
+                else family_root_if_shipped(order))
+        if root is not None:
+            done[order.pk] = root
+    return done
+
+
+def _open_marks(connection: Connection, orders: list[Order]) -> list[_Mark]:
+    """Record a status intent per store order in the caller's transaction; returns the PUTs to
+    make. A store order whose intent is settled already (done, or abandoned after a refusal)
+    is marked here, with no request. Parts of one store order make one intent, keyed by it."""
+    keys: dict[str, Order] = {}
+    for_order: dict[str, int] = {}
+    for order_id, root in _store_orders_done(orders).items():
+        key = f"{MARK_SHIPPED}:{root.pk}"
+        if key not in keys:
+            keys[key], for_order[key] = root, order_id
+    existing, fresh = _record_intents(connection, MARK_SHIPPED,
+                                      {key: o.external_id for key, o in keys.items()})
+    settled = {key: intent for key, intent in existing.items()
+               if intent.state != IntentState.PENDING}
+    for key, intent in settled.items():
+        _family_status_set([keys[key].pk], intent.done_at or timezone.now())
+    return [_Mark(key=key, fresh=key in fresh, order=order, for_order=for_order[key])
+            for key, order in keys.items() if key not in settled]
+
+
+def _mark_order(adapter: StoreAdapter, marks: list[_Mark]) -> None:
+    """Set one order's shipped status in the store (on a worker: HTTP only)."""
+    for mark in marks:
+        mark.started = True
         try:
-            if _mark_shipped(connection, adapter, root):
-                report.orders_marked += 1
-        except PlatformError as exc:
-            if is_connection_level(exc):
-                report.errors += 1
-                raise
-            report.errors += 1
-            raise_alert(AlertKind.SHIPMENT_FAILED, f"Order {order}: {exc}",
+            adapter.set_order_shipped(mark.order.store_external_id)
+        except (Exception, RunStopped) as exc:  # noqa: BLE001 — recorded by the run's thread
+            mark.error = exc
+
+
+def _record_marks(connection: Connection, marks: list[_Mark],
+                  report: ShipmentReport) -> BaseException | None:
+    """Write what a status round did; returns the failure that must stop the run."""
+    now = timezone.now()
+    done = [m for m in marks if m.started and m.error is None]
+    with transaction.atomic():
+        Intent.objects.filter(key__in=[m.key for m in done]).update(
+            state=IntentState.DONE, done_at=now)
+        _family_status_set([m.order.pk for m in done], now)
+        order_status.record_many([m.order for m in done], "store_status_set",
+                                 "The store's order status was set.")
+        _forget_unsent(marks, Order)
+    report.orders_marked += len(done)
+    stop: BaseException | None = None
+    for mark in marks:
+        order, exc = mark.order, mark.error
+        if exc is None:
+            continue
+        if isinstance(exc, RemoteValidationError):
+            # e.g. the moas_pending lock: tolerated, not retried (specs/brightsites-api.md §8.6).
+            Intent.objects.filter(key=mark.key).update(state=IntentState.ABANDONED)
+            _family_status_set([order.pk], timezone.now())
+            order_status.record(order, "store_status_refused",
+                                f"The store refused the status: {exc}")
+            raise_alert(AlertKind.SHIPMENT_FAILED,
+                        f"Order {order}: the store refused to set its shipped status: {exc}",
                         connection=connection, channel="shipment", related=order)
+            continue
+        if isinstance(exc, PlatformError):
+            report.errors += 1
+        if _stops_the_run(exc):
+            stop = stop or exc
+            continue
+        raise_alert(AlertKind.SHIPMENT_FAILED, f"Order {order}: {exc}",
+                    connection=connection, channel="shipment", related=order)
+    return stop
+
+
+def _rounds(queryset, size: int) -> Iterator[list]:
+    """The rows of ``queryset`` (ordered by id) ``size`` at a time, read afresh each time, so
+    memory stays bounded for any number of rows."""
+    after = 0
+    while True:
+        rows = list(queryset.filter(pk__gt=after)[:size])
+        if not rows:
+            return
+        after = rows[-1].pk
+        yield rows
+
+
+def _due_rounds(connection: Connection) -> Iterator[list[Shipment]]:
+    """The connection's shipments to post, ``POST_CHUNK`` at a time, each with its order.
+
+    The shipments and their orders are read in two single-table queries, not one join: right
+    after a bulk import PostgreSQL's statistics still say the tables are empty, and the join
+    filtered on the order's status was planned as a scan of every order per shipment (seconds
+    per round)."""
+    due = Shipment.objects.filter(connection=connection, order__isnull=False,
+                                  state__in=(ShipmentState.NEW, ShipmentState.OPEN)
+                                  ).order_by("id")
+    for shipments in _rounds(due, POST_CHUNK):
+        orders = Order.objects.only(*ORDER_FIELDS).in_bulk(
+            {shipment.order_id for shipment in shipments})
+        for shipment in shipments:
+            shipment.order = orders[shipment.order_id]
+        ready = [s for s in shipments if s.order.status not in NOT_POSTED_FOR]
+        if ready:
+            yield ready
+
+
+def _hand_over_claims(previous: list[list[_Post]], following: list[list[_Post]]) -> None:
+    """Give the next round the store ids the round before found or made, not yet written when
+    the next round was prepared: a package whose sibling was in that round must not take the
+    sibling's store shipment on a retry's look-up."""
+    made: dict[int, dict[int, str]] = defaultdict(dict)
+    for task in previous:
+        for post in task:
+            if isinstance(post, _Post) and post.store_id:
+                made[post.shipment.order_id][post.shipment.pk] = post.store_id
+    for task in following:
+        first = task[0]
+        extra = made.get(first.shipment.order_id) if isinstance(first, _Post) else None
+        if extra:
+            first.claimed = {**first.claimed, **extra}
+
+
+@dataclass
+class _Pipeline:
+    """Rounds of requests with the database work of one round overlapping the requests of the
+    round before: round N+1 is prepared (its intents committed) while round N is in flight; it
+    starts once round N has ended without a failure that stops the run, and round N is recorded
+    while N+1 is in flight. Requests run on ``pool`` (HTTP only), ``workers`` at once, each
+    round's window driven from ``dispatcher``; all database work stays on the calling thread."""
+
+    pool: ThreadPoolExecutor
+    dispatcher: ThreadPoolExecutor
+    workers: int
+    work: Callable[[list], None]
+    record: Callable[[list[_Effect]], BaseException | None]
+    checkpoint: Callable[[], object] | None = None
+    hand_over: Callable[[list, list], None] | None = None
+
+    def run(self, rounds: Iterable[list[list[_Effect]]]) -> None:
+        """Send every round (each a list of tasks, prepared lazily); raises the first failure
+        that stops the run once everything sent is recorded."""
+        flying: tuple[list, Future] | None = None
+        for tasks in rounds:
+            flying = self._start(tasks) if flying is None else self._land(*flying, tasks)
+        if flying is not None:
+            self._land(*flying, None)
+
+    def _start(self, tasks: list) -> tuple[list, Future]:
+        return tasks, self.dispatcher.submit(_in_window, self.pool, self.workers, tasks,
+                                             self.work)
+
+    def _land(self, tasks: list, flight: Future, following: list | None
+              ) -> tuple[list, Future] | None:
+        flight.result()
+        stopped = any(_stops_the_run(e.error) for task in tasks for e in task)
+        upcoming = None
+        if following is not None and not stopped:
+            if self.hand_over is not None:
+                self.hand_over(tasks, following)
+            upcoming = self._start(following)
+        stop = self.record([e for task in tasks for e in task])
+        if following is not None and stopped:
+            self.record([e for task in following for e in task])  # none started: forgotten
+        if self.checkpoint is not None:
+            self.checkpoint()
+        if stop is not None:
+            raise stop
+        return upcoming
+
+
+def post_shipments(connection: Connection, adapter: StoreAdapter, report: ShipmentReport, *,
+                   checkpoint: Callable[[], object] | None = None,
+                   workers: int = POST_WORKERS) -> None:
+    """Post every shipment not yet in the store, then set the status of fully shipped orders.
+
+    Rounds of ``POST_CHUNK`` (``_Pipeline``): a round's intents are recorded in one commit
+    before its requests, its requests go out on ``workers`` threads (HTTP only: the database
+    stays on this thread, SQLite's one writer), and what they did is recorded in one more
+    commit. An order's packages go in turn on one thread. ``checkpoint`` (the meter's flush)
+    runs after each round. Raises the first failure that stops the run (the store as a whole
+    refused or is away, the lease was lost), after recording everything sent.
+    """
+    with (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shipment-post") as pool,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipment-window") as dispatcher):
+        set_status = adapter.sets_status_on_shipment
+        _Pipeline(pool, dispatcher, workers, lambda effects: _post_order(adapter, effects),
+                  lambda effects: _record_round(connection, effects, report), checkpoint,
+                  _hand_over_claims).run(
+            _prepare_posts(connection, shipments, set_status=set_status)
+            for shipments in _due_rounds(connection))
+        if not set_status:
+            return
+        # Orders the rounds above did not complete: shipped by packages posted before, or a
+        # status whose intent a crash left pending.
+        shipped = (Order.objects.filter(connection=connection, status=S.SHIPPED,
+                                        store_status_set_at__isnull=True)
+                   .exclude(shipments__state__in=(ShipmentState.NEW, ShipmentState.OPEN,
+                                                  ShipmentState.ERROR))
+                   .distinct().order_by("id"))
+        _Pipeline(pool, dispatcher, workers, lambda marks: _mark_order(adapter, marks),
+                  lambda marks: _record_marks(connection, marks, report), checkpoint).run(
+            _prepare_marks(connection, orders) for orders in _rounds(shipped, POST_CHUNK))

@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from django.db import connection as db_connection
 from django.utils import timezone
 
 from dropstream.alerts.models import Alert, AlertKind
@@ -133,21 +132,36 @@ def test_connections_sharing_a_warehouse_each_post_their_own_shipments(hub, brig
 # ---------------------------------------------------------------------------------------------
 
 
+def first_order_in_the_shipment_file(hub) -> str:
+    """The store id of the order whose package comes first in the warehouse's shipment file:
+    the hub stores (and posts) packages in file order."""
+    [path] = (hub.root / "out").glob("shp_*.csv")
+    number = path.read_text(encoding="utf-8-sig").splitlines()[1].split(",")[0]
+    return Order.objects.get(warehouse_order_number=number).external_id
+
+
 def test_a_token_rotated_mid_run_leaves_shipments_waiting_until_it_is_fixed(hub):
-    ids = hub.control.create_orders(4, status="paid")
+    # Orders go out four at a time (sync.shipments.POST_WORKERS), each its package's POST then
+    # its status PUT. The first package's POST is answered at once, the others after 300 ms;
+    # the token is revoked as soon as the store has the first order shipped. So the first is
+    # posted, the four in flight (2–5: the fifth started when the first finished) are refused,
+    # and no later POST starts.
+    ids = hub.control.create_orders(7, status="paid")
     hub.run("sales_order")
     hub.robot.ship_all_now()
-    hub.control.add_faults([{"endpoint": POST_SHIPMENT, "action": "latency", "delay_ms": 300,
-                             "count": None}])
+    first = first_order_in_the_shipment_file(hub)
+    hub.control.add_faults([
+        {"endpoint": POST_SHIPMENT, "action": "latency", "delay_ms": 0, "order_id": int(first),
+         "count": None},
+        {"endpoint": POST_SHIPMENT, "action": "latency", "delay_ms": 300, "count": None}])
     old_token = hub.connection.store.adapter_settings()["api_token"]
 
     def rotate_after_the_first_post() -> None:
         deadline = time.monotonic() + 30
-        while not Shipment.objects.filter(state=ShipmentState.COMPLETED).exists():
+        while hub.control.get_order(int(first))["status"] != "shipped":
             assert time.monotonic() < deadline
             time.sleep(0.01)
         hub.control.add_token(old_token, expires_at="2000-01-01T00:00:00Z")  # revoked
-        db_connection.close()
 
     rotator = threading.Thread(target=rotate_after_the_first_post)
     rotator.start()
@@ -156,11 +170,15 @@ def test_a_token_rotated_mid_run_leaves_shipments_waiting_until_it_is_fixed(hub)
 
     assert not failed.ok and "rejected the API token" in failed.error
     assert Alert.objects.filter(kind=AlertKind.CREDENTIALS).exists()
-    # Waiting, not failed for good: the one refused is Open with the reason, the rest New.
-    rows = list(Shipment.objects.order_by("id").values_list("state", "error_message"))
-    assert [state for state, _ in rows] == [ShipmentState.COMPLETED, ShipmentState.OPEN,
-                                             ShipmentState.NEW, ShipmentState.NEW]
-    assert rows[1][1].startswith("Waiting: Bright Sites store 'acme' rejected the API token")
+    # Waiting, not failed for good: the refused are Open with the reason (their intents kept,
+    # so the next run looks before posting), the never sent New with no intent.
+    rows = list(Shipment.objects.order_by("id").values_list("state", "error_message", "pk"))
+    assert [state for state, _, _ in rows] == [ShipmentState.COMPLETED] + [
+        ShipmentState.OPEN] * 4 + [ShipmentState.NEW] * 2
+    assert all(message.startswith("Waiting: Bright Sites store 'acme' rejected the API token")
+               for _, message, _ in rows[1:5])
+    assert not Intent.objects.filter(key__in=[f"shipment_post:{pk}" for *_, pk in rows[5:]])
+    assert hub.control.meter()["by_endpoint"][POST_SHIPMENT] == 5
 
     new_token = make_secret("bsrw")
     hub.control.add_token(new_token)
