@@ -479,7 +479,7 @@ class Notification:
 POST = Notification("post")
 
 
-def notification_verdicts(store_id: int, orders: Iterable[Order], *,
+def notification_verdicts(store_id: int, order_ids: Iterable[int], *,
                           now: datetime | None = None) -> dict[int, Notification]:
     """The store's shipment-notification rules for each order (by id); {} when the store has
     none active (the usual case: one query). A hold is decided once per order and kept in
@@ -489,7 +489,7 @@ def notification_verdicts(store_id: int, orders: Iterable[Order], *,
         return {}
     now = now or datetime.now(UTC)
     verdicts: dict[int, Notification] = {}
-    for order in orders:
+    for order in Order.objects.filter(pk__in=list(order_ids)).prefetch_related("lines"):
         kept = (order.rule_fields or {}).get("notify_hold")
         if kept:
             until = datetime.fromisoformat(kept)

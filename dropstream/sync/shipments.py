@@ -35,6 +35,7 @@ from dropstream.platforms.base import (
     WarehouseShipment,
 )
 from dropstream.platforms.errors import PlatformError, RemoteValidationError, is_connection_level
+from dropstream.rules.apply import notification_verdicts
 from dropstream.shipments.matching import (
     LINE_FIELDS,
     NOT_POSTED_FOR,
@@ -745,8 +746,42 @@ def _due_rounds(connection: Connection) -> Iterator[list[Shipment]]:
         for shipment in shipments:
             shipment.order = orders[shipment.order_id]
         ready = [s for s in shipments if s.order.status not in NOT_POSTED_FOR]
+        ready = _told_by_rules(connection, ready)
         if ready:
             yield ready
+
+
+def _told_by_rules(connection: Connection, shipments: list[Shipment]) -> list[Shipment]:
+    """The shipments the store's shipment-notification rules let through now. Of the others:
+    a rejected order's packages are completed without a request (and its status is not set),
+    a held one waits (its shipment says until when), a failing rule puts it in Error."""
+    verdicts = notification_verdicts(connection.store_id, {s.order_id for s in shipments})
+    if not verdicts:
+        return shipments
+    told = []
+    for shipment in shipments:
+        verdict = verdicts.get(shipment.order_id)
+        if verdict is None or verdict.verdict == "post":
+            told.append(shipment)
+        elif verdict.verdict == "skip":
+            Shipment.objects.filter(pk=shipment.pk).update(
+                state=ShipmentState.COMPLETED, error_message="")
+            _family_status_set([shipment.order.parent_id or shipment.order_id], timezone.now())
+            order_status.record(shipment.order, "shipment_not_posted",
+                                f"Package {shipment.tracking_number or shipment.key} was not "
+                                f"posted to the store: {verdict.message}.")
+        elif verdict.verdict == "wait":
+            Shipment.objects.filter(pk=shipment.pk).update(
+                error_message=f"Waiting: {verdict.message}"[:4000])
+        else:
+            Shipment.objects.filter(pk=shipment.pk).update(state=ShipmentState.ERROR,
+                                                           error_message=verdict.message)
+            order_status.record(shipment.order, "shipment_post_failed", verdict.message)
+            raise_alert(AlertKind.SHIPMENT_FAILED,
+                        f"Shipment {shipment} of order {shipment.order}: {verdict.message}. "
+                        "Fix the rule, then Reprocess the shipment.",
+                        connection=connection, channel="shipment", related=shipment)
+    return told
 
 
 def _hand_over_claims(previous: list[list[_Post]], following: list[list[_Post]]) -> None:

@@ -140,3 +140,40 @@ def test_a_split_order_ships_from_both_warehouses_and_is_shipped_once_both_are(h
     # Later runs of either connection do not set the status again.
     assert run_locked(hub.connection, "shipment").requests == {}
     assert run_locked(west.connection, "shipment").requests == {}
+
+
+def test_shipment_notification_rules_skip_hold_and_release(hub):
+    from dropstream.rules.models import Hook
+    from dropstream.shipments.models import Shipment, ShipmentState
+
+    quiet, held, plain = hub.control.create_orders(3, status="paid")
+    store = hub.connection.store
+    for name, action, order_id, arguments in (
+            ("Marketplace ships its own notice", A.REJECT, quiet, {}),
+            ("Wait for the carrier scan", A.HOLD, held, {"for_minutes": 30})):
+        rule = rules.create_rule(store, name=name, action=action, hook=Hook.SHIPMENT_NOTIFICATION,
+                                 condition=f'order.external_id == "{order_id}"',
+                                 arguments=arguments)
+        rules.activate_rule(rule)
+    hub.run("sales_order")
+    ship_everything(hub)
+    first = hub.run("shipment")
+    assert first.requests == {"POST /orders/:id/shipments": 1, "PUT /orders/:id": 1}
+    assert len(hub.control.get_order(plain)["shipments"]) == 1
+    assert hub.control.get_order(quiet)["shipments"] == []
+    assert hub.control.get_order(quiet)["status"] == "paid"
+    assert hub.control.get_order(held)["shipments"] == []
+    by_order = {s.order.external_id: s for s in Shipment.objects.select_related("order")}
+    assert by_order[str(quiet)].state == ShipmentState.COMPLETED
+    assert by_order[str(quiet)].store_shipment_id == ""
+    assert by_order[str(held)].state == ShipmentState.NEW
+    assert "held by a rule until" in by_order[str(held)].error_message
+    # Still within the hold: nothing is sent.
+    assert hub.run("shipment").requests == {}
+    # The kept time passes: the next run tells the store.
+    order = Order.objects.get(external_id=str(held))
+    order.rule_fields = {**order.rule_fields, "notify_hold": "2000-01-01T00:00:00+00:00"}
+    order.save(update_fields=["rule_fields"])
+    released = hub.run("shipment")
+    assert released.requests == {"POST /orders/:id/shipments": 1, "PUT /orders/:id": 1}
+    assert len(hub.control.get_order(held)["shipments"]) == 1
