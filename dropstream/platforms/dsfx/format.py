@@ -305,6 +305,14 @@ def _records(data: bytes) -> Iterator[tuple[int, list[str]]]:
         yield start, row
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` fit for an error report: bytes that are not UTF-8, NUL and other control
+    characters as ``?``, cut to ``limit`` characters."""
+    cleaned = "".join("?" if "\udc80" <= ch <= "\udcff" else ch for ch in text)
+    cleaned = _CONTROL.sub("?", cleaned)
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "…"
+
+
 def _normalise_name(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip().lower())
 
@@ -325,15 +333,19 @@ def _layout(first: list[str], known: Sequence[str], required: Sequence[str],
         if name in known and name not in columns:
             columns[name] = index
         elif name:
-            ignored.append(first[index].strip())
+            ignored.append(_shown(first[index].strip()))
     return _Layout(columns, len(first), header_line, ignored)
 
 
 def _fields(row: list[str], layout: _Layout, min_fields: int, kind: str) -> dict[str, str]:
     if row and row[0].startswith("\x00csv-error:"):
-        raise _BadRow(f"the row is not valid CSV ({row[0][11:]})")
+        raise _BadRow(f"the row is not valid CSV ({_shown(row[0][11:], 120)})")
     if any("\udc80" <= ch <= "\udcff" for cell in row for ch in cell):
         raise _BadRow("the row is not UTF-8 text")
+    # UTF-8 allows NUL, a database's text does not: storing the row's values would crash the
+    # run instead of reporting this one row.
+    if any("\x00" in cell for cell in row):
+        raise _BadRow("the row holds a NUL character")
     width = len(row)
     # Trailing empty cells (a spreadsheet's extra commas) do not change the count.
     while width > layout.width and not row[width - 1].strip():
@@ -349,11 +361,17 @@ def _fields(row: list[str], layout: _Layout, min_fields: int, kind: str) -> dict
             if index < len(row)}
 
 
+# ASCII digits only (int() also reads "١٢", "1_000" and 4,000-digit numbers), at most nine
+# of them so every quantity fits the database's integer columns.
+_WHOLE = re.compile(r"[+-]?[0-9]{1,9}")
+
+
 def _whole(value: str, name: str, *, minimum: int | None = None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _BadRow(f"{name} {value!r} is not a whole number") from None
+    if not _WHOLE.fullmatch(value):
+        if re.fullmatch(r"[+-]?[0-9]+", value):
+            raise _BadRow(f"{name} {_shown(value)!r} has more than 9 digits")
+        raise _BadRow(f"{name} {_shown(value)!r} is not a whole number")
+    number = int(value)
     if minimum is not None and number < minimum:
         raise _BadRow(f"{name} {number} must be at least {minimum}")
     return number
@@ -365,9 +383,9 @@ def _decimal(value: str, name: str) -> Decimal | None:
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise _BadRow(f"{name} {value!r} is not a number") from None
+        raise _BadRow(f"{name} {_shown(value)!r} is not a number") from None
     if not number.is_finite() or number < 0:
-        raise _BadRow(f"{name} {value!r} must be zero or more")
+        raise _BadRow(f"{name} {_shown(value)!r} must be zero or more")
     return number
 
 
@@ -380,7 +398,7 @@ def _date(value: str, name: str) -> date:
             return date.fromisoformat(value)
         return datetime.fromisoformat(value).date()
     except ValueError:
-        raise _BadRow(f"{name} {value!r} is not an ISO 8601 date") from None
+        raise _BadRow(f"{name} {_shown(value)!r} is not an ISO 8601 date") from None
 
 
 def _start(records: Iterator[tuple[int, list[str]]], known: Sequence[str],
