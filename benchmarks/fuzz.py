@@ -5,7 +5,7 @@ Each target gets ``--minutes`` of hypothesis examples drawn from its corpus
 fresh random seeds. A crash (an undocumented exception, or a result holding text a database
 cannot store) is not shrunk: the run goes on, keeping the smallest input per distinct crash
 (exception type and the line that raised it). Inputs are added to the corpus when they crash
-(``crash-…``) and, up to ``--keep`` per target, when they reach an outcome no corpus file
+(``crash-…``, one per distinct crash) and, up to ``--keep`` per target, when they reach an outcome no corpus file
 reached before (a new error message shape or a new result shape): ``new-…``. ``--no-keep``
 leaves the corpus alone.
 
@@ -112,8 +112,9 @@ def fuzz(target: Target, seconds: float, keep: int) -> Tally:
 
     while time.monotonic() < deadline:
         one()
-    for _, value, _ in tally.crashes.values():
-        tally.added.append(save_to_corpus(target, value, "crash"))
+    if keep:
+        for _, value, _ in tally.crashes.values():
+            tally.added.append(save_to_corpus(target, value, "crash"))
     tally.wall = time.monotonic() - started_wall
     tally.cpu = time.process_time() - started_cpu
     return tally

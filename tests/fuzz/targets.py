@@ -13,8 +13,11 @@ Corpus files live in ``tests/corpus/<target name>/``; each target names its seed
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +51,9 @@ from tests.fuzz.mutate import mutated_bytes, mutated_json
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 BRIGHTSITES_SETTINGS = {"subdomain": "acme", "api_url": "http://127.0.0.1:9/api/v2.6.1"}
 SHIPHERO_SETTINGS = {"require_signature": False}
+# The longest any one input may take (the largest corpus file reads in milliseconds): past it,
+# a parser is taken to hang, the way a quadratic loop over a 1 MB body would.
+HANG_SECONDS = 5.0
 
 
 class Crash(AssertionError):
@@ -104,11 +110,15 @@ class Target:
                 mutated_bytes(seeds, max_edits))
         return mutated_bytes(seeds, max_edits)
 
-    def run(self, value: Any) -> Any:
-        """``read(value)``; raises Crash when the property breaks, returns the result (None
-        after a documented error)."""
+    def run(self, value: Any, *, seconds: float = HANG_SECONDS) -> Any:
+        """``read(value)``; raises Crash when the property breaks (an undocumented exception,
+        an unstorable result, or no answer within ``seconds``), returns the result (None after
+        a documented error)."""
         try:
-            result = self.read(value)
+            with _time_limit(seconds):
+                result = self.read(value)
+        except Hung as exc:
+            raise Crash(f"{self.name}: no answer within {seconds:g} s (a hang)") from exc
         except self.allowed as exc:
             _check_message(self, exc)
             return None
@@ -118,6 +128,29 @@ class Target:
         if problem:
             raise Crash(f"{self.name}: the result holds {problem}")
         return result
+
+
+class Hung(BaseException):  # noqa: N818 — not an Exception: the parser cannot catch it
+    """The parser ran past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Hung()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _serialise(value: Any, ascii_only: bool) -> bytes:

@@ -120,6 +120,12 @@ class OrderFile:
 REQUIRED_SHIP_TO = ("name", "street1", "city", "state", "postal_code", "country")
 
 
+def _as_written(value: object) -> str:
+    """The text the writer puts in a cell, trimmed: a value of only control characters (a SKU
+    of "\x7f") is empty once written, and the warehouse refuses the whole file for it."""
+    return _CONTROL.sub(" ", "" if value is None else str(value)).strip()
+
+
 def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
     """(field, message) for every value the published format requires and the order lacks.
 
@@ -130,7 +136,7 @@ def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
     if not _ORDER_NUMBER_BAD.sub("-", order.order_number.strip()):
         problems.append(("order_number", "the order has no order number"))
     for name in REQUIRED_SHIP_TO:
-        if not str(getattr(order.ship_to, name) or "").strip():
+        if not _as_written(getattr(order.ship_to, name)):
             problems.append((f"ship_to.{name}", f"the ship-to {name.replace('_', ' ')} is "
                                                 "required by the warehouse"))
     country = order.ship_to.country.strip()
@@ -149,7 +155,7 @@ def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
             problems.append((f"{where}.line_number", f"line number {line.line_number} is not "
                                                      "a new positive number"))
         seen.add(line.line_number)
-        if not line.sku.strip():
+        if not _as_written(line.sku):
             problems.append((f"{where}.sku", f"line {line.line_number} has no SKU"))
         if line.quantity < 1:
             problems.append((f"{where}.quantity", f"line {line.line_number} has quantity "
