@@ -34,7 +34,7 @@ def test_the_closed_sample_order_maps_to_its_two_packages():
 
 @pytest.mark.parametrize(("damage", "field"), [
     (lambda o: o["readOnly"].update(packages=7.5), "readOnly.packages"),
-    (lambda o: o["readOnly"]["packages"][0].update(packageContents=1), 
+    (lambda o: o["readOnly"]["packages"][0].update(packageContents=1),
      "readOnly.packages[0].packageContents"),
     (lambda o: o["readOnly"]["packages"][0]["packageContents"][0].update(qty="Infinity"),
      "readOnly.packages[0].packageContents[0].qty"),
