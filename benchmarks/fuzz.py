@@ -14,6 +14,10 @@ seconds; then each crash with the file it was saved to.
 
 Run: ``.venv/bin/python benchmarks/fuzz.py --minutes 2 --target all`` (targets: ``all``, a
 group such as ``dsfx`` or ``x12``, or one name such as ``dsfx-shipments``).
+
+``--api N`` also runs the REST API's schemathesis stateful test (``tests/api/test_stateful.py``)
+with N scenarios instead of CI's 40, in a pytest subprocess (it needs the test database), and
+prints its outcome and seconds.
 """
 
 from __future__ import annotations
@@ -128,6 +132,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", type=int, default=5,
                         help="new-outcome inputs added to the corpus per target")
     parser.add_argument("--no-keep", action="store_true", help="add nothing to the corpus")
+    parser.add_argument("--api", type=int, default=0, metavar="N",
+                        help="also run N stateful API scenarios (schemathesis)")
     args = parser.parse_args(argv)
     import django
 
@@ -157,7 +163,27 @@ def main(argv: list[str]) -> int:
     print(f"load after: {_load()}")
     for name, signature, text in crashes:
         print(f"CRASH {name}: {signature}\n    {text[:300]}")
-    return 1 if crashes else 0
+    api_failed = args.api and not run_api(args.api)
+    return 1 if crashes or api_failed else 0
+
+
+def run_api(scenarios: int) -> bool:
+    """The stateful API test with ``scenarios`` scenarios; prints its last line and seconds."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:logging",
+         "tests/api/test_stateful.py::"
+         "test_create_read_update_delete_sequences_answer_as_documented"],
+        cwd=root, env={**os.environ, "STATEFUL_EXAMPLES": str(scenarios)},
+        capture_output=True, text=True, check=False)
+    last = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    print(f"api stateful: {scenarios} scenarios, {time.monotonic() - started:.1f} s wall: {last}")
+    if done.returncode:
+        print(done.stdout[-3000:])
+    return done.returncode == 0
 
 
 def _load() -> str:

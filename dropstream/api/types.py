@@ -23,6 +23,9 @@ from dropstream.api.parsing import parse_datestring
 
 MAX_ID = 2**63 - 1
 NO_NUL = r"^[^\x00]*$"
+# Some visible character and no NUL. Not "\S" for the visible one: \S matches NUL, so a
+# company name or SKU of "\u0000" passed and PostgreSQL refused it with a 500.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """An object id; the reference's examples send ids as strings too ("3775"), which is accepted."""
