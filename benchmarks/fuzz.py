@@ -35,6 +35,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropstream.settings")
 
+import django  # noqa: E402
+
+django.setup()  # the push intake's targets import the hub's models
+
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from tests.fuzz.targets import Crash, Target, save_to_corpus, select  # noqa: E402
@@ -135,9 +139,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--api", type=int, default=0, metavar="N",
                         help="also run N stateful API scenarios (schemathesis)")
     args = parser.parse_args(argv)
-    import django
-
-    django.setup()
     targets = select(args.target)
     keep = 0 if args.no_keep else args.keep
     print(f"fuzzing {len(targets)} target(s), {args.minutes:g} min each; load {_load()}")

@@ -46,6 +46,7 @@ from dropstream.platforms.x12.w846 import InventoryReport
 from dropstream.platforms.x12.w940 import read_940
 from dropstream.platforms.x12.w945 import ShippingAdvice
 from dropstream.sandbox.warehouse.orders import OrderFileError, parse_order_file
+from dropstream.sync.push import kept_fields, stored_text
 from tests.fuzz.mutate import mutated_bytes, mutated_json
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -165,6 +166,8 @@ def _check_message(target: Target, error: BaseException) -> None:
 
 def unstorable(value: Any, path: str = "result") -> str:
     """A description of the first text in ``value`` a database cannot store, or ""."""
+    if isinstance(value, int) and abs(value) > 2**63 - 1:
+        return f"a number no database column holds at {path}"
     if isinstance(value, str):
         if "\x00" in value:
             return f"a NUL character at {path}"
@@ -196,10 +199,33 @@ def _dsfx_orders(data: bytes) -> Any:
     return parse_order_file("ord_1001_240506070809.csv", data)
 
 
+def _kept(data: bytes, events: list[Any]) -> Any:
+    """What the intake (``sync.push.receive``) stores of a body and its events before any
+    mapping: the body's text and each event's topic, event id and external id."""
+    return stored_text(data), [kept_fields(event) for event in events]
+
+
+def _mapped(read: Callable[[], Any]) -> Any:
+    """The import's mapping of a kept event: its value, or the message of its documented error
+    (stored as the delivery's reason, so it too must be storable text)."""
+    try:
+        return read()
+    except PlatformError as exc:
+        _check_message_text(exc)
+        return f"rejected: {exc}"
+
+
+def _check_message_text(error: PlatformError) -> None:
+    if not str(error).strip():
+        raise Crash(f"{type(error).__name__} without a message") from error
+
+
 def _brightsites_push(data: bytes) -> Any:
-    """A Push Orders body through the intake (``parse_push``) and the import's mapping."""
+    """A Push Orders body through the intake (``parse_push``, then kept as a delivery) and the
+    import's mapping (``order_from_json``)."""
     events = brightsites_hooks.parse_push(data, {}, BRIGHTSITES_SETTINGS)
-    return [(event.topic, event.external_id, order_from_json(event.payload)) for event in events]
+    return _kept(data, events), [_mapped(lambda e=event: order_from_json(e.payload))
+                           for event in events]
 
 
 def _brightsites_answers(answer: Any) -> Any:
@@ -266,16 +292,20 @@ def _shiphero_stock(answer: Any) -> Any:
 
 
 def _shiphero_webhook(data: bytes) -> Any:
-    """A webhook body through ``hooks.parse`` and the mapping ``hook_document`` applies."""
+    """A webhook body through ``hooks.parse`` (then kept as a delivery) and the mapping
+    ``hook_document`` applies (``sync.push`` rejects the delivery on PlatformError or
+    ValueError)."""
+    events = shiphero_hooks.parse(data, {}, SHIPHERO_SETTINGS)
     found = []
-    for event in shiphero_hooks.parse(data, {}, SHIPHERO_SETTINGS):
+    for event in events:
         if event.topic == "shipment":
-            found.append(shiphero.shipments_from_webhook(event.payload))
+            found.append(_mapped(lambda e=event: shiphero.shipments_from_webhook(e.payload)))
         elif event.topic == "order_canceled":
-            found.append(shiphero.cancellation_from_webhook(event.payload))
+            found.append(_mapped(lambda e=event: shiphero.cancellation_from_webhook(e.payload)))
         elif event.topic == "inventory":
-            found.append(shiphero.levels_from_webhook(event.payload, frozenset()))
-    return found
+            found.append(_mapped(lambda e=event: shiphero.levels_from_webhook(e.payload,
+                                                                              frozenset())))
+    return _kept(data, events), found
 
 
 TARGETS: tuple[Target, ...] = (

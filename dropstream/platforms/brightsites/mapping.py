@@ -107,20 +107,30 @@ def _text(value: Any, field: str, *, required: bool = False) -> str:
     return text
 
 
-def _int_id(value: Any, field: str) -> int:
+# Past these no database column holds the value (ids are 64-bit, quantities 32-bit integers).
+LARGEST_ID = 2**63 - 1
+LARGEST_QUANTITY = 2**31 - 1
+
+
+def _int_id(value: Any, field: str, *, largest: int = LARGEST_ID) -> int:
     """A positive integer id; digit strings are coerced (§3: one example shows "1234")."""
     if isinstance(value, bool):
         raise _Bad(field, "must be a number")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        if len(value.strip()) > len(str(largest)):  # int() of 5,000 digits raises
+            raise _Bad(field, f"must be at most {largest}")
         number = int(value.strip())
     elif value is None:
         raise _Bad(field, "is missing")
     else:
         raise _Bad(field, f"must be a number, not {value!r:.40}")
     if number <= 0:
-        raise _Bad(field, f"must be a positive number, not {number}")
+        raise _Bad(field, "must be a positive number"
+                   + (f", not {number}" if number > -10**20 else ""))
+    if number > largest:
+        raise _Bad(field, f"must be at most {largest}")
     return number
 
 
@@ -128,7 +138,7 @@ def _quantity(value: Any, field: str) -> int:
     """A positive whole quantity; "2" and 2.0 are accepted, 2.5 is not."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _int_id(value, field)
+    return _int_id(value, field, largest=LARGEST_QUANTITY)
 
 
 def _money(value: Any, field: str, *, default: Decimal | None = None) -> Decimal:
