@@ -32,7 +32,6 @@ from schemathesis.specs.openapi.checks import (
 
 from dropstream.api.auth import issue_token
 from dropstream.wsgi import application
-from tests.api.test_schema import keep_test_connection, loopback_only  # noqa: F401 — fixtures
 from tests.fixtures.secret_leaks import make_secret
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -132,7 +131,7 @@ def test_every_create_operation_links_to_operations_that_exist():
 
 @pytest.mark.django_db
 def test_create_read_update_delete_sequences_answer_as_documented(
-        world, other_world, admin_user, loopback_only, keep_test_connection):  # noqa: F811
+        world, other_world, admin_user, loopback_only, keep_test_connection):
     Hub.token = issue_token(admin_user)[0]
     Hub.valid = valid_members(world["customer"].pk)
     Hub.created, Hub.chained = {}, {}
