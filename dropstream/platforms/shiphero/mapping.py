@@ -176,7 +176,7 @@ def shipments_from_node(node: Mapping[str, Any]) -> list[WarehouseShipment]:
         mine = [ln for ln in lines if ln.get("shipping_label_id") == label.get("id")]
         if not mine and len(labels) == 1:
             mine = lines  # no label ids on the lines: all of them are in the only package
-        label_id = _text(label.get("legacy_id"), f"{where}.legacy_id") \
+        label_id = _text(label.get("legacy_id") or None, f"{where}.legacy_id") \
             or legacy_id(label.get("id"))
         made.append(WarehouseShipment(
             key=shipment_key(number, label_id),
