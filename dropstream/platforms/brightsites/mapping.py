@@ -488,6 +488,8 @@ def inventory_from_row(row: Any, field: str) -> InventoryRow:
             level = 0
         if isinstance(level, bool) or not isinstance(level, int):
             raise _Bad(f"{field}.inventory", "must be a whole number")
+        if abs(level) > LARGEST_QUANTITY:  # compared with, and stored as, a 32-bit level
+            raise _Bad(f"{field}.inventory", f"must be at most {LARGEST_QUANTITY}")
         track = item.get("track")
         return InventoryRow(
             final_sku=_text(item.get("final_sku"), f"{field}.final_sku"),
@@ -562,6 +564,11 @@ def shipment_id(remote: Any) -> str:
     if isinstance(remote, Mapping):
         value = remote.get("id")
         if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
+            try:
+                # Cut to the column (64): a longer id is no Bright Sites id, and the shipment
+                # is posted already, so refusing it would post it again on every retry.
+                return _text(value, "id", required=True)[:64]
+            except _Bad as bad:  # NUL or a lone surrogate: no column stores the id
+                raise _bad_response(bad, "the created shipment") from None
     raise BadResponse("Bright Sites answered the shipment request without a shipment id",
                       field="id")

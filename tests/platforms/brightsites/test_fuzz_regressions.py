@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from dropstream.platforms.brightsites.hooks import parse_push
-from dropstream.platforms.brightsites.mapping import order_from_json
-from dropstream.platforms.errors import OrderDataError
+from dropstream.platforms.brightsites.mapping import (
+    inventory_from_row,
+    order_from_json,
+    shipment_id,
+)
+from dropstream.platforms.errors import BadResponse, OrderDataError
 from dropstream.platforms.hooks import HookRejected
 
 EXAMPLE = json.loads((Path(__file__).parent / "show_order.json").read_text())
@@ -50,3 +54,24 @@ def test_an_id_or_quantity_no_database_column_holds_is_an_order_data_error(path,
         order_from_json(order)
     assert caught.value.field == field
     assert caught.value.message.endswith(f"{field} {problem}")
+
+
+def test_an_inventory_level_past_a_32_bit_column_is_a_bad_response_naming_it():
+    # Found by benchmarks/fuzz.py: 2**64 passed as a level, beyond any column the hub stores.
+    row = {"id": 5, "product_id": 77, "final_sku": "TENT", "inventory": 2**64}
+
+    with pytest.raises(BadResponse) as caught:
+        inventory_from_row(row, "inventories[0]")
+    assert caught.value.field == "inventories[0].inventory"
+
+
+@pytest.mark.parametrize("value", ["39\u00000", "\ud800"])
+def test_a_created_shipment_id_no_column_stores_is_a_bad_response(value):
+    # Found by benchmarks/fuzz.py: an id with NUL came back as the store's shipment id.
+    with pytest.raises(BadResponse) as caught:
+        shipment_id({"id": value})
+    assert caught.value.field == "id"
+
+
+def test_a_created_shipment_id_longer_than_its_column_is_cut_to_it():
+    assert shipment_id({"id": "7" * 100}) == "7" * 64
