@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import Field, StrictBool, StringConstraints
 
-from dropstream.api.types import NO_NUL, DateString, Id, In, Quantity, Text, UtcTime
+from dropstream.api.types import NO_NUL, NOT_BLANK, DateString, Id, In, Quantity, Text, UtcTime
 
 # Adapter values are scalars; nested objects have no meaning for any platform's settings, and
 # NaN/∞ or NUL would break the JSON column.
@@ -53,12 +53,12 @@ class CustomerFields(In):
 
 class CustomerIn(CustomerFields):
     company_name: Annotated[str, StringConstraints(min_length=1, max_length=200,
-                                                   pattern=r"^[^\x00]*\S[^\x00]*$")]
+                                                   pattern=NOT_BLANK)]
 
 
 class CustomerPatch(CustomerFields):
     company_name: Annotated[str, StringConstraints(min_length=1, max_length=200,
-                                                   pattern=r"^[^\x00]*\S[^\x00]*$")] = None
+                                                   pattern=NOT_BLANK)] = None
 
 
 class CustomerOut(Schema):
@@ -219,7 +219,7 @@ class ConnectionIn(In):
 
 class ConnectionPatch(In):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200,
-                                           pattern=r"^[^\x00]*\S[^\x00]*$")] = None
+                                           pattern=NOT_BLANK)] = None
     enabled_at: DateString | None = None
     locations: Annotated[list[Location], Field(max_length=100)] = None
     # DropStream's own options (not in the reference API): see docs/inventory.md.
@@ -418,11 +418,11 @@ class BundleItem(In):
 class ListingIn(In):
     store_id: Id
     store_sku: Annotated[str, StringConstraints(min_length=1, max_length=100,
-                                                pattern=r"^[^\x00]*\S[^\x00]*$")]
+                                                pattern=NOT_BLANK)]
 
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=100,
-                                       pattern=r"^[^\x00]*\S[^\x00]*$")]
+                                       pattern=NOT_BLANK)]
 
 
 class ProductIn(In):

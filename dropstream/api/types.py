@@ -23,6 +23,9 @@ from dropstream.api.parsing import parse_datestring
 
 MAX_ID = 2**63 - 1
 NO_NUL = r"^[^\x00]*$"
+# Some visible character and no NUL. Not "\S" for the visible one: \S matches NUL, so a
+# company name or SKU of "\u0000" passed and PostgreSQL refused it with a 500.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """An object id; the reference's examples send ids as strings too ("3775"), which is accepted."""
@@ -98,3 +101,19 @@ def errors(*codes: int) -> dict[int, type[ErrorOut]]:
 
 READ_ERRORS = (401, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422)
+
+
+def created_links(module: str, **operations: str) -> dict[str, Any]:
+    """``openapi_extra`` for a create operation: OpenAPI links (3.1 §4.8.20) from its 201
+    answer's ``id`` to the ``id`` path parameter of each named view function of ``module``, so
+    a client — and schemathesis's stateful tests — can chain create → read → update → delete.
+
+    Names are link names (``GetCustomer``) → view function names (``get_customer``); the
+    operation ids are the ones django-ninja derives from module and function (checked by
+    ``tests/api/test_stateful.py``, which fails on a link to no operation).
+    """
+    prefix = module.replace(".", "_")
+    links = {name: {"operationId": f"{prefix}_{function}",
+                    "parameters": {"path.id": "$response.body#/id"}}
+             for name, function in operations.items()}
+    return {"responses": {201: {"links": links}}}

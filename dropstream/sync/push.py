@@ -85,7 +85,7 @@ def receive(owner: HookOwner, body: bytes, headers: dict[str, str] | None = None
     if len(body) > MAX_BODY:
         raise HookRejected("the body is larger than 1 MB", status=413)
     headers = {name.lower(): value for name, value in (headers or {}).items()}
-    text = body.decode("utf-8", "replace")
+    text = stored_text(body)
     try:
         events = spec.parse(body, headers, owner.adapter_settings())
     except HookRejected as exc:
@@ -93,7 +93,8 @@ def receive(owner: HookOwner, body: bytes, headers: dict[str, str] | None = None
             raise HookRejected("too many refused deliveries this hour; try again later",
                                status=429) from None
         PushDelivery.objects.create(**_owner_fields(owner), body=text,
-                                    state=PushDelivery.State.REJECTED, reason=exc.message)
+                                    state=PushDelivery.State.REJECTED,
+                                    reason=storable(exc.message, 2000))
         raise
     rows = [_keep(owner, event, text) for event in events]
     for row in rows:
@@ -102,12 +103,32 @@ def receive(owner: HookOwner, body: bytes, headers: dict[str, str] | None = None
     return rows
 
 
+def stored_text(body: bytes) -> str:
+    """A delivered body as the text column keeps it: bytes that are not UTF-8 and NUL (which
+    PostgreSQL refuses in text: a garbage body once made the hook answer 500) become U+FFFD.
+    JSON never holds a raw NUL, so an accepted body is kept unchanged."""
+    return body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+
+
+def storable(text: str, limit: int) -> str:
+    """A value from a delivered body (an event id, a topic, an order number) as a column keeps
+    it: NUL and lone surrogates (JSON ``"\\ud800"``) become U+FFFD, cut to ``limit``."""
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch
+                   for ch in text[:limit])
+
+
+def kept_fields(event: HookEvent) -> dict[str, str]:
+    """What a delivery row keeps of an event besides its body."""
+    return {"topic": storable(event.topic, 32), "event_id": storable(event.event_id, 255),
+            "external_id": storable(event.external_id, 64)}
+
+
 def _keep(owner: HookOwner, event: HookEvent, text: str) -> PushDelivery:
     """One event's delivery row; a repeat of an event id already kept is kept as Ignored."""
-    fields = {**_owner_fields(owner), "body": text, "topic": event.topic,
-              "event_id": event.event_id[:255], "external_id": event.external_id[:64]}
+    fields = {**_owner_fields(owner), "body": text, **kept_fields(event)}
     if event.event_id:
-        first = (PushDelivery.objects.filter(**_owner_fields(owner), event_id=event.event_id)
+        first = (PushDelivery.objects.filter(**_owner_fields(owner),
+                                             event_id=fields["event_id"])
                  .exclude(state=PushDelivery.State.REJECTED).order_by("id").first())
         if first is not None:
             return PushDelivery.objects.create(**fields, state=PushDelivery.State.IGNORED,
@@ -140,7 +161,7 @@ def requeue_stuck_deliveries(now: datetime | None = None, *, limit: int = 500) -
 
 
 def _finish(delivery: PushDelivery, state: str, reason: str = "") -> str:
-    delivery.state, delivery.reason = state, reason[:2000]
+    delivery.state, delivery.reason = state, storable(reason, 2000)
     delivery.save(update_fields=["state", "reason"])
     return state
 

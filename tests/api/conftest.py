@@ -7,12 +7,15 @@ test secret (``make_secret``'s marker), so a token leaking into an answer fails 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from dropstream.api.auth import issue_token
@@ -203,3 +206,31 @@ def world(merchant, store, warehouse, connection):
     return {"customer": merchant, "store": store, "warehouse": warehouse,
             "connection": connection, "channel": channel, "orders": [first, second],
             "shipment": shipment, "product": product, "run": make_run(channel)}
+
+
+# Shared by the schemathesis tests (test_schema.py, test_stateful.py), which call the WSGI app.
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    real = socket.getaddrinfo
+
+    def guarded(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in LOOPBACK and not name.startswith("127."):
+            raise socket.gaierror(socket.EAI_NONAME, f"{name}: not resolvable in tests")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Django closes the database connection after each WSGI request; inside a test's
+    transaction that would drop the test data (Django's test Client disconnects it too)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

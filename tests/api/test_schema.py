@@ -7,12 +7,8 @@ name resolution that is not loopback: fuzzed adapters (ping, runs) must never re
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -32,33 +28,6 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 # The coverage phase builds ~1000 boundary cases at collection time (15 s before any test runs);
 # fuzzing with a bounded number of examples per operation keeps the file well under a minute.
 schema.config.phases.coverage.enabled = False
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-@pytest.fixture
-def loopback_only(monkeypatch):
-    real = socket.getaddrinfo
-
-    def guarded(host, *args, **kwargs):
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in LOOPBACK and not name.startswith("127."):
-            raise socket.gaierror(socket.EAI_NONAME, f"{name}: not resolvable in tests")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-
-
-@pytest.fixture
-def keep_test_connection():
-    """Django closes the database connection after each WSGI request; inside a test's
-    transaction that would drop the test data (Django's test Client disconnects it too)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
 @pytest.fixture
 def admin_token(world, other_world, admin_user, loopback_only, keep_test_connection) -> str:
     return issue_token(admin_user)[0]

@@ -30,7 +30,7 @@ from dropstream.api.schemas import (
     WarehousePatch,
     WarehousePing,
 )
-from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, errors
+from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, created_links, errors
 from dropstream.connections import actions
 from dropstream.connections.models import Store, Warehouse
 
@@ -52,7 +52,9 @@ def list_stores(request: HttpRequest):
     return [render.store(s) for s in visible(Store, current_user(request))]
 
 
-@stores.post("", response={201: Created, **errors(*WRITE_ERRORS)})
+@stores.post("", response={201: Created, **errors(*WRITE_ERRORS)},
+             openapi_extra=created_links(__name__, GetStore="get_store",
+                                         UpdateStore="update_store"))
 def create_store(request: HttpRequest, payload: StoreIn):
     user = current_user(request)
     require_writer(user)
@@ -93,7 +95,9 @@ def list_warehouses(request: HttpRequest):
     return [render.warehouse(w) for w in visible(Warehouse, current_user(request))]
 
 
-@warehouses.post("", response={201: Created, **errors(*WRITE_ERRORS)})
+@warehouses.post("", response={201: Created, **errors(*WRITE_ERRORS)},
+             openapi_extra=created_links(__name__, GetWarehouse="get_warehouse",
+                                         UpdateWarehouse="update_warehouse"))
 def create_warehouse(request: HttpRequest, payload: WarehouseIn):
     user = current_user(request)
     require_writer(user)

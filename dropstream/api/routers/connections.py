@@ -30,7 +30,7 @@ from dropstream.api.schemas import (
     RunIn,
     RunOut,
 )
-from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, errors
+from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, created_links, errors
 from dropstream.connections import actions
 from dropstream.connections.errors import ConnectionsError
 from dropstream.connections.models import Channel, Connection, Merchant, Store, Warehouse
@@ -127,7 +127,11 @@ def list_connections(request: HttpRequest):
     return [render.connection(c) for c in visible(Connection, current_user(request))]
 
 
-@router.post("", response={201: Created, **errors(*WRITE_ERRORS)})
+@router.post("", response={201: Created, **errors(*WRITE_ERRORS)},
+             openapi_extra=created_links(__name__, GetConnection="get_connection",
+                                         UpdateConnection="update_connection",
+                                         ListChannels="list_channels",
+                                         DeleteConnection="delete_connection"))
 def create_connection(request: HttpRequest, payload: ConnectionIn):
     """Create a connection from existing ids and/or new nested customer, store and warehouse.
 

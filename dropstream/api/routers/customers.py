@@ -14,7 +14,7 @@ from dropstream.api.access import (
     visible,
 )
 from dropstream.api.schemas import CustomerIn, CustomerOut, CustomerPatch
-from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, errors
+from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, created_links, errors
 from dropstream.connections import actions
 from dropstream.connections.models import Merchant
 
@@ -26,7 +26,9 @@ def list_customers(request: HttpRequest):
     return [render.customer(m) for m in visible(Merchant, current_user(request))]
 
 
-@router.post("", response={201: Created, **errors(*WRITE_ERRORS)})
+@router.post("", response={201: Created, **errors(*WRITE_ERRORS)},
+             openapi_extra=created_links(__name__, GetCustomer="get_customer",
+                                         UpdateCustomer="update_customer"))
 def create_customer(request: HttpRequest, payload: CustomerIn):
     require_merchant_creator(current_user(request))
     fields = payload.model_dump(exclude={"company_name"})

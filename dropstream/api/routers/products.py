@@ -24,7 +24,7 @@ from dropstream.api.access import (
     visible_customer,
 )
 from dropstream.api.schemas import ProductIn, ProductOut, ProductPage, ProductPatch
-from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, errors
+from dropstream.api.types import READ_ERRORS, WRITE_ERRORS, Created, Id, created_links, errors
 from dropstream.catalog import actions as catalog_actions
 from dropstream.catalog.models import Product
 from dropstream.connections.models import Store
@@ -71,7 +71,9 @@ def get_product(request: HttpRequest, id: Id):
 # The rules live in catalog.actions; its CatalogError/CatalogConflict become 422/409 in
 # api/errors.py.
 
-@router.post("", response={201: Created, **errors(*WRITE_ERRORS)})
+@router.post("", response={201: Created, **errors(*WRITE_ERRORS)},
+             openapi_extra=created_links(__name__, GetProduct="get_product",
+                                         UpdateProduct="update_product"))
 def create_product(request: HttpRequest, payload: ProductIn):
     user = current_user(request)
     require_writer(user)

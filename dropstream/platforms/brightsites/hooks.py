@@ -68,7 +68,10 @@ def site_matches(settings: Mapping[str, Any], payload: Mapping[str, Any]) -> boo
     """Whether the pushed order belongs to this store: its site URL names the store's subdomain
     (or, when the store's api_url points elsewhere, e.g. a sandbox, the same host)."""
     site_url = str(payload.get("site_url") or "")
-    host = (urlsplit(site_url).hostname or "").lower()
+    try:
+        host = (urlsplit(site_url).hostname or "").lower()
+    except ValueError:  # "http://[" is an invalid IPv6 address to urlsplit: no store's site
+        return False
     if not host:
         return False
     subdomain = str(settings.get("subdomain") or "").lower()

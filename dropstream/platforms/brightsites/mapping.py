@@ -107,20 +107,30 @@ def _text(value: Any, field: str, *, required: bool = False) -> str:
     return text
 
 
-def _int_id(value: Any, field: str) -> int:
+# Past these no database column holds the value (ids are 64-bit, quantities 32-bit integers).
+LARGEST_ID = 2**63 - 1
+LARGEST_QUANTITY = 2**31 - 1
+
+
+def _int_id(value: Any, field: str, *, largest: int = LARGEST_ID) -> int:
     """A positive integer id; digit strings are coerced (§3: one example shows "1234")."""
     if isinstance(value, bool):
         raise _Bad(field, "must be a number")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        if len(value.strip()) > len(str(largest)):  # int() of 5,000 digits raises
+            raise _Bad(field, f"must be at most {largest}")
         number = int(value.strip())
     elif value is None:
         raise _Bad(field, "is missing")
     else:
         raise _Bad(field, f"must be a number, not {value!r:.40}")
     if number <= 0:
-        raise _Bad(field, f"must be a positive number, not {number}")
+        raise _Bad(field, "must be a positive number"
+                   + (f", not {number}" if number > -10**20 else ""))
+    if number > largest:
+        raise _Bad(field, f"must be at most {largest}")
     return number
 
 
@@ -128,7 +138,7 @@ def _quantity(value: Any, field: str) -> int:
     """A positive whole quantity; "2" and 2.0 are accepted, 2.5 is not."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _int_id(value, field)
+    return _int_id(value, field, largest=LARGEST_QUANTITY)
 
 
 def _money(value: Any, field: str, *, default: Decimal | None = None) -> Decimal:
@@ -478,6 +488,8 @@ def inventory_from_row(row: Any, field: str) -> InventoryRow:
             level = 0
         if isinstance(level, bool) or not isinstance(level, int):
             raise _Bad(f"{field}.inventory", "must be a whole number")
+        if abs(level) > LARGEST_QUANTITY:  # compared with, and stored as, a 32-bit level
+            raise _Bad(f"{field}.inventory", f"must be at most {LARGEST_QUANTITY}")
         track = item.get("track")
         return InventoryRow(
             final_sku=_text(item.get("final_sku"), f"{field}.final_sku"),
@@ -552,6 +564,11 @@ def shipment_id(remote: Any) -> str:
     if isinstance(remote, Mapping):
         value = remote.get("id")
         if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
+            try:
+                # Cut to the column (64): a longer id is no Bright Sites id, and the shipment
+                # is posted already, so refusing it would post it again on every retry.
+                return _text(value, "id", required=True)[:64]
+            except _Bad as bad:  # NUL or a lone surrogate: no column stores the id
+                raise _bad_response(bad, "the created shipment") from None
     raise BadResponse("Bright Sites answered the shipment request without a shipment id",
                       field="id")

@@ -120,6 +120,12 @@ class OrderFile:
 REQUIRED_SHIP_TO = ("name", "street1", "city", "state", "postal_code", "country")
 
 
+def _as_written(value: object) -> str:
+    """The text the writer puts in a cell, trimmed: a value of only control characters (a SKU
+    of "\x7f") is empty once written, and the warehouse refuses the whole file for it."""
+    return _CONTROL.sub(" ", "" if value is None else str(value)).strip()
+
+
 def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
     """(field, message) for every value the published format requires and the order lacks.
 
@@ -130,7 +136,7 @@ def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
     if not _ORDER_NUMBER_BAD.sub("-", order.order_number.strip()):
         problems.append(("order_number", "the order has no order number"))
     for name in REQUIRED_SHIP_TO:
-        if not str(getattr(order.ship_to, name) or "").strip():
+        if not _as_written(getattr(order.ship_to, name)):
             problems.append((f"ship_to.{name}", f"the ship-to {name.replace('_', ' ')} is "
                                                 "required by the warehouse"))
     country = order.ship_to.country.strip()
@@ -149,7 +155,7 @@ def order_problems(order: WarehouseOrder) -> list[tuple[str, str]]:
             problems.append((f"{where}.line_number", f"line number {line.line_number} is not "
                                                      "a new positive number"))
         seen.add(line.line_number)
-        if not line.sku.strip():
+        if not _as_written(line.sku):
             problems.append((f"{where}.sku", f"line {line.line_number} has no SKU"))
         if line.quantity < 1:
             problems.append((f"{where}.quantity", f"line {line.line_number} has quantity "
@@ -305,6 +311,14 @@ def _records(data: bytes) -> Iterator[tuple[int, list[str]]]:
         yield start, row
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` fit for an error report: bytes that are not UTF-8, NUL and other control
+    characters as ``?``, cut to ``limit`` characters."""
+    cleaned = "".join("?" if "\udc80" <= ch <= "\udcff" else ch for ch in text)
+    cleaned = _CONTROL.sub("?", cleaned)
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "…"
+
+
 def _normalise_name(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip().lower())
 
@@ -325,15 +339,19 @@ def _layout(first: list[str], known: Sequence[str], required: Sequence[str],
         if name in known and name not in columns:
             columns[name] = index
         elif name:
-            ignored.append(first[index].strip())
+            ignored.append(_shown(first[index].strip()))
     return _Layout(columns, len(first), header_line, ignored)
 
 
 def _fields(row: list[str], layout: _Layout, min_fields: int, kind: str) -> dict[str, str]:
     if row and row[0].startswith("\x00csv-error:"):
-        raise _BadRow(f"the row is not valid CSV ({row[0][11:]})")
+        raise _BadRow(f"the row is not valid CSV ({_shown(row[0][11:], 120)})")
     if any("\udc80" <= ch <= "\udcff" for cell in row for ch in cell):
         raise _BadRow("the row is not UTF-8 text")
+    # UTF-8 allows NUL, a database's text does not: storing the row's values would crash the
+    # run instead of reporting this one row.
+    if any("\x00" in cell for cell in row):
+        raise _BadRow("the row holds a NUL character")
     width = len(row)
     # Trailing empty cells (a spreadsheet's extra commas) do not change the count.
     while width > layout.width and not row[width - 1].strip():
@@ -349,11 +367,17 @@ def _fields(row: list[str], layout: _Layout, min_fields: int, kind: str) -> dict
             if index < len(row)}
 
 
+# ASCII digits only (int() also reads "١٢", "1_000" and 4,000-digit numbers), at most nine
+# of them so every quantity fits the database's integer columns.
+_WHOLE = re.compile(r"[+-]?[0-9]{1,9}")
+
+
 def _whole(value: str, name: str, *, minimum: int | None = None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _BadRow(f"{name} {value!r} is not a whole number") from None
+    if not _WHOLE.fullmatch(value):
+        if re.fullmatch(r"[+-]?[0-9]+", value):
+            raise _BadRow(f"{name} {_shown(value)!r} has more than 9 digits")
+        raise _BadRow(f"{name} {_shown(value)!r} is not a whole number")
+    number = int(value)
     if minimum is not None and number < minimum:
         raise _BadRow(f"{name} {number} must be at least {minimum}")
     return number
@@ -365,9 +389,9 @@ def _decimal(value: str, name: str) -> Decimal | None:
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise _BadRow(f"{name} {value!r} is not a number") from None
+        raise _BadRow(f"{name} {_shown(value)!r} is not a number") from None
     if not number.is_finite() or number < 0:
-        raise _BadRow(f"{name} {value!r} must be zero or more")
+        raise _BadRow(f"{name} {_shown(value)!r} must be zero or more")
     return number
 
 
@@ -380,7 +404,7 @@ def _date(value: str, name: str) -> date:
             return date.fromisoformat(value)
         return datetime.fromisoformat(value).date()
     except ValueError:
-        raise _BadRow(f"{name} {value!r} is not an ISO 8601 date") from None
+        raise _BadRow(f"{name} {_shown(value)!r} is not an ISO 8601 date") from None
 
 
 def _start(records: Iterator[tuple[int, list[str]]], known: Sequence[str],

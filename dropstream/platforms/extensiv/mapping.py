@@ -1,6 +1,8 @@
 """Hub values ↔ Extensiv JSON (spec §5.2 create body, §5.3/§5.4 orders read back, §6.1 stock).
 
-No request is made here.
+No request is made here. Reading an answer raises BadResponse (``field`` names the member) for
+a value of the wrong shape — a list where a number belongs, ``NaN``, a number too large for
+the hub, text holding NUL — never a TypeError from deep inside.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from dropstream.platforms import answers
+from dropstream.platforms.answers import LARGEST
 from dropstream.platforms.base import (
     InventoryLevel,
     WarehouseOrder,
@@ -70,22 +74,41 @@ def order_body(order: WarehouseOrder, *, customer_id: int, facility_id: int) -> 
 # --------------------------------------------------------------------------------------------
 
 
+PLATFORM = "Extensiv"
+
+
+def _number(value: Any, field: str) -> float:
+    return answers.number(PLATFORM, value, field)
+
+
+def _whole(value: Any, field: str) -> int:
+    return answers.whole(PLATFORM, value, field)
+
+
+def _text(value: Any, field: str) -> str:
+    return answers.text(PLATFORM, value, field)
+
+
+def _records(value: Any, field: str) -> list[Any]:
+    return answers.records(PLATFORM, value, field)
+
+
 def read_only(order: Mapping[str, Any]) -> Mapping[str, Any]:
     value = ci(order, "readOnly")
     return value if isinstance(value, Mapping) else {}
 
 
 def order_id(order: Mapping[str, Any]) -> int:
-    return int(ci(read_only(order), "orderId") or 0)
+    return _whole(ci(read_only(order), "orderId"), "readOnly.orderId")
 
 
 def status(order: Mapping[str, Any]) -> int:
     value = ci(read_only(order), "status")
-    return int(value) if value is not None else STATUS_OPEN
+    return _whole(value, "readOnly.status") if value is not None else STATUS_OPEN
 
 
 def modified(order: Mapping[str, Any]) -> str:
-    return str(ci(read_only(order), "lastModifiedDate") or "")
+    return _text(ci(read_only(order), "lastModifiedDate"), "readOnly.lastModifiedDate")
 
 
 def created_by(order: Mapping[str, Any], *, user_login: str, user_login_id: str) -> bool:
@@ -94,7 +117,8 @@ def created_by(order: Mapping[str, Any], *, user_login: str, user_login_id: str)
     who = ci(read_only(order), "createdByIdentifier")
     if not isinstance(who, Mapping):
         return True  # nothing said: keep it (the hub matches by reference anyway)
-    name, number = str(ci(who, "name") or ""), str(ci(who, "id") or "")
+    name = _text(ci(who, "name"), "readOnly.createdByIdentifier.name")
+    number = _text(ci(who, "id"), "readOnly.createdByIdentifier.id")
     if user_login:
         return name.lower() == user_login.lower()
     return not user_login_id or number == str(user_login_id)
@@ -115,68 +139,84 @@ def shift(text: str, seconds: int) -> str:
 
 
 def _ship_date(order: Mapping[str, Any]) -> date:
-    moment = wms_time(str(ci(read_only(order), "shipDate") or ""))
+    moment = wms_time(_text(ci(read_only(order), "shipDate"), "readOnly.shipDate"))
     return moment.date() if moment else datetime.now(UTC).date()
 
 
 def _lines_by_item(order: Mapping[str, Any]) -> dict[int, tuple[int | None, str]]:
     """orderItemId → (hub line number from the item's ``externalId``, SKU)."""
     lines: dict[int, tuple[int | None, str]] = {}
-    for item in embedded(order, ITEM_REL) or (ci(order, "orderItems") or []):
+    items = embedded(order, ITEM_REL) or _records(ci(order, "orderItems"), "orderItems")
+    for index, item in enumerate(items):
         item_id = ci(read_only(item), "orderItemId")
         if item_id is None:
             continue
-        external = str(ci(item, "externalId") or "")
-        sku = str(ci(ci(item, "itemIdentifier"), "sku") or "")
-        lines[int(item_id)] = (int(external) if external.isdigit() else None, sku)
+        where = f"orderItems[{index}]"
+        external = _text(ci(item, "externalId"), f"{where}.externalId")
+        sku = _text(ci(ci(item, "itemIdentifier"), "sku"), f"{where}.itemIdentifier.sku")
+        number = int(external) if external.isascii() and external.isdigit() \
+            and len(external) <= 9 else None
+        lines[_whole(item_id, f"{where}.readOnly.orderItemId")] = (number, sku)
     return lines
 
 
-def _quantity(value: Any) -> int:
-    return int(round(float(value or 0)))
+def _quantity(value: Any, field: str) -> int:
+    return int(round(_number(value, field)))
 
 
 def shipments(order: Mapping[str, Any]) -> list[WarehouseShipment]:
     """One hub shipment per package of a closed order (§5.4), lines from ``packageContents``
     mapped through ``orderItemId``; carrier and service from ``routingInfo`` (the WMS does not
     say which package used which service)."""
-    reference = str(ci(order, "referenceNum") or "")
+    reference = _text(ci(order, "referenceNum"), "referenceNum")
     route = ci(order, "routingInfo") or {}
-    carrier, service = str(ci(route, "carrier") or ""), str(ci(route, "mode") or "")
+    carrier = _text(ci(route, "carrier"), "routingInfo.carrier")
+    service = _text(ci(route, "mode"), "routingInfo.mode")
+    order_tracking = _text(ci(route, "trackingNumber"), "routingInfo.trackingNumber")
     shipped_on = _ship_date(order)
     items = _lines_by_item(order)
-    packages = ci(read_only(order), "packages") or []
+    packages = _records(ci(read_only(order), "packages"), "readOnly.packages")
     found: list[WarehouseShipment] = []
-    for package in packages:
-        package_id = ci(package, "packageId")
+    for index, package in enumerate(packages):
+        where = f"readOnly.packages[{index}]"
+        raw_id = ci(package, "packageId")
+        # A package without an id keeps the key it always had ("<reference>|None").
+        package_id = "None" if raw_id is None else _text(raw_id, f"{where}.packageId")
         lines: list[WarehouseShipmentLine] = []
-        for content in ci(package, "packageContents") or []:
-            number, sku = items.get(int(ci(content, "orderItemId") or 0), (None, ""))
-            quantity = _quantity(ci(content, "qty"))
+        contents = _records(ci(package, "packageContents"), f"{where}.packageContents")
+        for number_in_package, content in enumerate(contents):
+            inside = f"{where}.packageContents[{number_in_package}]"
+            item_id = _whole(ci(content, "orderItemId"), f"{inside}.orderItemId")
+            number, sku = items.get(item_id, (None, ""))
+            quantity = _quantity(ci(content, "qty"), f"{inside}.qty")
             if quantity > 0:
                 lines.append(WarehouseShipmentLine(line_number=number, sku=sku,
                                                    quantity=quantity))
-        tracking = str(ci(package, "trackingNumber") or ci(route, "trackingNumber") or "")
-        weight = ci(package, "weight")
+        tracking = _text(ci(package, "trackingNumber"), f"{where}.trackingNumber") \
+            or order_tracking
+        weight = _number(ci(package, "weight"), f"{where}.weight")
         found.append(WarehouseShipment(
             key=f"{reference}|{package_id}", order_number=reference, carrier=carrier,
             service=service, tracking_number=tracking, ship_date=shipped_on,
-            lines=tuple(lines), warehouse_shipment_id=str(package_id),
+            lines=tuple(lines), warehouse_shipment_id=package_id,
             weight=Decimal(str(weight)) if weight else None))
     if not found:
         # Closed without packages (a confirm with only an order-level tracking number): the
         # items as they stand are what shipped.
-        lines = [WarehouseShipmentLine(line_number=number, sku=sku,
-                                       quantity=_quantity(ci(item, "qty")))
-                 for item in embedded(order, ITEM_REL)
-                 for number, sku in [items.get(int(ci(read_only(item), "orderItemId") or 0),
-                                               (None, ""))]
-                 if _quantity(ci(item, "qty")) > 0]
+        lines = []
+        for index, item in enumerate(embedded(order, ITEM_REL)):
+            where = f"orderItems[{index}]"
+            item_id = _whole(ci(read_only(item), "orderItemId"), f"{where}.readOnly.orderItemId")
+            number, sku = items.get(item_id, (None, ""))
+            quantity = _quantity(ci(item, "qty"), f"{where}.qty")
+            if quantity > 0:
+                lines.append(WarehouseShipmentLine(line_number=number, sku=sku,
+                                                   quantity=quantity))
         found.append(WarehouseShipment(
             key=f"{reference}|order-{order_id(order)}", order_number=reference,
-            carrier=carrier, service=service,
-            tracking_number=str(ci(route, "trackingNumber") or ""), ship_date=shipped_on,
-            lines=tuple(lines), warehouse_shipment_id=str(order_id(order))))
+            carrier=carrier, service=service, tracking_number=order_tracking,
+            ship_date=shipped_on, lines=tuple(lines),
+            warehouse_shipment_id=str(order_id(order))))
     return found
 
 
@@ -190,13 +230,17 @@ def levels(rows: Iterable[Mapping[str, Any]]) -> list[InventoryLevel]:
     available: dict[str, float] = {}
     on_hand: dict[str, float] = {}
     names: dict[str, str] = {}
-    for row in rows:
-        sku = str(ci(ci(row, "itemIdentifier"), "sku") or "")
+    for index, row in enumerate(rows):
+        where = f"summaries[{index}]"
+        sku = _text(ci(ci(row, "itemIdentifier"), "sku"), f"{where}.itemIdentifier.sku")
         if not sku:
             continue
         key = sku.lower()
         names.setdefault(key, sku)
-        available[key] = available.get(key, 0.0) + float(ci(row, "available") or 0)
-        on_hand[key] = on_hand.get(key, 0.0) + float(ci(row, "onHand") or 0)
-    return [InventoryLevel(sku=names[key], available=max(int(available[key]), 0),
-                           on_hand=int(on_hand[key])) for key in sorted(names)]
+        available[key] = available.get(key, 0.0) + _number(ci(row, "available"),
+                                                           f"{where}.available")
+        on_hand[key] = on_hand.get(key, 0.0) + _number(ci(row, "onHand"), f"{where}.onHand")
+    # A sum over facilities can pass LARGEST where each row did not: capped, not an overflow.
+    return [InventoryLevel(sku=names[key], available=min(max(int(available[key]), 0), LARGEST),
+                           on_hand=max(min(int(on_hand[key]), LARGEST), -LARGEST))
+            for key in sorted(names)]

@@ -239,14 +239,10 @@ class ShipHeroWarehouse(WarehouseAdapterBase):
         after = None
         while True:
             wrapper = self._run(document, {**variables, "after": after}, operation=root)
-            page = wrapper.get("data") or {}
-            for edge in page.get("edges") or []:
-                if isinstance(edge, Mapping) and isinstance(edge.get("node"), Mapping):
-                    yield edge["node"]
-            info = page.get("pageInfo") or {}
-            if not info.get("hasNextPage") or not info.get("endCursor"):
+            nodes, after = mapping.page_of(wrapper, root)
+            yield from nodes
+            if after is None:
                 return
-            after = info["endCursor"]
 
     def acknowledge(self, document: WarehouseDocument, errors: Sequence[RowError] = ()) -> None:
         """The hub stored the poll's document: move the cursors (never back)."""

@@ -9,6 +9,9 @@
   number and the label's legacy id in the poll and in the webhook alike, so the two paths
   recognise each other. Tracking, carrier and method are the package's, never the legacy
   top-level copies (§11.3). Voided labels (refunded, needs_refund) are left out (§5.2).
+
+A member of the wrong shape in an answer or a webhook body (a list where a quantity belongs,
+``1e999``, text holding NUL) raises BadResponse naming it (``platforms/answers.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from dropstream.platforms import answers
 from dropstream.platforms.base import (
     InventoryLevel,
     WarehouseCancellation,
@@ -26,8 +30,22 @@ from dropstream.platforms.base import (
     WarehouseShipment,
     WarehouseShipmentLine,
 )
+from dropstream.platforms.errors import BadResponse
 
-_LINE_ID = re.compile(r"-L(\d+)$")
+_LINE_ID = re.compile(r"-L([0-9]{1,9})$")
+PLATFORM = "ShipHero"
+
+
+def _text(value: Any, field: str) -> str:
+    return answers.text(PLATFORM, value, field)
+
+
+def _whole(value: Any, field: str) -> int:
+    return answers.whole(PLATFORM, value, field)
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    return answers.records(PLATFORM, value, field)
 
 
 def partner_order_id(shop_name: str, order_number: str) -> str:
@@ -46,7 +64,7 @@ def line_number_of(partner_line: Any) -> int | None:
 def legacy_id(value: Any) -> str:
     """A Relay id (base64 ``Type:123``) or a legacy number → ``"123"``; "" when neither."""
     text = str(value or "").strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return text
     try:
         decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
@@ -114,11 +132,27 @@ def _day(value: Any) -> date:
         return datetime.now(UTC).date()
 
 
-def _edges(connection: Any) -> list[Mapping[str, Any]]:
+def _edges(connection: Any, field: str) -> list[Mapping[str, Any]]:
     if not isinstance(connection, Mapping):
         return []
-    return [edge["node"] for edge in connection.get("edges") or []
+    return [edge["node"] for edge in _list(connection.get("edges"), f"{field}.edges")
             if isinstance(edge, Mapping) and isinstance(edge.get("node"), Mapping)]
+
+
+def page_of(wrapper: Mapping[str, Any], root: str
+            ) -> tuple[list[Mapping[str, Any]], str | None]:
+    """One page of a connection (``wrapper.data``, §3): its nodes, and the cursor of the next
+    page (None on the last). Raises BadResponse for a page of the wrong shape."""
+    page = wrapper.get("data") or {}
+    if not isinstance(page, Mapping):
+        raise answers.bad(PLATFORM, f"{root}.data", page, "a connection object")
+    nodes = [edge["node"] for edge in _list(page.get("edges"), f"{root}.data.edges")
+             if isinstance(edge, Mapping) and isinstance(edge.get("node"), Mapping)]
+    info = page.get("pageInfo") or {}
+    if not isinstance(info, Mapping) or not info.get("hasNextPage"):
+        return nodes, None
+    cursor = _text(info.get("endCursor"), f"{root}.data.pageInfo.endCursor")
+    return nodes, cursor or None
 
 
 def _voided(label: Mapping[str, Any]) -> bool:
@@ -132,23 +166,27 @@ def shipment_key(order_number: str, label_legacy_id: Any) -> str:
 def shipments_from_node(node: Mapping[str, Any]) -> list[WarehouseShipment]:
     """One queried ``Shipment`` (§5.2) → one hub shipment per valid label."""
     order = node.get("order") if isinstance(node.get("order"), Mapping) else {}
-    number = str(order.get("order_number") or "")
-    labels = [label for label in node.get("shipping_labels") or []
+    number = _text(order.get("order_number"), "order.order_number")
+    labels = [label for label in _list(node.get("shipping_labels"), "shipping_labels")
               if isinstance(label, Mapping) and not _voided(label)]
-    lines = _edges(node.get("line_items"))
+    lines = _edges(node.get("line_items"), "line_items")
     made = []
-    for label in labels:
+    for index, label in enumerate(labels):
+        where = f"shipping_labels[{index}]"
         mine = [ln for ln in lines if ln.get("shipping_label_id") == label.get("id")]
         if not mine and len(labels) == 1:
             mine = lines  # no label ids on the lines: all of them are in the only package
+        label_id = _text(label.get("legacy_id") or None, f"{where}.legacy_id") \
+            or legacy_id(label.get("id"))
         made.append(WarehouseShipment(
-            key=shipment_key(number, label.get("legacy_id") or legacy_id(label.get("id"))),
-            order_number=number, carrier=str(label.get("carrier") or ""),
-            service=str(label.get("shipping_method") or ""),
-            tracking_number=str(label.get("tracking_number") or ""),
+            key=shipment_key(number, label_id),
+            order_number=number, carrier=_text(label.get("carrier"), f"{where}.carrier"),
+            service=_text(label.get("shipping_method"), f"{where}.shipping_method"),
+            tracking_number=_text(label.get("tracking_number"), f"{where}.tracking_number"),
             ship_date=_day(label.get("created_date") or node.get("created_date")),
-            lines=tuple(_line(ln.get("line_item") or {}, ln.get("quantity")) for ln in mine),
-            warehouse_shipment_id=str(node.get("legacy_id") or ""),
+            lines=tuple(_line(ln.get("line_item"), ln.get("quantity"), "line_items.edges.node")
+                        for ln in mine),
+            warehouse_shipment_id=_text(node.get("legacy_id"), "legacy_id"),
             cost=_money(label.get("cost"))))
     return made
 
@@ -162,9 +200,11 @@ def _money(value: Any) -> Any:
         return None
 
 
-def _line(item: Mapping[str, Any], quantity: Any) -> WarehouseShipmentLine:
+def _line(item: Any, quantity: Any, field: str) -> WarehouseShipmentLine:
+    item = item if isinstance(item, Mapping) else {}
     return WarehouseShipmentLine(line_number=line_number_of(item.get("partner_line_item_id")),
-                                 sku=str(item.get("sku") or ""), quantity=int(quantity or 0))
+                                 sku=_text(item.get("sku"), f"{field}.line_item.sku"),
+                                 quantity=_whole(quantity, f"{field}.quantity"))
 
 
 def shipments_from_webhook(payload: Mapping[str, Any]) -> list[WarehouseShipment]:
@@ -174,37 +214,44 @@ def shipments_from_webhook(payload: Mapping[str, Any]) -> list[WarehouseShipment
     fulfillment = payload.get("fulfillment")
     if not isinstance(fulfillment, Mapping):
         raise ValueError("a Shipment Update without a fulfillment object")
-    number = str(fulfillment.get("order_number") or "")
+    number = _text(fulfillment.get("order_number"), "fulfillment.order_number")
     if not number:
         raise ValueError("a Shipment Update without an order_number")
     made = []
-    for package in fulfillment.get("packages") or []:
+    packages = _list(fulfillment.get("packages"), "fulfillment.packages")
+    for index, package in enumerate(packages):
         if not isinstance(package, Mapping) or not package.get("shipping_label_id"):
             continue
         if _voided(package):
             continue
-        lines = tuple(WarehouseShipmentLine(line_number=line_number_of(ln.get("id")),
-                                            sku=str(ln.get("sku") or ""),
-                                            quantity=int(ln.get("quantity") or 0))
-                      for ln in package.get("line_items") or [] if isinstance(ln, Mapping))
+        where = f"fulfillment.packages[{index}]"
+        lines = tuple(
+            WarehouseShipmentLine(line_number=line_number_of(ln.get("id")),
+                                  sku=_text(ln.get("sku"), f"{where}.line_items.sku"),
+                                  quantity=_whole(ln.get("quantity"),
+                                                  f"{where}.line_items.quantity"))
+            for ln in _list(package.get("line_items"), f"{where}.line_items")
+            if isinstance(ln, Mapping))
+        label_id = _text(package["shipping_label_id"], f"{where}.shipping_label_id")
         made.append(WarehouseShipment(
-            key=shipment_key(number, package["shipping_label_id"]), order_number=number,
-            carrier=str(package.get("shipping_carrier") or ""),
-            service=str(package.get("shipping_method") or ""),
-            tracking_number=str(package.get("tracking_number") or ""),
+            key=shipment_key(number, label_id), order_number=number,
+            carrier=_text(package.get("shipping_carrier"), f"{where}.shipping_carrier"),
+            service=_text(package.get("shipping_method"), f"{where}.shipping_method"),
+            tracking_number=_text(package.get("tracking_number"), f"{where}.tracking_number"),
             ship_date=datetime.now(UTC).date(), lines=lines,
-            warehouse_shipment_id=str(fulfillment.get("shipment_id") or ""),
+            warehouse_shipment_id=_text(fulfillment.get("shipment_id"),
+                                        "fulfillment.shipment_id"),
             cost=_money(package.get("cost"))))
     return made
 
 
 def cancellation_from_webhook(payload: Mapping[str, Any]) -> WarehouseCancellation:
     """Order Canceled (§11.4, fields unverified): any order number it carries."""
-    number = str(payload.get("order_number") or "")
+    number = _text(payload.get("order_number"), "order_number")
     if not number:
         raise ValueError("an Order Canceled body without an order_number")
-    reason = str(payload.get("cancel_reason") or "").strip()
-    who = str(payload.get("canceled_by_name") or "").strip()
+    reason = _text(payload.get("cancel_reason"), "cancel_reason").strip()
+    who = _text(payload.get("canceled_by_name"), "canceled_by_name").strip()
     said = "; ".join(part for part in (reason, f"by {who}" if who else "") if part)
     return WarehouseCancellation(order_number=number,
                                  reason=f"canceled in ShipHero{': ' + said if said else ''}")
@@ -214,13 +261,15 @@ def levels_from_rows(rows: Iterable[Mapping[str, Any]],
                      warehouses: frozenset[str]) -> list[InventoryLevel]:
     """``warehouse_products`` nodes (§10.1) → a level per (SKU, warehouse legacy id)."""
     levels = []
-    for row in rows:
+    for index, row in enumerate(rows):
         facility = legacy_id(row.get("warehouse_id"))
         if warehouses and facility not in warehouses:
             continue
-        levels.append(InventoryLevel(sku=str(row.get("sku") or ""),
-                                     available=max(0, int(row.get("available") or 0)),
-                                     on_hand=int(row.get("on_hand") or 0), facility=facility))
+        where = f"warehouse_products[{index}]"
+        levels.append(InventoryLevel(
+            sku=_text(row.get("sku"), f"{where}.sku"),
+            available=max(0, _whole(row.get("available"), f"{where}.available")),
+            on_hand=_whole(row.get("on_hand"), f"{where}.on_hand"), facility=facility))
     return [level for level in levels if level.sku]
 
 
@@ -229,7 +278,7 @@ def levels_from_webhook(payload: Mapping[str, Any],
     """Inventory Update (§10.2): string quantities; the warehouse's own figures are in
     ``updated_warehouse``."""
     levels = []
-    for item in payload.get("inventory") or []:
+    for index, item in enumerate(_list(payload.get("inventory"), "inventory")):
         if not isinstance(item, Mapping):
             continue
         where = item.get("updated_warehouse")
@@ -238,14 +287,16 @@ def levels_from_webhook(payload: Mapping[str, Any],
         facility = legacy_id(where.get("warehouse_id") or where.get("warehouse_uuid"))
         if warehouses and facility not in warehouses:
             continue
+        inside = f"inventory[{index}].updated_warehouse"
         try:
-            available = int(str(where.get("inventory") or "0"))
-            on_hand = int(str(where.get("on_hand"))) if where.get("on_hand") is not None \
-                else None
-        except ValueError:
-            continue
-        if item.get("sku"):
-            levels.append(InventoryLevel(sku=str(item["sku"]), available=max(0, available),
+            available = _whole(where.get("inventory"), f"{inside}.inventory")
+            on_hand = _whole(where.get("on_hand"), f"{inside}.on_hand") \
+                if where.get("on_hand") is not None else None
+        except BadResponse:
+            continue  # as before: an item without usable figures is left out, not the body
+        sku = _text(item.get("sku"), f"inventory[{index}].sku")
+        if sku:
+            levels.append(InventoryLevel(sku=sku, available=max(0, available),
                                          on_hand=on_hand, facility=facility))
     return levels
 

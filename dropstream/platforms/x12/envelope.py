@@ -66,7 +66,7 @@ MAX_CONTROL_NUMBER = 999_999_999
 _BASIC = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !\"&'()*+,-./:;?=")
 _EXTENDED = _BASIC | frozenset("abcdefghijklmnopqrstuvwxyz%@[]_{}\\|<>~#$")
 _TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII: \d also matches "٣" and "²"
 _SPACES = re.compile(r" {2,}")
 _TRANSLITERATION = str.maketrans({
     "ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "OE", "œ": "oe", "Ł": "L",
@@ -652,7 +652,7 @@ def _read_group(segments: list[Segment], start: int) -> tuple[FunctionalGroup, i
         if trailer.get(2).lstrip("0") != control.lstrip("0") or not trailer.get(2):
             errors.append("4")
             reasons.append(f"GS06 {control!r} and GE02 {trailer.get(2)!r} do not match")
-        if _DIGITS.fullmatch(trailer.get(1)):
+        if _DIGITS.fullmatch(trailer.get(1)) and len(trailer.get(1)) <= 6:  # GE01 is N0 1/6
             included = int(trailer.get(1))
         if included != len(sets):
             errors.append("5")
@@ -667,6 +667,11 @@ def _read_group(segments: list[Segment], start: int) -> tuple[FunctionalGroup, i
 def parse_interchange(data: bytes) -> Interchange:
     """Split and check one interchange; never raises (see the module docstring)."""
     text = decode(data).lstrip()
+    if "\x00" in text:
+        # No X12 character set holds NUL and a database's text cannot: refused whole, before
+        # any of its values reach a reason, an acknowledgment or a shipment.
+        return Interchange(None, reasons=(f"the file holds a NUL character (at character "
+                                          f"{text.index(chr(0))}); X12 text never does",))
     delimiters, fields, reasons = _read_isa(text)
     if delimiters is None:
         return Interchange(None, reasons=tuple(reasons))

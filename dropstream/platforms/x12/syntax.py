@@ -154,7 +154,7 @@ SPECS_997: SegmentSpecs = {
 SPECS: Mapping[str, SegmentSpecs] = {"940": SPECS_940, "945": SPECS_945, "846": SPECS_846,
                                      "997": SPECS_997}
 
-_INTEGER = re.compile(r"-?\d+")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _element_error(number: int, value: str, spec: ElementSpec) -> ElementError | None:

@@ -22,7 +22,7 @@ MAX_REASONS = 100
 ORDER_NUMBER = re.compile(r"^[A-Za-z0-9_-]+$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 STATE_CODE = re.compile(r"^[A-Z]{2}$")
-QUANTITY = re.compile(r"^[0-9]+$")
+QUANTITY = re.compile(r"^[0-9]{1,9}$")  # int() of thousands of digits raises
 MONEY = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
 PAYMENT_TYPES = ("", "P", "C", "T")
 
@@ -134,13 +134,15 @@ def _check_pd(fields: list[str], line_no: int, order: _OpenOrder | None, after_b
         problems.append(f"PD order number {order_number!r} differs from its PH "
                         f"{order.order_number!r}")
     if not QUANTITY.match(line_text) or int(line_text) < 1:
-        problems.append(f"line number {line_text!r} is not a whole number from 1")
+        problems.append(f"line number {line_text[:20]!r} is not a whole number from 1 "
+                        "(at most 9 digits)")
     elif order is not None and any(line.line_number == int(line_text) for line in order.lines):
         problems.append(f"line number {line_text} appears twice in order {order.order_number}")
     if not sku:
         problems.append("SKU is empty")
     if not QUANTITY.match(quantity) or int(quantity) < 1:
-        problems.append(f"quantity {quantity!r} is not a whole number above 0")
+        problems.append(f"quantity {quantity[:20]!r} is not a whole number above 0 "
+                        "(at most 9 digits)")
     if not MONEY.match(price) or not _is_decimal(price):
         problems.append(f"unit price {price!r} is not a number with two decimals")
     if problems:
@@ -197,6 +199,11 @@ def parse_order_file(name: str, data: bytes) -> list[ReceivedOrder]:
     seen: set[str] = set()
     for line_no, fields in _rows(text, reasons):
         record_type = fields[0].strip()
+        if any("\x00" in value for value in fields):
+            reasons.append(f"line {line_no}: the record holds a NUL character")
+            if record_type == "PH":
+                current, after_bad_ph = None, True
+            continue
         if record_type == "PH":
             current = _check_ph(fields, line_no, reasons)
             after_bad_ph = current is None
