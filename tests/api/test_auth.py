@@ -100,7 +100,8 @@ def test_the_openapi_document_and_docs_need_no_token(api_as, db):
     document = client.get("/api/openapi.json")
     assert document.status_code == 200
     paths = document.json()["paths"]
-    assert len(paths) == 23
+    assert len(paths) == 29
+    assert "/api/stores/{store_id}/rules/{rule_id}/activate" in paths
     assert "/api/shipments/{id}/actions/{action}" in paths
     assert "/api/connections/{id}/channels/{channel_id}/runs/{run_id}" in paths
     assert document.json()["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
