@@ -395,10 +395,12 @@ def build_sites(plan: Plan, base: Path, rng: random.Random) -> tuple[object, lis
         server = start_sftp_server(base / f"sftp{index:02d}")
         proxy = CuttingProxy(server.port, random.Random(rng.random()))
         control = SandboxControl(sandbox.control_url(subdomain))
-        stock = {r["final_sku"]: 100_000 for r in control.inventories()
-                 if r["track"] and not r["vendor_managed"]}
+        # Enough of every SKU that each order ships whole: a short shipment would leave the
+        # order partially shipped for good, which the soak could not tell from a lost package.
+        stock = {r["final_sku"]: 1_000_000 for r in control.inventories()}
         robot = WarehouseRobot(server.connection_string, ship_delay_s=2.0, split_rate=0.1,
                                short_rate=0.0, seed=plan.seed * 100 + index, stock=stock,
+                               default_stock=1_000_000,
                                inventory_every_s=30.0,
                                state_path=str(base / f"robot{index:02d}.json"))
         sites.append(Site(index=index, subdomain=subdomain, token=token, push=index % 2 == 0,
@@ -451,6 +453,7 @@ class Chaos:
     held_by_killed: dict[int, int] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     _open: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    _until: dict[str, float] = field(default_factory=dict)
 
     def schedule(self, plan: Plan) -> list[tuple[float, str]]:
         """Event times in the first 85 % of the load phase; every kind at least once."""
@@ -473,6 +476,18 @@ class Chaos:
             else:
                 keep.append((until, close))
         self._open = keep
+
+    def _window(self, key: str, now: float, seconds: float, close: Callable[[], None]) -> None:
+        """Open a window that ``close`` ends; of overlapping windows with the same ``key`` only
+        the one ending last closes it."""
+        until = now + seconds
+        self._until[key] = max(self._until.get(key, 0.0), until)
+
+        def close_if_last() -> None:
+            if self._until.get(key, 0.0) <= until:
+                close()
+
+        self._open.append((until, close_if_last))
 
     def _say(self, now: float, text: str) -> None:
         line = f"[{now:6.1f}s] {text}"
@@ -513,7 +528,7 @@ class Chaos:
             {"endpoint": "*", "action": "status", "status": 429, "probability": 0.111,
              "retry_after": 1}])
         self._say(now, f"store {site.subdomain}: 20 % 500s and 429s for {window:.0f} s")
-        self._open.append((now + window, site.control.clear_faults))
+        self._window(f"store:{site.subdomain}", now, window, site.control.clear_faults)
 
     def _sftp_cuts(self, now: float) -> None:
         window = self.rng.uniform(20, 30)
@@ -525,7 +540,7 @@ class Chaos:
             for site in self.sites:
                 site.proxy.cutting.clear()
 
-        self._open.append((now + window, close))
+        self._window("sftp", now, window, close)
 
     def _push_faults(self, now: float) -> None:
         window = self.rng.uniform(10, 25)
@@ -539,7 +554,7 @@ class Chaos:
             for site in pushing:
                 site.control.clear_push_faults()
 
-        self._open.append((now + window, close))
+        self._window("push", now, window, close)
 
     def _postgres_restart(self, now: float) -> None:
         from django.db import connections
