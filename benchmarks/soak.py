@@ -454,6 +454,8 @@ class Chaos:
     counts: Counter = field(default_factory=Counter)
     _open: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
     _until: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)  # the load phase's start
+    _final: bool = False  # the load phase ended: every window closes now
 
     def schedule(self, plan: Plan) -> list[tuple[float, str]]:
         """Event times in the first 85 % of the load phase; every kind at least once."""
@@ -469,13 +471,12 @@ class Chaos:
 
     def close_due(self, now: float, *, all_of_them: bool = False) -> None:
         """End the windows (faults, cuts) whose time is up."""
-        keep = []
-        for until, close in self._open:
-            if all_of_them or now >= until:
-                close()
-            else:
-                keep.append((until, close))
-        self._open = keep
+        self._final = self._final or all_of_them
+        due = [close for until, close in self._open if all_of_them or now >= until]
+        self._open = [(until, close) for until, close in self._open
+                      if not (all_of_them or now >= until)]
+        for close in due:  # a close may open a window again (see _sftp_cuts), but not at the end
+            close()
 
     def _window(self, key: str, now: float, seconds: float, close: Callable[[], None]) -> None:
         """Open a window that ``close`` ends; of overlapping windows with the same ``key`` only
@@ -512,7 +513,19 @@ class Chaos:
         return held
 
     def _kill_worker(self, now: float) -> None:
-        self._kill_and_restart(now, self.rng.choice(["worker-a", "worker-b"]))
+        """Kill a worker while it holds a run (waiting up to 45 s for one), so the takeover
+        path really runs."""
+        from dropstream.scheduling.models import Run, RunState
+
+        name = self.rng.choice(["worker-a", "worker-b"])
+        process = self.hub.roles[name].process
+        assert process is not None
+        marker = f":{process.pid}:"
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not Run.objects.filter(
+                state=RunState.RUNNING, worker__contains=marker).exists():
+            time.sleep(0.2)
+        self._kill_and_restart(now, name)
 
     def _kill_scheduler(self, now: float) -> None:
         self._kill_and_restart(now, "scheduler")
@@ -531,16 +544,25 @@ class Chaos:
         self._window(f"store:{site.subdomain}", now, window, site.control.clear_faults)
 
     def _sftp_cuts(self, now: float) -> None:
+        """Cut for 20–30 s, longer (5 s at a time, up to a minute) until a cut happened."""
         window = self.rng.uniform(20, 30)
         for site in self.sites:
             site.proxy.cutting.set()
         self._say(now, f"SFTP proxies cut connections for {window:.0f} s")
+        before = self._cuts()
+        opened = time.monotonic()
 
         def close() -> None:
+            if not self._final and self._cuts() == before and time.monotonic() - opened < 60:
+                self._window("sftp", time.monotonic() - self.started, 5, close)
+                return
             for site in self.sites:
                 site.proxy.cutting.clear()
 
         self._window("sftp", now, window, close)
+
+    def _cuts(self) -> int:
+        return sum(site.proxy.cuts for site in self.sites)
 
     def _push_faults(self, now: float) -> None:
         window = self.rng.uniform(10, 25)
@@ -589,7 +611,7 @@ def load_phase(plan: Plan, sites: list[Site], chaos: Chaos) -> None:
     from django.db import close_old_connections
 
     events = chaos.schedule(plan)
-    started = time.monotonic()
+    started = chaos.started = time.monotonic()
     placed = 0
     while True:
         now = time.monotonic() - started

@@ -44,6 +44,11 @@ def test_the_quick_soak_loses_duplicates_and_strands_nothing():
     for kind in ("kill_worker", "kill_scheduler", "kill_web", "store_faults", "sftp_cuts",
                  "push_faults", "postgres_restart"):
         assert f"{kind} " in events, events  # every kind of chaos really happened
+    # The dangerous paths ran: a worker died holding a run, an SFTP connection was cut.
+    taken, held = map(int, figure(
+        output, "takeovers (runs held by a killed worker, finished by another)").split(" / "))
+    assert taken == held >= 1
+    assert int(figure(output, "SFTP connections cut")) >= 1
     checked = figure(output, "stock = formula")
     done, total = re.match(r"(\d+) / (\d+) SKUs", checked).groups()
     assert done == total and int(total) > 0
