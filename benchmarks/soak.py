@@ -19,8 +19,9 @@ seeded random times: ``kill -9`` of a worker, the scheduler or the web process (
 one store answering 20 % 500s and 429s, the SFTP proxies cutting connections, a PostgreSQL
 restart, and pushes lost or sent twice. Then it settles (bounded): every sales channel gets a
 reconciliation poll (a lost push is found only by polling, as in production, where it is
-daily), shipment runs are asked for until the robots' packages are in the store, the scheduler
-is stopped, queued runs drain, and a full inventory sync runs.
+daily), shipment runs are asked for until the robots' packages are in the store, the sweep of
+push deliveries whose import task died with a worker runs (as the scheduler runs it five
+minutes on), the scheduler is stopped, queued runs drain, and a full inventory sync runs.
 
 Checked and printed (exit 1 when lost, duplicated or stuck is not 0):
 
@@ -783,6 +784,23 @@ def settled(sites: list[Site]) -> bool:
     return shipped_orders == placed and posted >= packages
 
 
+def sweep_push_deliveries() -> int:
+    """Run the scheduler's sweep of Received push deliveries as it will run ``STUCK_AFTER``
+    (5 min) from now, and wait (bounded) for their imports; returns how many it re-queued.
+
+    A delivery whose import task died with a killed worker (Redis hands a message out once)
+    waits for that sweep; the soak cannot wait five minutes, so it asks for the sweep now."""
+    from django.utils import timezone
+
+    from dropstream.sync.models import PushDelivery
+    from dropstream.sync.push import STUCK_AFTER, requeue_stuck_deliveries
+
+    swept = requeue_stuck_deliveries(timezone.now() + STUCK_AFTER)
+    wait_bounded(lambda: not PushDelivery.objects.filter(
+        state=PushDelivery.State.RECEIVED).exists(), 60, "re-queued push deliveries")
+    return len(swept)
+
+
 def runs_drained() -> bool:
     from dropstream.scheduling.models import Run, RunState
 
@@ -809,6 +827,9 @@ def settle_phase(plan: Plan, sites: list[Site], hub: Hub) -> dict[str, float]:
         time.sleep(2)
     timings["orders and shipments"] = time.monotonic() - started
 
+    step = time.monotonic()
+    swept = sweep_push_deliveries()
+    timings[f"push sweep ({swept} re-queued)"] = time.monotonic() - step
     step = time.monotonic()
     hub.stop("scheduler")  # no new runs from here on: what is queued must drain by itself
     wait_bounded(runs_drained, max(deadline - time.monotonic(), 30), "runs drain")
