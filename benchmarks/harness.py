@@ -120,23 +120,25 @@ def add_warehouse(bench: Bench, *, name: str = "Bench West") -> Bench:
 
 def make_connection(sandbox, *, subdomain: str, token: str, name: str,
                     import_since: str = "2000-01-01T00:00:00Z", orders_per_file: int = 500,
-                    parent: Path | None = None):
+                    parent: Path | None = None, warehouse_url: str | None = None):
     """A merchant with one store on ``sandbox`` (``subdomain``), its own DSFX folder warehouse
-    (under ``parent`` when given) and an enabled connection between them. Returns the
-    Connection."""
+    (under ``parent`` when given; ``warehouse_url`` instead, e.g. an SFTP server) and an
+    enabled connection between them. Returns the Connection."""
     from django.utils import timezone
 
     from dropstream.connections import actions
 
-    root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-", dir=parent))
-    (root / "in").mkdir()
-    (root / "out").mkdir()
+    if warehouse_url is None:
+        root = Path(tempfile.mkdtemp(prefix="dropstream-bench-dsfx-", dir=parent))
+        (root / "in").mkdir()
+        (root / "out").mkdir()
+        warehouse_url = f"file://{root}"
     merchant = actions.create_merchant(f"{name} Merchant")
     store = actions.create_store(merchant, name=name, platform="brightsites", adapter={
         "subdomain": subdomain, "api_token": token, "api_url": sandbox.api_url(subdomain),
         "import_since": import_since})
     warehouse = actions.create_warehouse(merchant, platform="dropstream", adapter={
-        "connection_string": f"file://{root}", "settle_seconds": 0,
+        "connection_string": warehouse_url, "settle_seconds": 0,
         "orders_per_file": orders_per_file})
     connection = actions.create_connection(name=name, customer=merchant, store=store,
                                            warehouse=warehouse)

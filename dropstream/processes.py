@@ -145,10 +145,14 @@ class Background:
 def make_consumer(workers: int, *, periodic: bool = False, signals: bool = True):
     """A Huey consumer of thread workers. ``signals=False`` leaves the process's signal
     handlers alone (embedded in ``run``, where Ctrl-C must stop the web server)."""
+    from django.utils.module_loading import autodiscover_modules
     from huey.consumer import Consumer
     from huey.contrib.djhuey import HUEY
 
-    import dropstream.scheduling.tasks  # noqa: F401 — registers the tasks
+    # Register every app's ``tasks`` module (runs, push imports, alert e-mails): a consumer
+    # drops a message whose task it does not know, and a scaled-out worker never imports the
+    # modules that queue them (the web process queues push imports).
+    autodiscover_modules("tasks")
 
     class EmbeddedConsumer(Consumer):
         def _set_signal_handlers(self) -> None:

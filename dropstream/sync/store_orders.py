@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
@@ -67,6 +67,17 @@ def upsert_store_order(connection: Connection, data: StoreOrder, *, actor: str =
     update seen after processing began: written to the activity only). Idempotent: the unique
     (store, external id) constraint makes a second delivery an update, never a second order.
     """
+    try:
+        return _upsert_store_order(connection, data, actor=actor, source=source)
+    except IntegrityError:
+        # Two deliveries of a new order at once (a push sent twice, a push and a poll): both
+        # found no row, and the other transaction's insert committed first. The row exists
+        # now, so a second pass is an update (or "unchanged"), as for any later delivery.
+        return _upsert_store_order(connection, data, actor=actor, source=source)
+
+
+def _upsert_store_order(connection: Connection, data: StoreOrder, *, actor: str,
+                        source: str) -> tuple[Order, str]:
     with transaction.atomic():
         order = (Order.objects.select_for_update()
                  .filter(store_id=connection.store_id, external_id=data.external_id).first())

@@ -3,6 +3,7 @@ worker was killed completes exactly once after its lease lapses."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -182,3 +183,39 @@ def test_a_run_whose_worker_was_killed_completes_exactly_once_after_its_lease(wo
     events = _events(workers.record)
     assert [kind for kind, *_ in events] == ["start", "start", "end"]
     assert events[0][2] == doomed.pid and events[2][2] != doomed.pid
+
+
+def test_a_worker_process_imports_an_order_pushed_to_another_process(workers, bs_store,
+                                                                     tmp_path):
+    """Scaled out, the web process queues a push's import and a worker process runs it: the
+    worker must know the task (before, it dropped the message as an unknown task and the order
+    waited for the daily reconciliation poll)."""
+    from dropstream.orders.models import Order
+    from dropstream.sync.models import PushDelivery
+    from dropstream.sync.push import receive
+
+    merchant = connections.create_merchant("Pushed Goods")
+    store = connections.create_store(merchant, name="Pushed", platform="brightsites", adapter={
+        "subdomain": bs_store.subdomain, "api_token": bs_store.read_write_token,
+        "api_url": bs_store.api_url, "import_since": "2000-01-01T00:00:00Z"})
+    root = tmp_path / "dsfx"
+    (root / "in").mkdir(parents=True)
+    (root / "out").mkdir()
+    warehouse = connections.create_warehouse(merchant, description="DC", platform="dropstream",
+                                             adapter={"connection_string": f"file://{root}"})
+    connection = connections.create_connection(name="Pushed", customer=merchant, store=store,
+                                               warehouse=warehouse)
+    connections.set_connection_enabled(connection, timezone.now())
+    [order_id] = bs_store.control.create_orders(1)
+    body = {k: v for k, v in bs_store.control.get_order(order_id).items()
+            if k not in ("approval_pending", "stock_taken")}
+    workers(sleep=0.01)
+
+    [delivery] = receive(store, json.dumps(body).encode())  # queued to Redis on commit
+
+    _wait_for(lambda: PushDelivery.objects.get(pk=delivery.pk).state != "received", 30,
+              "the worker to import the pushed order")
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.reason) == ("imported", "created")
+    assert list(Order.objects.values_list("external_id", flat=True)) == [str(order_id)]
+    assert bs_store.control.meter()["total"] == 0

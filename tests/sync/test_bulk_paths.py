@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 import pytest
-from django.db import IntegrityError
+from django import db
+from django.db import IntegrityError, transaction
 
 from dropstream.alerts.models import Alert
 from dropstream.metering.meter import DbMeter
@@ -153,3 +156,49 @@ def test_meter_calls_from_worker_threads_wait_for_the_owner(connection):
     assert ApiCall.objects.count() == 0 and meter.pending == 4
     meter(call("GET /orders"))  # the owner's next call writes everything (buffer_size 0)
     assert ApiCall.objects.count() == 5 and meter.pending == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="PostgreSQL makes the second insert wait for the first commit")
+def test_two_deliveries_of_a_new_order_at_once_make_one_order_and_no_error(connection):
+    """A push sent twice, imported by two worker threads at once: both find no order, the
+    second's insert waits for the first's commit and then conflicts. It must end as an update
+    ("unchanged"), not as an IntegrityError that fails the import task (found by the soak)."""
+    inserted, release = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def deliver(name: str, *, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                outcomes[name] = upsert_store_order(connection, store_order("9"),
+                                                    source="push")[1]
+                if hold:
+                    inserted.set()
+                    release.wait(10)
+        except Exception as exc:  # noqa: BLE001 — the assertion shows it
+            outcomes[name] = exc
+        finally:
+            db.connection.close()
+
+    first = threading.Thread(target=deliver, args=("first",), kwargs={"hold": True})
+    first.start()
+    assert inserted.wait(10)
+    second = threading.Thread(target=deliver, args=("second",), kwargs={"hold": False})
+    second.start()
+    with db.connection.cursor() as cursor:  # the second insert is waiting on the first's row
+        deadline = time.monotonic() + 10
+        waiting = 0
+        while not waiting and time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                           "'Lock' AND datname = current_database()")
+            waiting = cursor.fetchone()[0]
+            time.sleep(0.05)
+    release.set()
+    first.join(10)
+    second.join(10)
+
+    assert waiting == 1
+    assert outcomes == {"first": "created", "second": "unchanged"}
+    assert Order.objects.filter(external_id="9").count() == 1
+    assert OrderActivity.objects.filter(event="imported").count() == 1

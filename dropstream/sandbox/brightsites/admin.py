@@ -168,6 +168,23 @@ def _clear_push(sandbox: BrightSitesSandbox, runtime: StoreRuntime, rest: list[s
     return 200, runtime.push_summary()
 
 
+def _set_push_faults(sandbox: BrightSitesSandbox, runtime: StoreRuntime, rest: list[str],
+                     body: Any) -> Result:
+    """``{"lose": p, "duplicate": p, "seed": n}``: chances per push (see ``runtime``)."""
+    data = _object(body)
+    unknown = set(data) - {"lose", "duplicate", "seed"}
+    if unknown:
+        raise ControlError(f"unknown push fault(s): {', '.join(sorted(unknown))}")
+    runtime.push_faults.set(data.get("lose", 0.0), data.get("duplicate", 0.0), data.get("seed"))
+    return 200, runtime.push_summary()
+
+
+def _clear_push_faults(sandbox: BrightSitesSandbox, runtime: StoreRuntime, rest: list[str],
+                       body: Any) -> Result:
+    runtime.push_faults.set(0.0, 0.0)
+    return 200, runtime.push_summary()
+
+
 def _wait_push(sandbox: BrightSitesSandbox, runtime: StoreRuntime, rest: list[str],
                body: Any) -> Result:
     timeout = _object(body).get("timeout", 10)
@@ -268,6 +285,8 @@ _ROUTES: dict[tuple[str, str], Action] = {
     ("POST", "push"): _set_push,
     ("DELETE", "push"): _clear_push,
     ("POST", "push/wait"): _wait_push,
+    ("POST", "push/faults"): _set_push_faults,
+    ("DELETE", "push/faults"): _clear_push_faults,
     ("GET", "state"): _state,
     ("GET", "inventories"): _inventories,
     ("PUT", "inventories"): _set_inventories,

@@ -124,6 +124,17 @@ class SandboxControl:
     def clear_push(self) -> None:
         self._call("DELETE", "push")
 
+    def set_push_faults(self, *, lose: float = 0.0, duplicate: float = 0.0,
+                        seed: int | None = None) -> dict[str, Any]:
+        """Lose or duplicate each later push with these chances; returns the push summary."""
+        body: dict[str, Any] = {"lose": lose, "duplicate": duplicate}
+        if seed is not None:
+            body["seed"] = seed
+        return dict(self._call("POST", "push/faults", body))
+
+    def clear_push_faults(self) -> None:
+        self._call("DELETE", "push/faults")
+
     def wait_for_pushes(self, timeout: float = 10.0) -> dict[str, Any]:
         """Block until every queued push was attempted; returns the push summary."""
         return dict(self._call("POST", "push/wait", {"timeout": timeout}))

@@ -3,6 +3,10 @@
 Push Orders (assumption §10): ``POST`` to the configured URL, ``Content-Type: application/json``,
 body = the show-order JSON, bare (or ``{"order": …}`` when ``wrap``), no signature, no retries;
 a failed push is recorded and a failure e-mail event is stored, as the add-on e-mails failures.
+
+Push faults (not Bright Sites; for chaos tests): each push may be *lost* (never sent, recorded
+with ``error: "lost (injected)"`` and no e-mail, as a delivery dropped on the way goes unnoticed
+by the store) or *duplicated* (sent twice, both recorded), each with its own seeded probability.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import http.client
 import ipaddress
 import json
 import queue
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,6 +49,38 @@ class PushTarget:
 
 
 @dataclass
+class PushFaults:
+    """Chances that a push is lost or sent twice; drawn from a seeded generator."""
+
+    lose: float = 0.0
+    duplicate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random("push-faults"))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set(self, lose: Any = 0.0, duplicate: Any = 0.0, seed: Any = None) -> None:
+        """Raises ControlError unless both chances are numbers from 0 to 1."""
+        for name, value in (("lose", lose), ("duplicate", duplicate)):
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not 0 <= value <= 1:
+                raise ControlError(f"{name} must be a number from 0 to 1")
+        with self.lock:
+            self.lose, self.duplicate = float(lose), float(duplicate)
+            if seed is not None:
+                self.rng.seed(f"push-faults:{seed}")
+
+    def copies(self) -> int:
+        """How many times to send the next push: 0 (lost), 1, or 2 (duplicated)."""
+        with self.lock:
+            lost = self.rng.random() < self.lose
+            doubled = self.rng.random() < self.duplicate
+        return 0 if lost else 2 if doubled else 1
+
+    def describe(self) -> dict[str, float]:
+        with self.lock:
+            return {"lose": self.lose, "duplicate": self.duplicate}
+
+
+@dataclass
 class StoreRuntime:
     """One store and what surrounds it: meter, faults, hooks, push target and push results."""
 
@@ -52,6 +89,7 @@ class StoreRuntime:
     faults: FaultBook
     hooks: HookBook
     push: PushTarget | None = None
+    push_faults: PushFaults = field(default_factory=PushFaults)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     deliveries_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,6 +116,7 @@ class StoreRuntime:
                 results[key] = results.get(key, 0) + 1
             return {"configured": self.push is not None,
                     "wrap": bool(self.push and self.push.wrap),
+                    "faults": self.push_faults.describe(),
                     "deliveries": len(self.deliveries), "by_result": results,
                     "recent": [dict(d) for d in self.deliveries[-50:]]}
 
@@ -135,7 +174,13 @@ class PushEmitter:
                 return
             runtime, order_id, data, url = item
             try:
-                self._deliver(runtime, order_id, data, url)
+                copies = runtime.push_faults.copies()
+                if copies == 0:
+                    runtime.record({"order_id": order_id, "status": None, "ok": False,
+                                    "error": "lost (injected)",
+                                    "at": fmt_ts(runtime.store.clock.now()), "duration_ms": 0})
+                for _ in range(copies):
+                    self._deliver(runtime, order_id, data, url)
             finally:
                 with self._idle:
                     self._in_flight -= 1

@@ -176,3 +176,30 @@ def test_the_command_serves_stores_and_stops_on_sigterm() -> None:
     assert total == 3
     assert process.returncode == 0
     assert "sandbox stopped" in out
+
+
+def test_push_faults_lose_and_duplicate_deliveries(bs_store: BsStore,
+                                                   receiver: Receiver) -> None:
+    bs_store.control.set_push(receiver.url)
+
+    bs_store.control.set_push_faults(lose=1.0)
+    [lost] = bs_store.control.create_orders(1)
+    bs_store.control.wait_for_pushes()
+    bs_store.control.set_push_faults(duplicate=1.0)
+    [doubled] = bs_store.control.create_orders(1)
+    bs_store.control.wait_for_pushes()
+    bs_store.control.clear_push_faults()
+    [plain] = bs_store.control.create_orders(1)
+    summary = bs_store.control.wait_for_pushes()
+
+    assert [body["order_id"] for body in receiver.bodies] == [doubled, doubled, plain]
+    recorded = [(d["order_id"], d["status"], d["error"]) for d in summary["recent"]]
+    assert recorded == [(lost, None, "lost (injected)"), (doubled, 200, None),
+                        (doubled, 200, None), (plain, 200, None)]
+    assert summary["faults"] == {"lose": 0.0, "duplicate": 0.0}
+    assert bs_store.control.emails() == []  # the store never learns of a lost push
+
+
+def test_push_fault_chances_must_be_between_zero_and_one(bs_store: BsStore) -> None:
+    with pytest.raises(SandboxControlError, match="lose must be a number from 0 to 1"):
+        bs_store.control.set_push_faults(lose=1.5)
