@@ -616,7 +616,9 @@ def load_phase(plan: Plan, sites: list[Site], chaos: Chaos) -> None:
     placed = 0
     while True:
         now = time.monotonic() - started
-        if now >= plan.duration:
+        # A slow event (a kill waits for a held run, a restart for the database) can push the
+        # later ones past the phase's end: the phase lasts until every planned event fired.
+        if now >= plan.duration and not events:
             break
         close_old_connections()
         placed = place_orders(sites, int(plan.orders * min(now / plan.duration, 1.0)), placed)

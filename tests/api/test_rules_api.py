@@ -272,7 +272,10 @@ def test_a_huge_macro_loop_is_stopped_and_named_within_its_budget(staff_api, sto
     report = staff_api.post(rules_url(store, "test"), {"order": pasted}).json()
     assert time.process_time() - started < 1.5  # the order's budget is 1 s of CPU
     assert (report["outcome"], report["error_rule_id"]) == ("error", loop.pk)
-    assert report["message"] == (f'rule "Cubic" (#{loop.pk}): stopped after 20,000 steps '
-                                 "(macro iterations and compared elements); simplify the "
-                                 "expression")
+    # Whichever bound comes first on this machine: 20,000 steps, or 50 ms of CPU (a loaded
+    # machine spends more CPU per step).
+    assert report["message"] in (
+        f'rule "Cubic" (#{loop.pk}): stopped after 20,000 steps (macro iterations and compared '
+        "elements); simplify the expression",
+        f'rule "Cubic" (#{loop.pk}): stopped after 50 ms of work; simplify the expression')
     assert report["trace"][0]["matched"] is None
