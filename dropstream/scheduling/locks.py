@@ -157,14 +157,19 @@ class Held:
         """Raise RunStopped unless this process surely still holds the run.
 
         On the run's own thread a lease near its end (the keeper could not renew: a broken
-        database connection, a process that slept) is renewed here first; other threads (the
-        import's detail readers) only see whether it was lost.
+        database connection, a process that slept) is renewed here first. Other threads (the
+        import's detail readers, the shipment posters) cannot renew it, so near its end they
+        start no request: a process woken from a sleep must not post once more before it
+        learns that another worker took the run over.
         """
         if self.lost:
             raise RunStopped(f"run {self.run_id} stopped: {self.reason}")
         now = clock.now()
-        if now + self.margin < self.expires_at or threading.get_ident() != self._owner:
+        if now + self.margin < self.expires_at:
             return
+        if threading.get_ident() != self._owner:
+            raise RunStopped(f"run {self.run_id} stopped: its lease is near its end and this "
+                             "thread cannot renew it")
         try:
             renewed = self.renew(now)
         except Exception as exc:  # noqa: BLE001 — whatever it is, the lease is not confirmed
