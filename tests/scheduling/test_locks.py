@@ -75,16 +75,21 @@ def test_the_keeper_renews_by_the_wall_clock_not_the_monotonic_one(sales, fake_c
     assert run.lease_until == fake_clock.at + timedelta(seconds=LEASE)
 
 
-def test_a_stop_check_on_another_thread_never_renews_and_only_sees_a_loss(sales, fake_clock):
+def test_a_stop_check_on_another_thread_never_renews_and_stops_near_the_leases_end(
+        sales, fake_clock):
     run, held = _claimed(sales, fake_clock)
-    fake_clock.advance(minutes=10)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(held.check).result()  # a detail reader: no database work, no raise
+        pool.submit(held.check).result()  # a poster early in the lease: no database work
+        # Past the lease (a process woken from a sleep): it cannot renew, so it must not
+        # start a request that could land after a takeover.
+        fake_clock.advance(minutes=10)
+        with pytest.raises(RunStopped, match="cannot renew"):
+            pool.submit(held.check).result()
         held.mark_lost("another worker took the run over")
-        with pytest.raises(RunStopped):
+        with pytest.raises(RunStopped, match="took the run over"):
             pool.submit(held.check).result()
     run.refresh_from_db()
-    assert run.lease_until == held.expires_at  # unchanged: the reader did not renew
+    assert run.lease_until == held.expires_at  # unchanged: the other thread did not renew
 
 
 @pytest.mark.postgres
