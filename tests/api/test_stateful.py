@@ -7,7 +7,7 @@ resource can be read back, a deleted one is gone.
 
 Random bodies rarely name a platform and its settings, or a customer the token may use; a third
 of the creates get those members (and only those) filled in from ``VALID``, so chains start.
-The test asserts the chains ran. Bounded for CI (``STATEFUL_EXAMPLES``, default 80 scenarios).
+The test asserts the chains ran. Bounded for CI (``STATEFUL_EXAMPLES``, default 40 scenarios a round).
 """
 
 from __future__ import annotations
@@ -131,6 +131,12 @@ def test_every_create_operation_links_to_operations_that_exist():
     assert set(links.values()) <= operation_ids
 
 
+def _every_chain_ran() -> bool:
+    read_or_changed = {r for r, methods in Hub.chained.items() if methods & {"GET", "PATCH"}}
+    return (set(Hub.created) == set(RESOURCES) == read_or_changed
+            and "DELETE" in Hub.chained.get("connections", set()))
+
+
 @pytest.mark.django_db
 def test_create_read_update_delete_sequences_answer_as_documented(
         world, other_world, admin_user, loopback_only, keep_test_connection):
@@ -138,10 +144,16 @@ def test_create_read_update_delete_sequences_answer_as_documented(
     Hub.valid = valid_members(world["customer"].pk)
     Hub.created, Hub.chained = {}, {}
 
-    Hub.run(settings=settings(
-        max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "80")), stateful_step_count=8,
-        deadline=None, database=None, derandomize=True, phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck)))
+    # Which chains a round of scenarios builds depends on the ids the database hands out (they
+    # flow through the links), so one derandomized round is not enough everywhere: rounds run,
+    # the first derandomized and the rest random, until every chain has run (at most six).
+    for round_number in range(6):
+        Hub.run(settings=settings(
+            max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "40")), stateful_step_count=8,
+            deadline=None, database=None, derandomize=round_number == 0,
+            phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+        if _every_chain_ran():
+            break
 
     # The chains ran: something of each kind was created and then read or changed by its id.
     assert set(Hub.created) == set(RESOURCES), Hub.created
