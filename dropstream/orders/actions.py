@@ -20,7 +20,7 @@ from dropstream.orders import status as order_status
 from dropstream.orders.errors import OrderActionError
 from dropstream.orders.models import ADDRESS_PARTS, Order, OrderLine, OrderStatus
 from dropstream.orders.prepare import prepare_orders
-from dropstream.rules.apply import undo_rules
+from dropstream.rules.apply import RELEASED, undo_rules
 
 S = OrderStatus
 EDITABLE_FIELDS = frozenset(
@@ -187,7 +187,7 @@ def release(order: Order, *, actor: str) -> Order:
         fields: tuple[str, ...] = ()
         if "hold" in (order.rule_fields or {}):
             # A rule's hold ends with the release: a later reprocess does not hold it again.
-            order.rule_fields = {**order.rule_fields, "hold": "released"}
+            order.rule_fields = {**order.rule_fields, "hold": RELEASED}
             order.held_until = None
             fields = ("rule_fields", "held_until")
         return order_status.transition(order, S.QUEUED, event="released", actor=actor,

@@ -109,7 +109,7 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
             stock = load_line_stock(connection.store, [line for order in orders
                                                        for line in order.lines.all()])
         untouched: list[int] = []
-        simple: list[tuple[Order, Evaluation]] = []
+        simple: list[tuple[Order, Evaluation, list[tuple[int, list[int]]]]] = []
         one_by_one: list[tuple[Order, Evaluation | str]] = []
         for order in orders:
             if order.status != S.NEW or order.parent_id or order.rules_applied_at:
@@ -121,11 +121,11 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
             elif not evaluation.decisions:
                 untouched.append(order.pk)
                 _place(report, connection.pk, order.connection_id, [order.pk])
-            elif _unknown_route(evaluation, serving) or len(_partitions(
-                    order, evaluation, len(evaluation.facts.line_ids))) > 1:
+            elif _unknown_route(evaluation, serving) or len(
+                    partitions := _partitions(order, evaluation)) > 1:
                 one_by_one.append((order, evaluation))
             else:
-                simple.append((order, evaluation))
+                simple.append((order, evaluation, partitions))
         if untouched:
             Order.objects.filter(pk__in=untouched, status=S.NEW,
                                  rules_applied_at__isnull=True).update(rules_applied_at=now)
@@ -135,7 +135,7 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
         except Exception:  # noqa: BLE001 — the one-order path saves what it can, or says why
             logger.exception("applying the rules in bulk failed; applying one by one",
                              extra={"connection_id": connection.pk, "channel": "sales_order"})
-            one_by_one.extend(simple)
+            one_by_one.extend((order, evaluation) for order, evaluation, _ in simple)
         for order, evaluation in one_by_one:
             _apply_alone(report, connection, order, evaluation, serving, now)
     return report
@@ -162,7 +162,8 @@ SIMPLE_FIELDS = ("connection", "rules_applied_at", "rule_fields", "held_until",
                  *ORDER_COLUMNS.values())
 
 
-def _accept_in_bulk(pairs: list[tuple[Order, Evaluation]], now: datetime) -> list[Order]:
+def _accept_in_bulk(pairs: list[tuple[Order, Evaluation, list[tuple[int, list[int]]]]],
+                    now: datetime) -> list[Order]:
     """Accepted orders that stay one warehouse order (sets, holds, an order route, rejected
     lines), written in one transaction: one lock, one update, one activity insert. Returns
     the orders written (those still New and not yet evaluated when locked)."""
@@ -170,15 +171,15 @@ def _accept_in_bulk(pairs: list[tuple[Order, Evaluation]], now: datetime) -> lis
         return []
     with transaction.atomic():
         free = set(Order.objects.select_for_update()
-                   .filter(pk__in=[order.pk for order, _ in pairs], status=S.NEW,
+                   .filter(pk__in=[order.pk for order, _, _ in pairs], status=S.NEW,
                            rules_applied_at__isnull=True).values_list("pk", flat=True))
         written: list[Order] = []
         rejected: list[int] = []
         notes: list[OrderActivity] = []
-        for order, evaluation in pairs:
+        for order, evaluation, partitions in pairs:
             if order.pk not in free:
                 continue
-            rejected.extend(_decide(order, evaluation, now))
+            rejected.extend(_decide(order, evaluation, now, partitions))
             notes.append(OrderActivity(order_id=order.pk, event="rules",
                                        message="; ".join(evaluation.activity())[:4000]))
             written.append(order)
@@ -204,10 +205,15 @@ def _evaluate(rules: RuleSet, order: Order, stock, now: datetime) -> Evaluation 
     return evaluate(rules, facts, now=now, hook=rules.hook)
 
 
+def _locked_if_new(order: Order) -> Order | None:
+    """The order's row locked (in the caller's transaction), or None once it is not New."""
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    return locked if locked.status == S.NEW else None
+
+
 def _error(order: Order, message: str) -> None:
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status != S.NEW:
+        if (locked := _locked_if_new(order)) is None:
             return None
         order_status.transition(locked, S.ERROR, event="rule_error", message=message)
         raise_alert(AlertKind.ORDER_ERROR, f"Order {locked}: {message}",
@@ -226,8 +232,7 @@ def _apply(order: Order, evaluation: Evaluation | str, serving: set[int],
         return _stop(order, evaluation, event)
     if evaluation.outcome == "rejected":
         with transaction.atomic():
-            locked = Order.objects.select_for_update().get(pk=order.pk)
-            if locked.status != S.NEW:
+            if (locked := _locked_if_new(order)) is None:
                 return None
             _record_decisions(locked, evaluation)
             order_status.transition(locked, S.SKIPPED, event="rule_rejected",
@@ -237,16 +242,14 @@ def _apply(order: Order, evaluation: Evaluation | str, serving: set[int],
     if unknown:
         return _error(order, unknown)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status != S.NEW or locked.rules_applied_at:
+        if (locked := _locked_if_new(order)) is None or locked.rules_applied_at:
             return None
         return _accept(locked, evaluation, now)
 
 
 def _stop(order: Order, evaluation: Evaluation, event: str) -> None:
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status != S.NEW:
+        if (locked := _locked_if_new(order)) is None:
             return None
         _record_decisions(locked, evaluation, skip_last=True)
         text = evaluation.message
@@ -280,9 +283,11 @@ def _unknown_route(evaluation: Evaluation, serving: set[int]) -> str:
     return ""
 
 
-def _decide(order: Order, evaluation: Evaluation, now: datetime) -> list[int]:
+def _decide(order: Order, evaluation: Evaluation, now: datetime,
+            partitions: list[tuple[int, list[int]]]) -> list[int]:
     """Put an accepted evaluation on ``order`` in memory (fields, hold, route, the record);
-    returns the ids of the lines it rejected."""
+    ``partitions`` are ``_partitions(order, evaluation)``. Returns the ids of the lines it
+    rejected."""
     ids = evaluation.facts.line_ids if evaluation.facts else ()
     fields = dict(evaluation.order_fields)
     for name, value in fields.items():
@@ -297,7 +302,6 @@ def _decide(order: Order, evaluation: Evaluation, now: datetime) -> list[int]:
     rejected = [ids[i] for i in evaluation.rejected_lines if i < len(ids)]
     if rejected:
         recorded["rejected"] = rejected  # so that a Reset can ship them again
-    partitions = _partitions(order, evaluation, len(ids))
     order.connection_id = (partitions[0][0] if partitions
                            else evaluation.connection_id or order.connection_id)
     order.rules_applied_at = now
@@ -308,8 +312,8 @@ def _decide(order: Order, evaluation: Evaluation, now: datetime) -> list[int]:
 def _accept(order: Order, evaluation: Evaluation, now: datetime) -> dict[int, list[int]]:
     """An accepted evaluation on the locked ``order``, parts included (saved)."""
     ids = evaluation.facts.line_ids if evaluation.facts else ()
-    partitions = _partitions(order, evaluation, len(ids))
-    rejected = _decide(order, evaluation, now)
+    partitions = _partitions(order, evaluation)
+    rejected = _decide(order, evaluation, now, partitions)
     if rejected:
         OrderLine.objects.filter(pk__in=rejected).update(ships=False)
     _record_decisions(order, evaluation)
@@ -322,8 +326,7 @@ def _accept(order: Order, evaluation: Evaluation, now: datetime) -> dict[int, li
     return placed
 
 
-def _partitions(order: Order, evaluation: Evaluation,
-                count: int) -> list[tuple[int, list[int]]]:
+def _partitions(order: Order, evaluation: Evaluation) -> list[tuple[int, list[int]]]:
     """(connection id, line indexes) per warehouse order, in the order of their first line.
 
     Lines the rules rejected stay with the first partition (they are not sent anyway)."""
@@ -336,6 +339,7 @@ def _partitions(order: Order, evaluation: Evaluation,
             for index in group.line_indexes:
                 group_of[index] = number
     keyed: dict[tuple[int, int], list[int]] = {}
+    count = len(evaluation.facts.line_ids) if evaluation.facts else 0
     for index in range(count):
         if index in evaluation.rejected_lines:
             continue

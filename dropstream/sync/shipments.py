@@ -418,12 +418,12 @@ def family_root_if_shipped(order: Order) -> Order | None:
     """The store order ``order`` stands for, when it and every part of it are done shipping
     (each Shipped, or ended without shipping, and at least one Shipped); else None. An order
     without parts is its own root."""
-    if order.parent_id is None and not Order.objects.filter(parent_id=order.pk).exists():
-        return order
     root = order if order.parent_id is None else Order.objects.only(*ORDER_FIELDS).get(
         pk=order.parent_id)
     statuses = [root.status, *Order.objects.filter(parent_id=root.pk)
                 .values_list("status", flat=True)]
+    if len(statuses) == 1:
+        return root
     ended = (S.SHIPPED, S.CLOSED, S.SKIPPED, S.ARCHIVED)
     if all(status in ended for status in statuses) and S.SHIPPED in statuses:
         return root
