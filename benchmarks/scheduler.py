@@ -286,12 +286,14 @@ def _configure_concurrency(args: argparse.Namespace) -> None:
 
 def _start_worker(home: Path, workers: int, timeout: float = 60.0):
     """``dropstream worker -w workers`` as a child process sharing this environment; returns
-    the Popen once it has announced itself. Raises SystemExit when it does not start."""
+    the Popen once it has announced itself. Raises SystemExit when it does not start. It runs
+    ``python -m`` from this checkout, so the package next to this file is the one imported,
+    not the one the venv's console script points at (another worktree's)."""
     import subprocess
 
     log_path = home / "worker.log"
     log = open(log_path, "w")  # noqa: SIM115 — closed with the process
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "dropstream"), "worker", "-w",
+    process = subprocess.Popen([sys.executable, "-m", "dropstream.cli", "worker", "-w",
                                 str(workers)], stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=ROOT)
     deadline = time.monotonic() + timeout

@@ -646,14 +646,9 @@ def request_runs(sites: list[Site], channel_type: str, mode: str = "default") ->
 
 def ph_numbers(site: Site) -> Counter:
     """Order numbers in PH rows of the warehouse's order files (received and not yet)."""
-    numbers: Counter = Counter()
-    root = site.sftp.root
-    for folder in (root / "in", root / "in" / "processed"):
-        for path in folder.glob("ord_*.csv"):
-            for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
-                if row and row[0] == "PH":
-                    numbers[row[1]] += 1
-    return numbers
+    from tests.fixtures.warehouse_files import ph_numbers as in_folder
+
+    return in_folder(site.sftp.root)
 
 
 def robot_packages(site: Site) -> dict[str, str]:

@@ -64,30 +64,11 @@ def _wait_for(runs_of_wave: list[int], healthy: set[int], timeout: float) -> Non
     raise SystemExit(f"healthy runs still unfinished after {timeout} s")
 
 
-def _start_worker(home: Path, workers: int, timeout: float = 60.0) -> subprocess.Popen:
-    """``dropstream worker -w workers`` from this checkout (``python -m``, so the package next
-    to this file is the one imported, not the one the venv's console script points at)."""
-    log_path = home / "worker.log"
-    log = open(log_path, "w")  # noqa: SIM115 — closed with the process
-    process = subprocess.Popen([sys.executable, "-m", "dropstream.cli", "worker", "-w",
-                                str(workers)], stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=ROOT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "DropStream worker:" in log_path.read_text():
-            return process
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the worker did not start: " + log_path.read_text()[-2000:])
-
-
 def scenario(args: argparse.Namespace, sick: str) -> dict:
     """One scenario in this process; returns its figures."""
     _configure()
     from harness import make_connection, setup_django, start_sandbox_process
-    from scheduler import _cpu_seconds, _stop
+    from scheduler import _cpu_seconds, _start_worker, _stop
 
     home = setup_django(f"tenants-{sick}", immediate_queue=False)
     from django.db import connection as db

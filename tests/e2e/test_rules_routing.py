@@ -3,7 +3,6 @@ HTTP, two DSFX folders each worked by its own warehouse robot, every run under t
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from dropstream.rules import actions as rules
 from dropstream.rules.models import RuleAction
 from dropstream.sandbox.warehouse.robot import WarehouseRobot
 from tests.e2e.conftest import Hub, run_locked
+from tests.fixtures.warehouse_files import ph_numbers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("e2e")]
 S = OrderStatus
@@ -39,16 +39,6 @@ def second_warehouse(hub: Hub, root: Path) -> Hub:
     robot = WarehouseRobot(f"file://{root}", ship_delay_s=0, split_rate=0.0, short_rate=0.0,
                            state_path=str(root.parent / "robot-b-state.json"))
     return Hub(connection=connection, robot=robot, root=root, control=hub.control)
-
-
-def exported_numbers(root: Path) -> Counter:
-    """Order numbers (PH rows) in every order file the hub wrote to this warehouse."""
-    numbers: Counter = Counter()
-    for path in [*root.glob("in/ord_*.csv"), *root.glob("in/processed/ord_*.csv")]:
-        for row in csv.reader(path.read_text().splitlines()):
-            if row and row[0] == "PH":
-                numbers[row[1]] += 1
-    return numbers
 
 
 def ship_everything(*hubs: Hub) -> None:
@@ -83,7 +73,7 @@ def test_us_orders_go_to_a_and_the_rest_to_b(hub, west):
     by_id = {o.external_id: o for o in Order.objects.all()}
     assert {by_id[str(i)].connection_id for i in home} == {hub.connection.pk}
     assert {by_id[str(i)].connection_id for i in abroad} == {west.connection.pk}
-    east_numbers, west_numbers = exported_numbers(hub.root), exported_numbers(west.root)
+    east_numbers, west_numbers = ph_numbers(hub.root), ph_numbers(west.root)
     assert set(east_numbers.values()) == {1} == set(west_numbers.values())
     assert sorted(east_numbers) == sorted(by_id[str(i)].warehouse_order_number for i in home)
     assert sorted(west_numbers) == sorted(by_id[str(i)].warehouse_order_number for i in abroad)
@@ -117,8 +107,8 @@ def test_a_split_order_ships_from_both_warehouses_and_is_shipped_once_both_are(h
     parent = Order.objects.get(external_id=str(order_id))
     part = Order.objects.get(parent=parent)
     assert (parent.connection_id, part.connection_id) == (east_id, west_id)
-    assert exported_numbers(hub.root) == Counter({parent.warehouse_order_number: 1})
-    assert exported_numbers(west.root) == Counter({part.warehouse_order_number: 1})
+    assert ph_numbers(hub.root) == Counter({parent.warehouse_order_number: 1})
+    assert ph_numbers(west.root) == Counter({part.warehouse_order_number: 1})
     assert parent.activity.filter(event="rules", message__contains="Ship from stock").exists()
 
     ship_everything(hub, west)

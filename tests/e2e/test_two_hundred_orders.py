@@ -4,10 +4,6 @@ store's stock equals the formula."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
-
 import pytest
 
 from dropstream.catalog.models import BundleComponent, Listing, Product
@@ -15,20 +11,11 @@ from dropstream.inventory.compute import store_quantities
 from dropstream.orders.models import Order, OrderStatus
 from dropstream.shipments.models import Shipment, ShipmentState
 from tests.e2e.conftest import build_hub
+from tests.fixtures.warehouse_files import ph_numbers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.xdist_group("e2e")]
 S = OrderStatus
-
-
-def ph_numbers(root) -> Counter:
-    numbers: Counter = Counter()
-    for folder in (root / "in", root / "in" / "processed"):
-        for path in folder.glob("ord_*.csv"):
-            for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
-                if row and row[0] == "PH":
-                    numbers[row[1]] += 1
-    return numbers
 
 
 def test_two_hundred_orders_round_trip_over_sftp(bs_store, sftp_server):
