@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 # The environment is set by tests/env.py, loaded first with -p (see pyproject addopts).
 import pytest
+from hypothesis import settings
+
+# The suite's property tests are derandomized: the same examples on every run, so CI fails on a
+# change, never on a dice roll. Exploring is benchmarks/fuzz.py's job (or
+# HYPOTHESIS_PROFILE=explore), and what it finds becomes an @example or a corpus file.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 pytest_plugins = [
     "tests.fixtures.secret_leaks",

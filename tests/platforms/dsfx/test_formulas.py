@@ -56,8 +56,10 @@ def test_no_written_value_starts_a_formula_unless_it_is_a_number(value):
 
 @settings(max_examples=60, deadline=None)
 @given(texts)
+@example("\x1b")  # empty once written: found by CI
 def test_every_field_of_a_written_order_file_is_safe(value):
-    required = value if value.strip() else "x"  # the format refuses an empty name or street
+    # The format refuses a name or street that is empty once written (control characters only).
+    required = value if fmt._as_written(value) else "x"
     ship_to = Address(name=required, street1=required, city="X", state="NY",
                       postal_code="10001", country="US", phone=value)
     order = make_order(ship_to=ship_to, bill_to=ship_to, customer_notes=value,
