@@ -7,15 +7,45 @@ in production); the hub's flows run here through ``run_channel``, the warehouse 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python benchmarks/throughput.py
 
 Peak memory is this (hub) process's peak resident set size (the robot's share included).
+"store CPU s" and "db CPU s" are what the sandbox process and the PostgreSQL backend serving the
+hub spent meanwhile: with the hub, they share the machine's cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from harness import make_bench, print_table, setup_django
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid() -> int | None:
+    """The PostgreSQL backend serving this process's connection (None on SQLite)."""
+    from django.db import connection as db
+
+    if db.vendor != "postgresql":
+        return None
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def cpu_since(pid: int | None) -> Callable[[], str]:
+    """A function returning the CPU seconds process ``pid`` used since, as text ("-": none)."""
+    if not pid:
+        return lambda: "-"
+    start = process_cpu_s(pid)
+    return lambda: f"{process_cpu_s(pid) - start:.1f}"
 
 
 def peak_rss_mb() -> float:
@@ -84,9 +114,12 @@ def main() -> None:
         created, create_s = timed(lambda: create_paid_orders(bench.control, args.orders))
         print(f"sandbox: {created} paid orders created in {create_s:.1f} s")
         bench.control.reset_meter()
+        pids = (bench.sandbox.process.pid, database_pid())
+        store_cpu, db_cpu = (cpu_since(pid) for pid in pids)
         sales, sales_s, sales_cpu = timed_cpu(
             lambda: profiled(args.profile and f"{args.profile}-sales.prof",
                              lambda: bench.run("sales_order")))
+        sales_elsewhere = (store_cpu(), db_cpu())
         in_files = count_order_rows(bench.root)
         store_requests = bench.control.meter()["total"]
         rss_after_sales = peak_rss_mb()
@@ -96,9 +129,11 @@ def main() -> None:
                                state_path=str(bench.root.parent / f"{bench.root.name}-robot.json"))
         _, robot_s = timed(lambda: (robot.tick(), robot.ship_all_now()))
         bench.control.reset_meter()
+        store_cpu, db_cpu = (cpu_since(pid) for pid in pids)
         shipments, ship_s, ship_cpu = timed_cpu(
             lambda: profiled(args.profile and f"{args.profile}-shipments.prof",
                              lambda: bench.run("shipment")))
+        ship_elsewhere = (store_cpu(), db_cpu())
         posted = shipments.counts.get("shipments_posted", 0)
         ship_requests = bench.control.meter()["total"]
         completed = Shipment.objects.filter(state="completed").count()
@@ -109,17 +144,19 @@ def main() -> None:
     rows = [
         ("import+prepare+export", f"{sales.counts.get('exported', 0)} orders "
          f"({in_files} rows in /in)", f"{sales_s:.1f}", f"{sales_cpu:.1f}",
+         *sales_elsewhere,
          f"{sales.counts.get('exported', 0) / sales_s:.0f} orders/s", store_requests,
          f"{rss_after_sales:.0f}"),
         ("warehouse robot (not hub)", f"{shipped} orders shipped", f"{robot_s:.1f}", "-", "-",
-         "-", "-"),
+         "-", "-", "-", "-"),
         ("shipments: import+post", f"{posted} posted ({completed} completed)", f"{ship_s:.1f}",
-         f"{ship_cpu:.1f}",
+         f"{ship_cpu:.1f}", *ship_elsewhere,
          f"{posted / ship_s:.0f} shipments/s", ship_requests, f"{peak_rss_mb():.0f}"),
     ]
     print_table(f"Throughput on {db.vendor} (sandbox in its own process; target ≥ 300 orders/s "
                 "through import+export)",
-                ("phase", "work", "wall s", "hub CPU s", "rate (wall)", "store requests", "peak RSS MB"), rows)
+                ("phase", "work", "wall s", "hub CPU s", "store CPU s", "db CPU s", "rate (wall)",
+                 "store requests", "peak RSS MB"), rows)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connections, router
 from django.utils import timezone
 
 from dropstream.orders.errors import InvalidTransition
 from dropstream.orders.models import Order, OrderActivity, OrderStatus
+from dropstream.scheduling.bulk import update_rows
 
 S = OrderStatus
 
@@ -94,29 +94,6 @@ def transition(order: Order, to: str, *, event: str, message: str = "", actor: s
         order.save(update_fields=sorted(update))
     record(order, event, _text(current, to, message), actor=actor)
     return order
-
-
-def update_rows(objs: list, fields: tuple[str, ...] | list[str]) -> int:
-    """Write ``fields`` of saved model instances (one model), one UPDATE per row by id, sent
-    with executemany: Django's bulk_update builds a CASE per field and row, which costs more
-    than the writes. Returns how many rows were sent."""
-    if not objs:
-        return 0
-    model = type(objs[0])
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    db = connections[router.db_for_write(model)]
-    quote = db.ops.quote_name
-    # Only model metadata (quoted table and column names) goes into the text; values are
-    # parameters.
-    sql = (f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
-           + ", ".join(f"{quote(column.column)} = %s" for column in columns)
-           + f" WHERE {quote(meta.pk.column)} = %s")
-    params = [[column.get_db_prep_save(getattr(obj, column.attname), db) for column in columns]
-              + [obj.pk] for obj in objs]
-    with db.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return len(params)
 
 
 def transition_each(orders: list[Order], to: str, *, event: str, message: str = "",

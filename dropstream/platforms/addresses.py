@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpcore
 import httpx
 
 from dropstream.platforms.errors import PermanentError
@@ -119,38 +118,36 @@ class AddressPolicy:
             f"address; an operator can allow it with {self.setting}")
 
 
-class GuardedBackend(httpcore.SyncBackend):
-    """httpcore's socket backend, resolving first and connecting only to a checked address."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+def connect_guarded(policy: AddressPolicy, host: str, port: int,
+                    timeout: float | None) -> socket.socket:
+    """A TCP connection to ``host``, resolved first and opened only to an address ``policy``
+    allows: the very address that was checked, so a name re-resolving cannot slip through.
+    Raises AddressRefused, or httpx.ConnectError / ConnectTimeout (nothing was sent)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise httpx.ConnectError(f"cannot resolve {host}") from exc
+    last: Exception | None = None
+    for family, kind, proto, _, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        policy.check_address(host, address)
+        sock = socket.socket(family, kind, proto)
         try:
-            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}") from exc
-        last: Exception | None = None
-        for *_, sockaddr in found:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-            self.policy.check_address(host, address)
-            try:
-                return super().connect_tcp(str(address), port, timeout, local_address,
-                                           socket_options)
-            except httpcore.ConnectError as exc:  # the next address, as create_connection does
-                last = exc
-        raise last or httpcore.ConnectError(f"no address for {host}")
-
-
-def guarded_transport(policy: AddressPolicy, **options: Any) -> httpx.HTTPTransport:
-    """An ``httpx.HTTPTransport`` whose connections go through ``GuardedBackend``."""
-    transport = httpx.HTTPTransport(**options)
-    # httpx builds its pool without a way to pass a network backend; the attribute is the one
-    # httpcore's ConnectionPool reads for every new connection.
-    transport._pool._network_backend = GuardedBackend(policy)
-    return transport
+            sock.settimeout(timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.connect(sockaddr)
+        except TimeoutError as exc:
+            sock.close()
+            last = httpx.ConnectTimeout(f"connecting to {host}:{port} timed out")
+            last.__cause__ = exc
+        except OSError as exc:  # the next address, as socket.create_connection does
+            sock.close()
+            last = httpx.ConnectError(f"cannot connect to {host}:{port}: "
+                                      f"{exc.strerror or type(exc).__name__}")
+            last.__cause__ = exc
+        else:
+            return sock
+    raise last or httpx.ConnectError(f"no address for {host}")
 
 
 def policy_for(platform: str) -> AddressPolicy:

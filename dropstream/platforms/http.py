@@ -11,11 +11,11 @@ A platform's client is an ``HttpClient`` told what differs between platforms, an
 * ``answer_error``: a failure reported inside a 2xx body (GraphQL ``errors``, ShipHero credits).
 
 Every request may cost money or credits (Bright Sites §11), so every attempt is metered —
-failures with no answer included — in ``MeteredTransport``, which wraps ``httpx.HTTPTransport``:
-response hooks would never see the failed ones (encode/httpx ``_transports/base.py``). It calls
-``announce`` before the attempt and the meter after. The same transport is the only place the
-secret is put on the request: the request object httpx logs ("HTTP Request: GET …") and attaches
-to its exceptions never carries it, whether it goes in a header or in the query.
+failures with no answer included — in ``HttpClient._attempt``: ``announce`` before the attempt,
+the meter after. That is also the only place the secret is put on the request, right before it
+goes on the wire (``platforms/wire.py``: pooled ``http.client`` connections to checked
+addresses), so no request object a log line or an error could reach ever carries it, whether it
+goes in a header, the query or the body.
 
 Errors raised (dropstream/platforms/errors.py), each with a plain message::
 
@@ -42,20 +42,21 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import json
 import logging
 import random
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any, Self
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
 from dropstream.logs import REDACTED, redact
-from dropstream.platforms.addresses import AddressPolicy, guarded_transport, policy_for
+from dropstream.platforms.addresses import AddressPolicy, policy_for
 from dropstream.platforms.base import (
     MeteredCall,
     MeterSink,
@@ -76,19 +77,21 @@ from dropstream.platforms.errors import (
     RemoteUnavailable,
     RemoteValidationError,
 )
+from dropstream.platforms.wire import Answer, Outgoing, Wire
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "DropStream/0.1"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-_EXT = "dropstream.http"  # request extension carrying (endpoint template, attempt number)
+# Characters a path keeps as they are (httpx's set): an id or SKU with others is escaped.
+_PATH_SAFE = "!$&'()*+,;=:@/%~-._"
 
 
 # --------------------------------------------------------------------------------------------
 # Credentials: where the secret goes, how it is renewed, how it is hidden
 # --------------------------------------------------------------------------------------------
 
-Placement = Callable[[httpx.Request, str], httpx.Request]
+Placement = Callable[[Outgoing, str], Outgoing]
 """(request, secret) → a copy of the request carrying the secret."""
 
 Renew = Callable[[], str]
@@ -99,10 +102,8 @@ def in_header(name: str, template: str = "{}") -> Placement:
     """A placement that sets header ``name`` to ``template`` filled with the secret
     (``in_header("Authorization", "Bearer {}")``)."""
 
-    def place(request: httpx.Request, secret: str) -> httpx.Request:
-        headers = request.headers.copy()
-        headers[name] = template.format(secret)
-        return _copy_request(request, request.url, headers)
+    def place(request: Outgoing, secret: str) -> Outgoing:
+        return request.with_header(name, template.format(secret))
 
     return place
 
@@ -110,16 +111,41 @@ def in_header(name: str, template: str = "{}") -> Placement:
 def in_query(name: str) -> Placement:
     """A placement that adds ``name=<secret>`` to the query (Bright Sites ``token_in_query``)."""
 
-    def place(request: httpx.Request, secret: str) -> httpx.Request:
-        url = request.url.copy_merge_params({name: secret})
-        return _copy_request(request, url, request.headers.copy())
+    def place(request: Outgoing, secret: str) -> Outgoing:
+        separator = "&" if "?" in request.url else "?"
+        return replace(request, url=request.url + separator + _encode_query({name: secret}))
 
     return place
 
 
-def _copy_request(request: httpx.Request, url: httpx.URL, headers: httpx.Headers) -> httpx.Request:
-    return httpx.Request(request.method, url, headers=headers, stream=request.stream,
-                         extensions=request.extensions)
+def in_json_body(name: str) -> Placement:
+    """A placement that sends ``{name: secret}`` as the JSON body (an OAuth refresh token)."""
+
+    def place(request: Outgoing, secret: str) -> Outgoing:
+        return request.with_body(_encode_json({name: secret}), "application/json")
+
+    return place
+
+
+def _encode_json(value: Any) -> bytes:
+    # As httpx encodes ``json=``: compact, UTF-8, no NaN.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def _query_value(value: Any) -> str:
+    # As httpx writes query values: booleans in lower case, None as empty.
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else str(value)
+
+
+def _encode_query(params: Mapping[str, Any]) -> str:
+    pairs = [(key, _query_value(item)) for key, value in params.items()
+             for item in (value if isinstance(value, list | tuple) else [value])]
+    return urlencode(pairs, quote_via=quote)
 
 
 class Credentials:
@@ -158,7 +184,7 @@ class Credentials:
         self._secret = self._renew()
         self._remember(self._secret)
 
-    def apply(self, request: httpx.Request) -> httpx.Request:
+    def apply(self, request: Outgoing) -> Outgoing:
         """A copy of ``request`` carrying the current secret."""
         return self._placement(request, self._secret)
 
@@ -180,63 +206,23 @@ class Credentials:
 # --------------------------------------------------------------------------------------------
 
 
-class MeteredTransport(httpx.BaseTransport):
-    """Puts the credentials on each outgoing request and reports every attempt to ``meter``.
+class TransportWire:
+    """The wire for a client given an ``httpx.BaseTransport`` (a test's ``MockTransport``)."""
 
-    The body is read here, so a timeout while reading it is metered as this attempt's failure.
-    The returned response carries the request as httpx made it: without the secret.
-    """
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
 
-    def __init__(self, inner: httpx.BaseTransport, *, platform: str, credentials: Credentials,
-                 meter: MeterSink) -> None:
-        self._inner = inner
-        self._platform = platform
-        self._credentials = credentials
-        self._meter = meter
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """The answer, its body read; re-raises the inner transport's error after metering it."""
-        endpoint, attempt = request.extensions.get(_EXT, (f"{request.method} ?", 1))
-        call_id = new_call_id()
-        self._announce(request.method, endpoint, attempt, call_id)
-        started = time.monotonic()
+    def send(self, request: Outgoing, timeout: httpx.Timeout) -> Answer:
+        answer = self._transport.handle_request(httpx.Request(
+            request.method, request.url, headers=request.headers, content=request.body))
         try:
-            answer = self._inner.handle_request(self._credentials.apply(request))
-            try:
-                raw = b"".join(answer.iter_raw())
-            except httpx.StreamConsumed:
-                raw = answer.content  # read already by an in-memory transport
-            finally:
-                answer.close()
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {self._credentials.scrub(str(exc))}"
-            self._report(request.method, endpoint, None, started, attempt, error, call_id)
-            raise
-        self._report(request.method, endpoint, answer.status_code, started, attempt, "", call_id)
-        return httpx.Response(answer.status_code, headers=answer.headers, content=raw,
-                              extensions=answer.extensions, request=request)
-
-    def _announce(self, method: str, endpoint: str, attempt: int, call_id: str) -> None:
-        try:
-            announce(self._meter, MeteredCall(platform=self._platform, method=method,
-                                              endpoint=endpoint, status=None, duration_ms=0,
-                                              attempt=attempt, call_id=call_id))
-        except Exception:  # noqa: BLE001 — a broken sink must not stop the request
-            logger.exception("the request meter failed for %s", endpoint)
-
-    def _report(self, method: str, endpoint: str, status: int | None, started: float,
-                attempt: int, error: str, call_id: str) -> None:
-        call = MeteredCall(platform=self._platform, method=method, endpoint=endpoint,
-                           status=status,
-                           duration_ms=round((time.monotonic() - started) * 1000, 3),
-                           attempt=attempt, error=error[:300], call_id=call_id)
-        try:
-            self._meter(call)
-        except Exception:  # noqa: BLE001 — a broken sink must not turn a success into a failure
-            logger.exception("the request meter failed for %s", endpoint)
+            content = answer.read()
+        finally:
+            answer.close()
+        return Answer(answer.status_code, list(answer.headers.items()), content)
 
     def close(self) -> None:
-        self._inner.close()
+        self._transport.close()
 
 
 @functools.lru_cache(maxsize=1)
@@ -383,8 +369,9 @@ class HttpClient:
     """One account's API over HTTP. ``close()`` when done (or use as a context manager).
 
     ``request`` returns the decoded JSON of a 2xx answer or raises a PlatformError (see the
-    module docstring). One ``httpx.Client`` with ``base_url``, an explicit ``timeout`` and no
-    redirects; ``transport`` replaces the network (tests), under the same metering.
+    module docstring). Requests go on a ``Wire`` (pooled connections to checked addresses)
+    with an explicit ``timeout`` and no redirects; ``transport`` (an ``httpx.BaseTransport``)
+    replaces the network (tests), under the same metering. Safe to share between threads.
     """
 
     def __init__(
@@ -414,14 +401,13 @@ class HttpClient:
         self.retry = retry
         self.error_fields = error_fields
         self.answer_error = answer_error
-        self._transport = MeteredTransport(
-            transport or guarded_transport(self.addresses, verify=shared_ssl_context()),
-            platform=platform,
-            credentials=credentials, meter=meter)
-        self._client = httpx.Client(
-            base_url=self.base_url + "/", timeout=timeout, transport=self._transport,
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})},
-            follow_redirects=False)
+        self.timeout = timeout
+        self._meter = meter
+        self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT,
+                         **(headers or {})}
+        self._wire: Wire | TransportWire = (
+            TransportWire(transport) if transport is not None
+            else Wire(self.addresses, shared_ssl_context()))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.platform} {self.base_url}>"
@@ -434,7 +420,7 @@ class HttpClient:
 
     def close(self) -> None:
         """Close the connections; the client cannot be used after."""
-        self._client.close()
+        self._wire.close()
 
     @property
     def max_attempts(self) -> int:
@@ -491,7 +477,8 @@ class HttpClient:
     ) -> tuple[Any, httpx.Headers]:
         """``request``, returning the decoded body and the 2xx answer's headers (an ``ETag``
         a later conditional request must send back)."""
-        self.addresses.check_name(urlsplit(self.base_url).hostname or "")
+        outgoing = self._outgoing(method, path, params, json_body, headers)
+        self.addresses.check_name(urlsplit(outgoing.url).hostname or "")
         self.credentials.ready()
         attempts = max_attempts or self.retry.max_attempts
         attempt = 0
@@ -500,9 +487,7 @@ class HttpClient:
             attempt += 1
             number = first_attempt + attempt - 1
             try:
-                response = self._client.request(
-                    method, path.lstrip("/"), params=params, json=json_body, headers=headers,
-                    extensions={_EXT: (endpoint, number)})
+                response = self._attempt(outgoing, endpoint, number)
             except httpx.TransportError as exc:
                 failure = self._transport_failure(exc, endpoint, idempotent)
             else:
@@ -523,6 +508,58 @@ class HttpClient:
                     failure = self._status_failure(response, method, endpoint, idempotent,
                                                    subject)
             self._wait_or_raise(failure, attempt, attempts, number, endpoint)
+
+    def _outgoing(self, method: str, path: str, params: Mapping[str, Any] | None,
+                  json_body: Any, headers: Mapping[str, str] | None) -> Outgoing:
+        """The request without its secret: ``path`` under ``base_url`` (or a whole URL)."""
+        if path.startswith(("http://", "https://")):
+            url = path
+        else:
+            relative, mark, query = path.lstrip("/").partition("?")
+            url = f"{self.base_url}/{quote(relative, safe=_PATH_SAFE)}{mark}{query}"
+        if params:
+            url += ("&" if "?" in url else "?") + _encode_query(params)
+        request = Outgoing(method.upper(), url, {**self._headers, **(headers or {})})
+        if json_body is not None:
+            request = request.with_body(_encode_json(json_body), "application/json")
+        return request
+
+    def _attempt(self, request: Outgoing, endpoint: str, attempt: int) -> httpx.Response:
+        """One attempt, announced and metered (failures with no answer too); the secret is put
+        on here and nowhere else. Re-raises the wire's error after metering it."""
+        call_id = new_call_id()
+        self._announce(request.method, endpoint, attempt, call_id)
+        started = time.monotonic()
+        try:
+            answer = self._wire.send(self.credentials.apply(request), self.timeout)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {self.credentials.scrub(str(exc))}"
+            self._report(request.method, endpoint, None, started, attempt, error, call_id)
+            logger.debug("HTTP request: %s %s failed: %s", request.method, request.url, error)
+            raise
+        self._report(request.method, endpoint, answer.status, started, attempt, "", call_id)
+        # The URL as built, before the secret was put on: a token in the query is not in it.
+        logger.debug("HTTP request: %s %s → %s", request.method, request.url, answer.status)
+        return httpx.Response(answer.status, headers=answer.headers, content=answer.content)
+
+    def _announce(self, method: str, endpoint: str, attempt: int, call_id: str) -> None:
+        try:
+            announce(self._meter, MeteredCall(platform=self.platform, method=method,
+                                              endpoint=endpoint, status=None, duration_ms=0,
+                                              attempt=attempt, call_id=call_id))
+        except Exception:  # noqa: BLE001 — a broken sink must not stop the request
+            logger.exception("the request meter failed for %s", endpoint)
+
+    def _report(self, method: str, endpoint: str, status: int | None, started: float,
+                attempt: int, error: str, call_id: str) -> None:
+        call = MeteredCall(platform=self.platform, method=method, endpoint=endpoint,
+                           status=status,
+                           duration_ms=round((time.monotonic() - started) * 1000, 3),
+                           attempt=attempt, error=error[:300], call_id=call_id)
+        try:
+            self._meter(call)
+        except Exception:  # noqa: BLE001 — a broken sink must not turn a success into a failure
+            logger.exception("the request meter failed for %s", endpoint)
 
     def get(self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None,
             **options: Any) -> Any:
@@ -678,6 +715,7 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 __all__ = [
     "DEFAULT_TIMEOUT", "AnswerError", "Credentials", "ErrorFields", "HttpClient", "Messages",
-    "MeteredTransport", "Placement", "Renew", "RetryPolicy", "describe_fields", "in_header",
-    "in_query", "no_answer_error", "no_fields", "parse_retry_after", "shared_ssl_context",
+    "Outgoing", "Placement", "Renew", "RetryPolicy", "describe_fields", "in_header",
+    "in_json_body", "in_query", "no_answer_error", "no_fields", "parse_retry_after",
+    "shared_ssl_context",
 ]

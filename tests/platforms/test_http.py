@@ -383,7 +383,7 @@ def test_the_secret_never_shows_in_logs_errors_or_the_meter(scripted_server, cap
     assert {sent(seen) for seen in scripted_server.seen} == {secret}  # it did go out
     assert {c.status for c in meter} == {200, 500, 401, 422, 400, 404, None}
     logged = [record.getMessage() for record in caplog.records] + [caplog.text]
-    assert any("HTTP Request" in line for line in logged)  # httpx did log the requests
+    assert any("HTTP request:" in line for line in logged)  # the requests were logged
     texts = [text for error in errors for text in exception_texts(error)]
     everything = logged + texts + [repr(call) for call in meter] + [repr(client)]
     assert [text for text in everything if SECRET_MARKER in text] == []

@@ -5,8 +5,8 @@ and the status → error translation — is ``dropstream/platforms/http.py``; th
 what is Bright Sites' own:
 
 * the token goes in the ``X-API-TOKEN`` header, or in ``?token=`` with ``token_in_query``
-  (specs/brightsites-api.md §2.2), put on by the metering transport only, so the request httpx
-  logs and attaches to its exceptions never carries it;
+  (specs/brightsites-api.md §2.2), put on by ``HttpClient`` as the request goes on the wire
+  only, so nothing a log line or an error can reach carries it;
 * the messages: 401/403 point at the store's admin; a 404 of an item path whose body carries the
   API's error object is a missing record (RemoteNotFound), any other 404 means no store answers
   at the subdomain (AccountNotFound);
@@ -39,7 +39,6 @@ from dropstream.platforms.http import (
     Credentials,
     HttpClient,
     Messages,
-    MeteredTransport,
     RetryPolicy,
     in_header,
     in_query,
@@ -304,5 +303,5 @@ def _order_id(row: Any, field: str) -> int:
     return value
 
 
-__all__ = ["BrightSitesClient", "MeteredTransport", "PER_PAGE", "TransientError",
+__all__ = ["BrightSitesClient", "PER_PAGE", "TransientError",
            "format_time", "parse_errors", "parse_retry_after"]

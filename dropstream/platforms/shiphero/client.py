@@ -38,9 +38,9 @@ from dropstream.platforms.http import (
     Credentials,
     HttpClient,
     Messages,
-    Placement,
     RetryPolicy,
     in_header,
+    in_json_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,18 +62,6 @@ def forget_tokens() -> None:
     is its digest)."""
     with _TOKENS_LOCK:
         _TOKENS.clear()
-
-
-def in_json_body(name: str) -> Placement:
-    """A placement that sends ``{name: secret}`` as the JSON body (the refresh token, §2.2), so
-    the request httpx logs and attaches to errors carries no secret."""
-
-    def place(request: httpx.Request, secret: str) -> httpx.Request:
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
-        return httpx.Request(request.method, request.url, headers=headers,
-                             json={name: secret}, extensions=request.extensions)
-
-    return place
 
 
 class ShipHeroMessages(Messages):

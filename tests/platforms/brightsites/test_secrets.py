@@ -108,8 +108,8 @@ def test_the_token_appears_in_no_log_line_exception_or_meter_row(bs_store, caplo
 
     texts, meter = run_everything(bs_store, settings)
 
-    http_lines = [line for line in raw_log.lines if "HTTP Request" in line]
-    assert len(http_lines) >= 10  # httpx did log every request, at INFO
+    http_lines = [line for line in raw_log.lines if "HTTP request:" in line]
+    assert len(http_lines) >= 10  # every request was logged, with its URL (at DEBUG)
     assert {c.status for c in meter} >= {200, 401, 403, 404, 422, 500, None}
     logged = [r.getMessage() for r in caplog.records] + raw_log.lines + [caplog.text]
     everything = logged + texts + [repr(call) for call in meter]

@@ -1,0 +1,172 @@
+"""The wire under HttpClient against real servers on loopback: kept-alive connections reused,
+one the server closed never used for a POST, URLs built as httpx built them, threads sharing
+one client, and TLS verified."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import ipaddress
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from dropstream.platforms.addresses import AddressPolicy
+from dropstream.platforms.errors import RemoteUnavailable
+from dropstream.platforms.wire import Outgoing, Wire
+from tests.fixtures.http_server import Reply
+from tests.platforms.test_http import client_for
+
+LOOPBACK = AddressPolicy.for_platform("store", (), environ={
+    "DROPSTREAM_ALLOWED_STORE_HOSTS": "127.0.0.1"})
+
+
+def test_requests_in_turn_share_one_kept_alive_connection(scripted_server):
+    client = client_for(scripted_server.url)
+
+    for _ in range(5):
+        client.get("/a", endpoint="GET /a")
+
+    assert len({seen.peer for seen in scripted_server.seen}) == 1
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used_for_the_next_post(
+        scripted_server):
+    client = client_for(scripted_server.url, max_attempts=1)
+    scripted_server.plan(Reply(200, {"n": 1}, hang_up=True), Reply(201, {"n": 2}))
+
+    client.get("/a", endpoint="GET /a")
+    time.sleep(0.2)  # the server's close reaches the idle connection
+    answer = client.request("POST", "/b", endpoint="POST /b", json_body={"x": 1},
+                            idempotent=False)
+
+    assert answer == {"n": 2}
+    first, second = scripted_server.seen
+    assert first.peer != second.peer  # a new connection, no "maybe applied" failure
+
+
+def test_a_connection_the_server_announced_closing_is_not_kept(scripted_server):
+    client = client_for(scripted_server.url)
+    scripted_server.plan(Reply(200, headers={"Connection": "close"}), Reply(200))
+
+    client.get("/a", endpoint="GET /a")
+    client.get("/a", endpoint="GET /a")
+
+    first, second = scripted_server.seen
+    assert first.peer != second.peer
+
+
+def test_the_url_is_built_as_httpx_built_it(scripted_server):
+    client = client_for(scripted_server.url)
+
+    client.get("/items/A B#1/stock", endpoint="GET /items/:sku/stock",
+               params={"on": True, "off": False, "none": None, "ids": [1, 2], "q": "a b&c"})
+    client.request("POST", "orders?x=1", endpoint="POST /orders", params={"y": 2},
+                   json_body={"name": "Zoë", "n": 1.5})
+
+    got, posted = scripted_server.seen
+    assert got.path == "/api/items/A%20B%231/stock"
+    assert got.query == {"on": ["true"], "off": ["false"], "ids": ["1", "2"], "q": ["a b&c"]}
+    assert got.body == b""
+    assert posted.path == "/api/orders" and posted.query == {"x": ["1"], "y": ["2"]}
+    assert posted.body == '{"name":"Zoë","n":1.5}'.encode()
+    assert posted.headers["Content-Type"] == "application/json"
+    assert posted.headers["Content-Length"] == str(len(posted.body))
+    assert posted.headers["User-Agent"].startswith("DropStream/")
+
+
+def test_threads_sharing_one_client_each_get_their_own_answer(scripted_server):
+    client = client_for(scripted_server.url)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(
+            lambda n: client.get(f"/echo/{n}", endpoint="GET /echo/:n"), range(200)))
+
+    assert len(answers) == 200
+    assert sorted(int(seen.path.rsplit("/", 1)[1]) for seen in scripted_server.seen) \
+        == list(range(200))
+    assert len({seen.peer for seen in scripted_server.seen}) <= 8
+
+
+# --------------------------------------------------------------------------------------------
+# TLS
+# --------------------------------------------------------------------------------------------
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # noqa: A002 — the base class's name
+        return
+
+    def do_GET(self):  # noqa: N802 — the base class's name
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "12")
+        self.end_headers()
+        self.wfile.write(b'{"tls":true}')
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_tls_to_a_certificate_the_client_trusts_is_answered(tls_server):
+    url, cert = tls_server
+    wire = Wire(LOOPBACK, ssl.create_default_context(cafile=str(cert)))
+
+    answer = wire.send(Outgoing("GET", url + "/x"), httpx.Timeout(2.0))
+
+    assert (answer.status, answer.content) == (200, b'{"tls":true}')
+    wire.close()
+
+
+def test_tls_to_an_unknown_certificate_is_refused_before_anything_is_sent(tls_server):
+    url, _ = tls_server
+    client = client_for(url, max_attempts=1)
+
+    with pytest.raises(RemoteUnavailable) as caught:
+        client.get("/x", endpoint="GET /x")
+
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert caught.value.maybe_applied is False
