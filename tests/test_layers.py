@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dropstream"
 
 # Lowest first. A module belongs to the first layer whose prefix it starts with.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("dropstream.crypto", "dropstream.logs", "dropstream.config")),
+    ("foundation", ("dropstream.crypto", "dropstream.logs", "dropstream.config", "dropstream.bulk")),
     ("platforms", ("dropstream.platforms",)),
     ("domain", ("dropstream.accounts", "dropstream.connections", "dropstream.catalog",
                 "dropstream.orders", "dropstream.shipments", "dropstream.inventory",

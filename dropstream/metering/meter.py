@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from dropstream.bulk import insert_rows
 from dropstream.logs import redact
 from dropstream.metering.models import ApiCall
 from dropstream.platforms.base import MeteredCall
@@ -123,7 +124,7 @@ class DbMeter:
             rows, self._pending = self._pending, []
         if rows:
             try:
-                ApiCall.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+                insert_rows(rows, ignore_conflicts=True)
             except Exception:
                 with self._lock:  # kept for the next flush; the journal has them anyway
                     self._pending[:0] = rows

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from dropstream.bulk import insert_rows, update_rows
 from dropstream.orders.errors import InvalidTransition
 from dropstream.orders.models import Order, OrderActivity, OrderStatus
-from dropstream.scheduling.bulk import update_rows
 
 S = OrderStatus
 
@@ -51,7 +51,7 @@ def record_many(orders: Iterable[Order], event: str, message: str = "", *,
     """Add the same activity entry to many orders in one insert. Returns how many."""
     rows = [OrderActivity(order_id=order.pk, event=event, message=message[:4000], actor=actor)
             for order in orders]
-    OrderActivity.objects.bulk_create(rows, batch_size=500)
+    insert_rows(rows)
     return len(rows)
 
 
@@ -111,10 +111,9 @@ def transition_each(orders: list[Order], to: str, *, event: str, message: str = 
         _move(order, to, message, None)
         order.updated_at = now
     update_rows(orders, sorted({"status", "error_message", "retry_at", "updated_at", *fields}))
-    OrderActivity.objects.bulk_create(
+    insert_rows(
         [OrderActivity(order_id=order.pk, event=event, message=_text(current, to, message)[:4000],
-                       actor=actor) for order, current in zip(orders, currents, strict=True)],
-        batch_size=500)
+                       actor=actor) for order, current in zip(orders, currents, strict=True)])
     return orders
 
 
@@ -132,6 +131,6 @@ def transition_many(order_ids: list[int], from_status: str, to: str, *, event: s
         return 0
     Order.objects.filter(pk__in=moving, status=from_status).update(
         status=to, error_message="", updated_at=timezone.now(), **updates)
-    OrderActivity.objects.bulk_create(
+    insert_rows(
         [OrderActivity(order_id=pk, event=event, message=message, actor=actor) for pk in moving])
     return len(moving)

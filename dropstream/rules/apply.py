@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
+from dropstream.bulk import insert_rows
 from dropstream.orders import status as order_status
 from dropstream.orders.models import PART_MARK, Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.rules.engine import Evaluation, RuleSet, compile_rules, evaluate
@@ -186,7 +187,7 @@ def _accept_in_bulk(pairs: list[tuple[Order, Evaluation, list[tuple[int, list[in
         if rejected:
             OrderLine.objects.filter(pk__in=rejected).update(ships=False)
         order_status.update_rows(written, SIMPLE_FIELDS)
-        OrderActivity.objects.bulk_create(notes, batch_size=500)
+        insert_rows(notes)
     return written
 
 

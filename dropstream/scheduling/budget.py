@@ -34,10 +34,10 @@ from django.db.models import Count, Min, Q
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
+from dropstream.bulk import update_many
 from dropstream.connections.models import Channel, Store
 from dropstream.metering.models import ApiCall, BudgetGuard, StoreBudget
 from dropstream.scheduling import clock
-from dropstream.scheduling.bulk import update_many
 from dropstream.scheduling.errors import InvalidBudget
 from dropstream.scheduling.models import Run, RunState
 from dropstream.scheduling.rules import count_fires, zone

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from dropstream.bulk import update_many
 from dropstream.connections.models import Channel
 from dropstream.metering.models import StoreBudget
 from dropstream.scheduling import clock
-from dropstream.scheduling.bulk import update_many
 from dropstream.scheduling.models import Run, RunMode, RunState, RunTrigger
 from dropstream.scheduling.tasks import enqueue_run, log_context
 from dropstream.scheduling.timing import next_time_for

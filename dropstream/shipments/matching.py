@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
+from dropstream.bulk import insert_rows
 from dropstream.orders import status as order_status
 from dropstream.orders.models import Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.platforms.base import WarehouseShipment, WarehouseShipmentLine
@@ -181,7 +182,7 @@ def attach_to_order(shipment: Shipment, order: Order,
         keep_in_error(shipment, incoming.lines, message)
         order_status.record(order, "shipment_rejected", f"Shipment {shipment}: {message}")
         return message
-    ShipmentLine.objects.bulk_create([
+    insert_rows([
         ShipmentLine(shipment=shipment, order_line=line, line_number=line.line_number,
                      sku=sku, quantity=quantity) for line, quantity, sku in pairs])
     for line, quantity, _ in pairs:
@@ -246,21 +247,21 @@ def attach_many(attachments: list[Attachment]) -> None:
     target status). The caller holds the order rows in its transaction."""
     if not attachments:
         return
-    ShipmentLine.objects.bulk_create([
+    insert_rows([
         ShipmentLine(shipment=item.shipment, order_line=line, line_number=line.line_number,
                      sku=sku, quantity=quantity)
-        for item in attachments for line, quantity, sku in item.pairs], batch_size=500)
+        for item in attachments for line, quantity, sku in item.pairs])
     changed: dict[int, OrderLine] = {}
     for item in attachments:
         for line, quantity, _ in item.pairs:
             line.quantity_shipped += quantity
             changed[line.pk] = line
     order_status.update_rows(list(changed.values()), ("quantity_shipped",))
-    OrderActivity.objects.bulk_create([
+    insert_rows([
         OrderActivity(order_id=item.order.pk, event="shipment_received",
                       message=f"{item.shipment.carrier} {item.shipment.service} "
                               f"{item.shipment.tracking_number}".strip()[:4000])
-        for item in attachments], batch_size=500)
+        for item in attachments])
     moving: dict[str, list[Order]] = defaultdict(list)
     for item in attachments:
         target = shipped_status(item.physical)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
+from dropstream.bulk import insert_rows
 from dropstream.connections.models import Connection
 from dropstream.intents.models import Intent, IntentState
 from dropstream.orders import status as order_status
@@ -467,9 +468,8 @@ def _record_intents(connection: Connection, kind: str, references: dict[str, str
     existing = {intent.key: intent for intent in Intent.objects.select_for_update()
                 .filter(key__in=list(references))}
     fresh = [key for key in references if key not in existing]
-    Intent.objects.bulk_create([Intent(key=key, kind=kind, connection=connection,
-                                       reference=references[key][:255], attempts=1)
-                                for key in fresh], batch_size=500)
+    insert_rows([Intent(key=key, kind=kind, connection=connection,
+                        reference=references[key][:255], attempts=1) for key in fresh])
     Intent.objects.filter(pk__in=[i.pk for i in existing.values()
                                   if i.state == IntentState.PENDING]
                           ).update(attempts=F("attempts") + 1)
@@ -596,10 +596,10 @@ def _record_posts(connection: Connection, posts: list[_Post],
                                  ("state", "store_shipment_id", "posted_at", "error_message"))
         Intent.objects.filter(key__in=[p.key for p in posted]).update(
             state=IntentState.DONE, done_at=now)
-        OrderActivity.objects.bulk_create([OrderActivity(
+        insert_rows([OrderActivity(
             order_id=p.shipment.order_id, event="shipment_posted",
             message=f"Shipment {p.shipment.tracking_number or p.shipment.key} posted to the "
-                    "store.") for p in posted], batch_size=500)
+                    "store.") for p in posted])
         _forget_unsent(posts, Shipment, [p.shipment.pk for p in posts
                                          if not p.started and p.fresh])
     report.posted += len(posted)
