@@ -22,6 +22,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -31,6 +32,9 @@ from dropstream.platforms.addresses import AddressPolicy, connect_guarded
 
 # Header names the wire sets itself; a caller's value for them is dropped.
 _FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+# An idle connection is dropped after this long, as httpcore's keep-alive expiry: a server or a
+# middlebox that forgets it silently would otherwise take the next POST into a dead socket.
+KEEPALIVE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,9 @@ class Wire:
     def __init__(self, policy: AddressPolicy, ssl_context: ssl.SSLContext) -> None:
         self._policy = policy
         self._ssl_context = ssl_context
-        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        # Per origin, the idle connections with when each went idle (monotonic).
+        self._idle: dict[tuple[str, str, int],
+                         list[tuple[http.client.HTTPConnection, float]]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -95,28 +101,29 @@ class Wire:
             self._closed = True
             idle, self._idle = self._idle, {}
         for connections in idle.values():
-            for connection in connections:
+            for connection, _ in connections:
                 connection.close()
 
     # -- connections ---------------------------------------------------------------------------
 
     def _reusable(self, origin: tuple[str, str, int]) -> http.client.HTTPConnection | None:
-        """An idle connection to ``origin`` the server has not closed, or None."""
+        """A recent idle connection to ``origin`` the server has not closed, or None."""
         while True:
             with self._lock:
                 pool = self._idle.get(origin)
                 if not pool:
                     return None
-                connection = pool.pop()
-            if connection.sock is not None and not _readable(connection.sock):
+                connection, since = pool.pop()
+            fresh = time.monotonic() - since < KEEPALIVE_SECONDS
+            if fresh and connection.sock is not None and not _readable(connection.sock):
                 return connection
-            connection.close()  # closed by the server (EOF pending) or unexpected bytes
+            connection.close()  # expired, closed by the server (EOF pending) or stray bytes
 
     def _give_back(self, origin: tuple[str, str, int],
                    connection: http.client.HTTPConnection) -> None:
         with self._lock:
             if not self._closed:
-                self._idle.setdefault(origin, []).append(connection)
+                self._idle.setdefault(origin, []).append((connection, time.monotonic()))
                 return
         connection.close()
 
@@ -159,7 +166,8 @@ def _exchange(connection: http.client.HTTPConnection, request: Outgoing, host: s
     try:
         connection.putrequest(request.method, target, skip_host=True,
                               skip_accept_encoding=True)
-        connection.putheader("Host", host if port == default_port else f"{host}:{port}")
+        name = f"[{host}]" if ":" in host else host  # an IPv6 literal
+        connection.putheader("Host", name if port == default_port else f"{name}:{port}")
         for name, value in request.headers.items():
             if name.lower() not in _FRAMING:
                 connection.putheader(name, value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import http.server
 import ipaddress
+import socket
 import ssl
 import threading
 import time
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from dropstream.platforms import wire
 from dropstream.platforms.addresses import AddressPolicy
 from dropstream.platforms.errors import RemoteUnavailable
 from dropstream.platforms.wire import Outgoing, Wire
@@ -52,6 +54,51 @@ def test_a_connection_the_server_closed_while_idle_is_not_used_for_the_next_post
     assert answer == {"n": 2}
     first, second = scripted_server.seen
     assert first.peer != second.peer  # a new connection, no "maybe applied" failure
+
+
+def test_a_connection_idle_longer_than_the_keep_alive_expiry_is_not_reused(
+        scripted_server, monkeypatch):
+    monkeypatch.setattr(wire, "KEEPALIVE_SECONDS", 0.1)
+    client = client_for(scripted_server.url)
+
+    client.get("/a", endpoint="GET /a")
+    client.get("/a", endpoint="GET /a")
+    time.sleep(0.2)
+    client.get("/a", endpoint="GET /a")
+
+    first, second, third = scripted_server.seen
+    assert first.peer == second.peer != third.peer
+
+
+def test_an_ipv6_loopback_server_is_reached_with_a_bracketed_host(monkeypatch):
+    class Six(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    try:
+        server = Six(("::1", 0), _Hello)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    seen: list[str] = []
+    original = _Hello.do_GET
+
+    def record(handler):
+        seen.append(handler.headers["Host"])
+        original(handler)
+
+    monkeypatch.setattr(_Hello, "do_GET", record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    policy = AddressPolicy.for_platform("store", (), environ={
+        "DROPSTREAM_ALLOWED_STORE_HOSTS": "::1"})
+    try:
+        answer = Wire(policy, ssl.create_default_context()).send(
+            Outgoing("GET", f"http://[::1]:{port}/x"), httpx.Timeout(2.0))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert answer.status == 200
+    assert seen == [f"[::1]:{port}"]
 
 
 def test_a_connection_the_server_announced_closing_is_not_kept(scripted_server):
