@@ -4,28 +4,22 @@ one client, and TLS verified."""
 
 from __future__ import annotations
 
-import datetime
 import http.server
-import ipaddress
 import socket
 import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from dropstream.platforms import wire
 from dropstream.platforms.addresses import AddressPolicy
 from dropstream.platforms.errors import RemoteUnavailable
 from dropstream.platforms.wire import Outgoing, Wire
 from tests.fixtures.http_server import Reply
+from tests.fixtures.tls import self_signed
 from tests.platforms.test_http import client_for
 
 LOOPBACK = AddressPolicy.for_platform("store", (), environ={
@@ -149,25 +143,6 @@ def test_threads_sharing_one_client_each_get_their_own_answer(scripted_server):
 # --------------------------------------------------------------------------------------------
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 class _Hello(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -184,7 +159,7 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tls_server(tmp_path):
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)

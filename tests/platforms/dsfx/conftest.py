@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import ssl
 import threading
@@ -14,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.fixtures.secret_leaks import make_secret
+from tests.fixtures.tls import self_signed
 
 
 @dataclass
@@ -35,32 +35,6 @@ class FtpServer:
                 f"{quote(self.password, safe='')}@{self.host}:{self.port}")
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    import ipaddress
-
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 def _serve(tmp_path: Path, scheme: str) -> Iterator[FtpServer]:
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
@@ -74,7 +48,7 @@ def _serve(tmp_path: Path, scheme: str) -> Iterator[FtpServer]:
     authorizer.add_user(username, password, str(root), perm="elradfmwMT")
     client_tls = None
     if scheme == "ftps":
-        cert, key = _self_signed(tmp_path)
+        cert, key = self_signed(tmp_path)
         handler = type("Handler", (TLS_FTPHandler,), {
             "authorizer": authorizer, "certfile": str(cert), "keyfile": str(key),
             "auth_failed_timeout": 0,
