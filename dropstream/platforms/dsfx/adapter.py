@@ -55,7 +55,6 @@ from typing import Any
 
 from dropstream.platforms.base import (
     AdapterContext,
-    PendingChange,
     RowError,
     SubmitResult,
     WarehouseAdapterBase,
@@ -78,17 +77,16 @@ from dropstream.platforms.dsfx.transport import (
     TargetExists,
     Transport,
     check_name,
-    fingerprint,
     open_transport,
     unsafe_name_reason,
 )
 from dropstream.platforms.errors import (
     CredentialsRejected,
-    HostKeyMismatch,
     NotSupported,
     PlatformError,
     RemoteNotFound,
 )
+from dropstream.platforms.transport.hostkeys import HostKeyTrust
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +98,7 @@ MAX_REASON = 1000
 _COPY_SUFFIX = re.compile(r"~[0-9]+(?=\.csv$)")
 
 
-class DsfxAdapter(WarehouseAdapterBase):
+class DsfxAdapter(HostKeyTrust, WarehouseAdapterBase):
     """WarehouseAdapter for platform ``dropstream`` (DSFX files over sftp/ftps/ftp/file).
 
     ``settings`` are the cleaned SPEC settings; ``context`` the hub's meter, this adapter's
@@ -110,6 +108,9 @@ class DsfxAdapter(WarehouseAdapterBase):
     5) is how old or how long unchanged a file must be before it is read. ``transport`` replaces
     the one the connection string would open.
     """
+
+    HOST_KEY_TITLE = "The SFTP server's host key changed"
+    HOST_KEY_WAITING = "Orders, shipments and inventory"
 
     platform = "dropstream"
 
@@ -144,35 +145,6 @@ class DsfxAdapter(WarehouseAdapterBase):
             on_new_host_key=self._pin_host_key, timeout=timeout, retries=retries,
             backoff=backoff, meter=self.context.meter)
 
-    def _pin_host_key(self, key_text: str) -> None:
-        """Trust on first use: the first key a server presents is the one expected after."""
-        self.context.state["host_key"] = key_text
-
-    def note_failure(self, error: PlatformError) -> None:
-        """Keep a changed host key the server presented, for a person to accept."""
-        if isinstance(error, HostKeyMismatch) and error.presented_key:
-            self.context.state["pending_host_key"] = error.presented_key
-
-    @classmethod
-    def pending_change(cls, state: Mapping[str, Any]) -> PendingChange | None:
-        presented = str(state.get("pending_host_key") or "")
-        if not presented:
-            return None
-        return PendingChange(
-            title="The SFTP server's host key changed",
-            message=("Orders, shipments and inventory wait until you check with the warehouse "
-                     "that the server really changed, then trust the new key. Until then the "
-                     "password is never sent to it."),
-            details=(("Trusted", fingerprint(str(state.get("host_key") or "")) or "(none)"),
-                     ("Presented now", fingerprint(presented) or "(unreadable key)")),
-            action="Trust the new host key")
-
-    @classmethod
-    def accept_pending_change(cls, state: dict[str, Any]) -> None:
-        presented = str(state.get("pending_host_key") or "")
-        if not presented:
-            raise ValueError("no new host key is waiting to be accepted")
-        state["host_key"], state["pending_host_key"] = presented, ""
 
     def __repr__(self) -> str:
         return f"<DsfxAdapter {self.transport.where}>"

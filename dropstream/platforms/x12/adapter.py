@@ -53,7 +53,6 @@ from typing import Any
 
 from dropstream.platforms.base import (
     AdapterContext,
-    PendingChange,
     RowError,
     SubmitResult,
     WarehouseAdapterBase,
@@ -65,7 +64,6 @@ from dropstream.platforms.base import (
 )
 from dropstream.platforms.errors import (
     CredentialsRejected,
-    HostKeyMismatch,
     PlatformError,
     RemoteNotFound,
 )
@@ -82,10 +80,10 @@ from dropstream.platforms.transport import (
     TargetExists,
     Transport,
     check_name,
-    fingerprint,
     open_transport,
     unsafe_name_reason,
 )
+from dropstream.platforms.transport.hostkeys import HostKeyTrust
 from dropstream.platforms.x12 import w940
 from dropstream.platforms.x12.acks import ReadResult
 from dropstream.platforms.x12.inbound import of_type, read_inbound
@@ -125,12 +123,16 @@ def _clean(text: str) -> str:
     return flat[:MAX_REASON]
 
 
-class X12Adapter(WarehouseAdapterBase):
+class X12Adapter(HostKeyTrust, WarehouseAdapterBase):
     """WarehouseAdapter for platform ``x12`` (see the module docstring).
 
     ``transport`` replaces the one the connection string opens; ``clock`` returns the current
     UTC time (tests move it to make a 997 overdue).
     """
+
+    HOST_KEY_TITLE = "The EDI mailbox's SFTP host key changed"
+    HOST_KEY_WAITING = "940s, 945s, 846s and 997s"
+    HOST_KEY_OWNER = "the partner"
 
     platform = PLATFORM
 
@@ -162,36 +164,6 @@ class X12Adapter(WarehouseAdapterBase):
     def __repr__(self) -> str:
         return f"<X12Adapter {self.transport.where}>"
 
-    # -- host key (the same trust-on-first-use as DSFX) -------------------------------------
-
-    def _pin_host_key(self, key_text: str) -> None:
-        self.context.state["host_key"] = key_text
-
-    def note_failure(self, error: PlatformError) -> None:
-        """Keep a changed host key the server presented, for a person to accept."""
-        if isinstance(error, HostKeyMismatch) and error.presented_key:
-            self.context.state["pending_host_key"] = error.presented_key
-
-    @classmethod
-    def pending_change(cls, state: Mapping[str, Any]) -> PendingChange | None:
-        presented = str(state.get("pending_host_key") or "")
-        if not presented:
-            return None
-        return PendingChange(
-            title="The EDI mailbox's SFTP host key changed",
-            message=("940s, 945s, 846s and 997s wait until you check with the partner that the "
-                     "server really changed, then trust the new key. Until then the password "
-                     "is never sent to it."),
-            details=(("Trusted", fingerprint(str(state.get("host_key") or "")) or "(none)"),
-                     ("Presented now", fingerprint(presented) or "(unreadable key)")),
-            action="Trust the new host key")
-
-    @classmethod
-    def accept_pending_change(cls, state: dict[str, Any]) -> None:
-        presented = str(state.get("pending_host_key") or "")
-        if not presented:
-            raise ValueError("no new host key is waiting to be accepted")
-        state["host_key"], state["pending_host_key"] = presented, ""
 
     def validate_credentials(self) -> None:
         """Connect, check that both folders exist and that the login can write to them."""
