@@ -249,6 +249,8 @@ def recover_journals() -> int:
                 ApiCall.objects.bulk_create(fresh, ignore_conflicts=True)
                 written += len(fresh)
             path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue  # another process (a worker, the scheduler) recovered it a moment ago
         except Exception:  # noqa: BLE001 — the next tick tries again
             logger.exception("could not recover the request journal %s", path.name)
     if written:

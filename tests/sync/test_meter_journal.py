@@ -59,3 +59,20 @@ def test_recovery_writes_a_dead_processs_rows_once_and_leaves_live_journals(conn
     live.close()
     assert not live._journal_path.exists()
     assert ApiCall.objects.filter(call_id=f"{7:032x}").count() == 1
+
+
+def test_a_journal_another_process_recovered_first_is_passed_over_quietly(connection,
+                                                                          monkeypatch, caplog):
+    folder = meter_module.journal_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = folder / f"{meter_module._HOST}~999998~deadbeef~abd.jsonl"
+    dead.write_text(json.dumps({"t": "meter", "connection": connection.pk}) + "\n")
+
+    def recovered_elsewhere(path):
+        path.unlink()  # the scheduler's tick took it between the listing and the read
+        return False
+
+    monkeypatch.setattr(meter_module, "_owner_alive", recovered_elsewhere)
+
+    assert recover_journals() == 0
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
