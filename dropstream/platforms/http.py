@@ -519,7 +519,9 @@ class HttpClient:
             url = f"{self.base_url}/{quote(relative, safe=_PATH_SAFE)}{mark}{query}"
         if params:
             url += ("&" if "?" in url else "?") + _encode_query(params)
-        request = Outgoing(method.upper(), url, {**self._headers, **(headers or {})})
+        request = Outgoing(method.upper(), url, dict(self._headers))
+        for name, value in (headers or {}).items():
+            request = request.with_header(name, value)  # replacing a default whatever its case
         if json_body is not None:
             request = request.with_body(_encode_json(json_body), "application/json")
         return request

@@ -125,6 +125,16 @@ def test_the_url_is_built_as_httpx_built_it(scripted_server):
     assert posted.headers["User-Agent"].startswith("DropStream/")
 
 
+def test_a_request_header_replaces_a_default_whatever_its_case(scripted_server):
+    client = client_for(scripted_server.url)
+
+    client.get("/a", endpoint="GET /a", headers={"accept": "text/csv"})
+
+    [seen] = scripted_server.seen
+    assert [(k, v) for k, v in seen.headers.items() if k.lower() == "accept"] == [
+        ("accept", "text/csv")]
+
+
 def test_threads_sharing_one_client_each_get_their_own_answer(scripted_server):
     client = client_for(scripted_server.url)
 
