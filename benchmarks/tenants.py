@@ -2,7 +2,7 @@
 delay (queued → started) of the healthy connections, without and with the sick one.
 
     .venv/bin/python benchmarks/tenants.py [--connections 200] [--workers 16] [--waves 3]
-                                           [--sick 500|slow] [--latency-ms 50]
+                                           [--sick 500|slow|429] [--latency-ms 50]
 
 Topology: ONE Bright Sites sandbox process holding every store (``--latency-ms`` added to each
 request, ``--orders`` paid orders per store at start), each connection with its own DSFX
@@ -11,8 +11,15 @@ in a fresh data directory (set DATABASE_URL for PostgreSQL; the queue stays embe
 wave asks a sales_order run of every connection at once (one commit: the messages go out
 together, as a scheduler tick that finds them all due) and waits for every healthy run to end.
 ``--sick 500``: one store answers every request with a 500 (the client retries with backoff);
-``--sick slow``: it answers after 20 s. The two scenarios (healthy only, then with the sick
-store) run in fresh child processes one after the other.
+``--sick slow``: it answers after 20 s; ``--sick 429``: it refuses every request with a 429
+asking to wait 100 s (under the client's 120 s ceiling, so the client would wait it out). The
+two scenarios (healthy only, then with the sick store) run in fresh child processes one after
+the other.
+
+"sick busy s" sums the recorded durations of the sick store's finished runs ("s per sick run":
+their mean); "sick held s" is how long its runs held a worker thread up to the end of the last
+wave, a run still going then included (a slow store's run usually is). ``DROPSTREAM_RUN_RETRY_SLEEP_SECONDS`` in the
+environment reaches the worker (the run's allowance for waiting on a failing store).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SICK_FAULTS = {
     "500": {"endpoint": "*", "action": "status", "status": 500, "count": None},
+    "429": {"endpoint": "*", "action": "status", "status": 429, "retry_after": 100,
+            "count": None},
     "slow": {"endpoint": "*", "action": "latency", "delay_ms": 20_000, "count": None},
 }
 
@@ -40,6 +49,10 @@ def _percentile(values: list[float], p: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def _configure() -> None:
@@ -73,6 +86,7 @@ def scenario(args: argparse.Namespace, sick: str) -> dict:
     home = setup_django(f"tenants-{sick}", immediate_queue=False)
     from django.db import connection as db
     from django.db import transaction
+    from django.utils import timezone
     from huey.contrib.djhuey import HUEY
 
     from dropstream.connections.models import Channel
@@ -110,8 +124,9 @@ def scenario(args: argparse.Namespace, sick: str) -> dict:
             wave_ids += ids
         wall = time.monotonic() - started
         worker_cpu = _cpu_seconds(worker.pid) - cpu0
+        ended = timezone.now()
         runs = list(Run.objects.filter(pk__in=wave_ids).values(
-            "connection_id", "state", "queued_at", "started_at", "duration_ms"))
+            "connection_id", "state", "queued_at", "started_at", "finished_at", "duration_ms"))
     finally:
         if worker is not None:
             _stop(worker)
@@ -125,6 +140,10 @@ def scenario(args: argparse.Namespace, sick: str) -> dict:
             "sick_runs": len(sick_runs),
             "sick_states": sorted({r["state"] for r in sick_runs}),
             "sick_busy_s": sum((r["duration_ms"] or 0) / 1000 for r in sick_runs),
+            "sick_run_s": _mean([(r["duration_ms"] or 0) / 1000 for r in sick_runs
+                                 if r["finished_at"]]),
+            "sick_held_s": sum(((r["finished_at"] or ended) - r["started_at"]).total_seconds()
+                               for r in sick_runs if r["started_at"]),
             "load": os.getloadavg()[0]}
 
 
@@ -156,11 +175,13 @@ def main() -> None:
     rows = [(r["sick"], r["healthy_runs"], f"{r['p50']:.2f}", f"{r['p95']:.2f}",
              f"{r['max']:.2f}", f"{r['wall']:.1f}", f"{r['worker_cpu']:.1f}",
              f"{r['sick_runs']} {'/'.join(r['sick_states']) or '-'}", f"{r['sick_busy_s']:.1f}",
-             f"{r['load']:.1f}") for r in results]
+             f"{r['sick_run_s']:.2f}", f"{r['sick_held_s']:.1f}", f"{r['load']:.1f}")
+            for r in results]
     print_table(f"Dispatch delay of healthy connections ({args.connections} connections, "
                 f"{args.workers} worker threads, {results[0]['vendor']} + embedded queue)",
                 ("sick store", "healthy runs", "p50 s", "p95 s", "max s", "wall s",
-                 "worker CPU s", "sick runs", "sick busy s", "load"), rows)
+                 "worker CPU s", "sick runs", "sick busy s", "s per sick run", "sick held s",
+                 "load"), rows)
 
 
 if __name__ == "__main__":

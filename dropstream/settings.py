@@ -222,6 +222,13 @@ RUN_LEASE_SECONDS = _positive("DROPSTREAM_RUN_LEASE_SECONDS", 120)
 RUN_MAX_ATTEMPTS = _positive("DROPSTREAM_RUN_MAX_ATTEMPTS", 3)
 RUN_RETRY_SECONDS = _positive("DROPSTREAM_RUN_RETRY_SECONDS", 60)
 RUN_RESEND_SECONDS = _positive("DROPSTREAM_RUN_RESEND_SECONDS", 300)
+# Seconds one run may wait on a failing remote inside its worker thread (retry backoffs,
+# Retry-After, attempts that timed out); past that the request gives up and the run goes back
+# to the queue with its RUN_RETRY_SECONDS delay (issue 17). 0: no waiting in the thread at all.
+RUN_RETRY_SLEEP_SECONDS = env_int("DROPSTREAM_RUN_RETRY_SLEEP_SECONDS", 15)
+if RUN_RETRY_SLEEP_SECONDS < 0:
+    raise ConfigError(f"DROPSTREAM_RUN_RETRY_SLEEP_SECONDS={RUN_RETRY_SLEEP_SECONDS} must be 0 "
+                      "or more")
 SCHEDULER_TICK_SECONDS = _positive("DROPSTREAM_SCHEDULER_TICK_SECONDS", 5)
 SCHEDULER_BATCH = _positive("DROPSTREAM_SCHEDULER_BATCH", 1000)
 BUDGET_REFRESH_SECONDS = _positive("DROPSTREAM_BUDGET_REFRESH_SECONDS", 300)

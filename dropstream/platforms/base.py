@@ -33,6 +33,7 @@ from dropstream.platforms.metering import (
 )
 from dropstream.platforms.protocols import (
     AdapterContext,
+    RetryBudget,
     StoreAdapter,
     WarehouseAdapter,
     WarehouseAdapterBase,
@@ -88,6 +89,7 @@ __all__ = [
     "OrderSummary",
     "PendingChange",
     "PlatformSpec",
+    "RetryBudget",
     "RowError",
     "SettingField",
     "StoreAdapter",

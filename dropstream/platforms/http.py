@@ -36,6 +36,12 @@ exponential backoff and full jitter, honouring ``Retry-After`` (seconds or an HT
 idempotent is never repeated once it may have reached the remote: its error then has
 ``maybe_applied = True`` and the caller must look before sending it again. No error chains the
 httpx exception: its request, and so its URL, is reachable from it.
+
+A client given the run's ``RetryBudget`` (``AdapterContext.retry_budget``) also stops retrying
+when the next wait — a backoff or a ``Retry-After`` — would not fit in what the run has left of
+it (an attempt that timed out counts its wait too): the request raises its transient error, the
+message saying it is tried again later, and the worker thread is not spent sleeping on a
+sick remote (issue 17). ``maybe_applied`` is set as on the last attempt.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from dropstream.platforms.addresses import AddressPolicy, policy_for
 from dropstream.platforms.base import (
     MeteredCall,
     MeterSink,
+    RetryBudget,
     announce,
     discard_meter,
     new_call_id,
@@ -363,6 +370,7 @@ class _Failure:
     retry: bool
     wait: float | None = None  # the server's Retry-After, when it sent one
     maybe_applied: bool = False
+    waited: float = 0.0  # seconds the attempt waited before timing out (0 for other failures)
 
 
 class HttpClient:
@@ -372,6 +380,8 @@ class HttpClient:
     module docstring). Requests go on a ``Wire`` (pooled connections to checked addresses)
     with an explicit ``timeout`` and no redirects; ``transport`` (an ``httpx.BaseTransport``)
     replaces the network (tests), under the same metering. Safe to share between threads.
+    ``retry_budget`` is the run's allowance for waiting on failures, shared with the run's
+    other clients (None: only ``retry`` limits the waits).
     """
 
     def __init__(
@@ -389,8 +399,10 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         addresses: AddressPolicy | None = None,
+        retry_budget: RetryBudget | None = None,
     ) -> None:
         self.platform = platform
+        self.retry_budget = retry_budget
         # Where the secret may go (platforms/addresses.py): checked by name before each
         # request, and again on the resolved address when a connection opens.
         self.addresses = addresses or policy_for(platform)
@@ -486,10 +498,13 @@ class HttpClient:
         while True:
             attempt += 1
             number = first_attempt + attempt - 1
+            sent = time.monotonic()
             try:
                 response = self._attempt(outgoing, endpoint, number)
             except httpx.TransportError as exc:
                 failure = self._transport_failure(exc, endpoint, idempotent)
+                if isinstance(exc, httpx.TimeoutException):
+                    failure.waited = time.monotonic() - sent
             else:
                 if response.status_code == 401 and not renewed and self.credentials.renewable:
                     # An expired token: renew it once and send again. A 401 means the remote
@@ -601,9 +616,44 @@ class HttpClient:
         if delay is None:
             error.maybe_applied = False  # type: ignore[attr-defined]
             raise error
+        budget = self.retry_budget
+        if budget is not None:
+            budget.charge(failure.waited)
+            if not budget.take(delay):
+                self._hand_back(failure, attempt, delay, budget, endpoint)
         logger.warning("%s: %s attempt %d of %d failed: %s; retrying in %.2fs",
                        self.messages.remote, endpoint, number, attempts, error.message, delay)
         time.sleep(delay)
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep ``seconds`` between a caller's own tries (a look-up after a lost answer), if
+        the run's ``retry_budget`` still has them; False, without sleeping, when it has not:
+        the caller then raises, and the run's next attempt goes on from there."""
+        if self.retry_budget is not None and not self.retry_budget.take(seconds):
+            return False
+        time.sleep(seconds)
+        return True
+
+    def _hand_back(self, failure: _Failure, attempt: int, delay: float, budget: RetryBudget,
+                   endpoint: str) -> None:
+        """Raise the failure's error instead of waiting ``delay`` s more than the run's
+        ``budget`` has left. The caller takes it as any transient failure (a run ends failed
+        and its retry goes through the queue; an order read is Delayed), and the worker thread
+        is free meanwhile."""
+        error = failure.error
+        allowance = f"the run's {budget.seconds:g} s for waiting on a failing remote"
+        logger.warning("%s: %s failed (%s); not waiting %.2fs more: the run has waited %.2fs "
+                       "of its %g s for a failing remote", self.messages.remote, endpoint,
+                       error.message, delay, budget.spent, budget.seconds)
+        if failure.wait is not None:
+            why = f"longer than the {budget.left:.1f} s left of {allowance}"
+        else:
+            why = (f"the remote kept failing: gave up after {attempt} attempt"
+                   f"{'s' if attempt > 1 else ''} rather than wait past {allowance}")
+        error.message = f"{error.message} ({why}; it is tried again later)"
+        error.args = (error.message,)
+        error.maybe_applied = failure.maybe_applied  # type: ignore[attr-defined]
+        raise error
 
     # -- translation ---------------------------------------------------------------------------
 

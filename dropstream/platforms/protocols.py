@@ -10,6 +10,7 @@ in ``WarehouseAdapterBase``, so a platform implements only what it can do.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,55 @@ def never_seen(event_id: str) -> bool:
     return False
 
 
+class RetryBudget:
+    """The seconds one run may spend waiting on a failing remote inside the worker: the waits
+    between a request's retries and the attempts that timed out, over every request of the run
+    (its threads included — it is shared, and locked).
+
+    A request whose next wait would pass it gives up with its transient error instead of
+    sleeping, so the run ends failed and goes back to the queue with its own, longer delay
+    (``scheduling.tasks.execute_run``), and the worker thread serves other connections meanwhile
+    (issue 17). ``seconds=None``: no limit (one-off tools, tests of the retry policy).
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = None if seconds is None else max(0.0, float(seconds))
+        self._spent = 0.0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<RetryBudget {self.spent:.2f} of {self.seconds} s spent>"
+
+    @property
+    def spent(self) -> float:
+        """Seconds waited so far."""
+        with self._lock:
+            return self._spent
+
+    @property
+    def left(self) -> float:
+        """Seconds that may still be waited (infinite without a limit; never negative)."""
+        if self.seconds is None:
+            return float("inf")
+        with self._lock:
+            return max(0.0, self.seconds - self._spent)
+
+    def charge(self, seconds: float) -> None:
+        """Count ``seconds`` already waited (an attempt that timed out), whether or not they
+        fit."""
+        with self._lock:
+            self._spent += max(0.0, seconds)
+
+    def take(self, seconds: float) -> bool:
+        """Reserve ``seconds`` for a wait about to start; False (nothing taken) when they do
+        not fit in what is left."""
+        with self._lock:
+            if self.seconds is not None and self._spent + seconds > self.seconds:
+                return False
+            self._spent += max(0.0, seconds)
+            return True
+
+
 @dataclass
 class AdapterContext:
     """What the hub lends an adapter for one run.
@@ -58,6 +108,9 @@ class AdapterContext:
     # repeat, even between runs of the same warehouse going on at once (EDI control numbers);
     # the hub keeps it in the database, atomically. None: the adapter counts in ``state``.
     take_number: Callable[[str, int], int] | None = None
+    # How long the run may wait on a failing remote in all (``RetryBudget``); an HTTP adapter
+    # hands it to its client. None: each request only has its own retry policy.
+    retry_budget: RetryBudget | None = None
 
 
 @runtime_checkable

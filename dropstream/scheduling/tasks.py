@@ -5,11 +5,16 @@ scheduler's loop is ``scheduler``.
 
 A run's life: QUEUED → (claim) RUNNING → SUCCEEDED | FAILED | QUEUED again for a retry with
 backoff, or CANCELED when its channel or connection was switched off before it started.
+
+Waiting on a sick remote happens here, in the queue, not in a worker thread: a run may spend
+only ``RUN_RETRY_SLEEP_SECONDS`` in retry waits (``sync.runner.run_channel``), after which it
+fails transiently and comes back as QUEUED with ``not_before`` set (issue 17).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,6 +35,8 @@ from dropstream.scheduling.models import Run, RunState, RunTrigger
 from dropstream.sync.errors import RunStopped
 
 logger = logging.getLogger("dropstream.scheduling")
+# The longest Retry-After a run's retry waits for: a remote asking for more is asked again then.
+MAX_RETRY_AFTER = 3600
 
 
 def log_context(run: Run | dict) -> dict[str, Any]:
@@ -96,9 +103,13 @@ def run_function() -> Callable[..., Any]:
     return _load(settings.RUN_FUNCTION)
 
 
-def retry_delay(attempt: int) -> int:
-    """Seconds before attempt ``attempt + 1``: base × 4^(attempt−1) (60 s, 4 min, 16 min …)."""
-    return int(settings.RUN_RETRY_SECONDS * 4 ** max(attempt - 1, 0))
+def retry_delay(attempt: int, retry_after: float | None = None) -> int:
+    """Seconds before attempt ``attempt + 1``: base × 4^(attempt−1) (60 s, 4 min, 16 min …),
+    or the ``retry_after`` the remote asked for when longer (up to MAX_RETRY_AFTER)."""
+    delay = int(settings.RUN_RETRY_SECONDS * 4 ** max(attempt - 1, 0))
+    if retry_after:
+        delay = max(delay, math.ceil(min(retry_after, MAX_RETRY_AFTER)))
+    return delay
 
 
 def _should_cancel(run: Run) -> str:
@@ -141,7 +152,7 @@ def execute_run(run_id: int, *, worker: str | None = None,
     logger.info("run %s started (%s, attempt %s)", run_id, run.mode, run.attempt, extra=context)
     say = progress or (lambda text: logger.info(text, extra=context))
     started = time.monotonic()
-    ok, counts, requests, details, error = False, {}, {}, {}, ""
+    ok, counts, requests, details, error, retry_after = False, {}, {}, {}, "", None
     with locks.KEEPER.hold(run_id, worker, lease,
                            expires_at=claimed_at + timedelta(seconds=lease)) as held:
         try:
@@ -152,6 +163,7 @@ def execute_run(run_id: int, *, worker: str | None = None,
             requests = dict(getattr(result, "requests", None) or {})
             details = dict(getattr(result, "details", None) or {})
             error = redact(str(getattr(result, "error", "") or ""))
+            retry_after = getattr(result, "retry_after", None)
         except RunStopped as exc:
             error = redact(str(exc))
             logger.warning("%s", error, extra=context)
@@ -172,7 +184,7 @@ def execute_run(run_id: int, *, worker: str | None = None,
             Channel.objects.filter(pk=run.channel_id).update(last_completed_at=finished)
     elif retry and run.attempt < settings.RUN_MAX_ATTEMPTS:
         outcome = "retrying"
-        delay = retry_delay(run.attempt)
+        delay = retry_delay(run.attempt, retry_after)
         kept = locks.release_run(run_id, worker, state=RunState.QUEUED, worker="",
                                  lease_until=None, not_before=finished + timedelta(seconds=delay),
                                  **common)

@@ -20,6 +20,7 @@ from dropstream.connections.models import Connection, HookOwner, Store, Warehous
 from dropstream.platforms.base import (
     AdapterContext,
     MeterSink,
+    RetryBudget,
     StoreAdapter,
     WarehouseAdapter,
     WarehouseDocument,
@@ -97,9 +98,10 @@ def number_taker(owner: HookOwner):
 
 
 def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
-          memory: Memory | None = None) -> Any:
+          memory: Memory | None = None, retry_budget: RetryBudget | None = None) -> Any:
     """The adapter of a store or warehouse (unguarded, for one-off use: the caller closes it
-    and saves ``memory`` when it keeps one)."""
+    and saves ``memory`` when it keeps one). ``retry_budget``: the run's allowance for waiting
+    on a failing remote (``AdapterContext.retry_budget``)."""
     settings = owner.adapter_settings()
     problem = local_folder_problem(owner.platform_spec, settings, owner.customer_id)
     if problem is not None:  # stored before the rule existed, or the root moved
@@ -107,7 +109,8 @@ def build(owner: HookOwner, *, meter: MeterSink = discard_meter,
     memory = memory or Memory(owner)
     seen = seen_by(owner) if isinstance(owner, Warehouse) else AdapterContext().seen
     context = AdapterContext(meter=meter, state=memory.state, seen=seen,
-                             checkpoint=memory.save, take_number=number_taker(owner))
+                             checkpoint=memory.save, take_number=number_taker(owner),
+                             retry_budget=retry_budget)
     return owner.platform_spec.adapter_class()(settings, context)
 
 
@@ -151,14 +154,16 @@ def note_failure(adapter: Any, error: PlatformError) -> None:
 def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
                   warehouse_meter: MeterSink = discard_meter,
                   should_stop: StopCheck = never_stop,
+                  retry_budget: RetryBudget | None = None,
                   ) -> Iterator[tuple[StoreAdapter, WarehouseAdapter]]:
     """The connection's store and warehouse adapters for one run, each call guarded by
-    ``should_stop``; on leaving — whatever happened — both are closed and what each remembered
-    is saved."""
+    ``should_stop`` and both sharing the run's ``retry_budget``; on leaving — whatever
+    happened — both are closed and what each remembered is saved."""
     store_memory, warehouse_memory = Memory(connection.store), Memory(connection.warehouse)
-    store = build(connection.store, meter=meter, memory=store_memory)
+    store = build(connection.store, meter=meter, memory=store_memory, retry_budget=retry_budget)
     try:
-        warehouse = build(connection.warehouse, meter=warehouse_meter, memory=warehouse_memory)
+        warehouse = build(connection.warehouse, meter=warehouse_meter, memory=warehouse_memory,
+                          retry_budget=retry_budget)
     except BaseException:
         store.close()
         raise

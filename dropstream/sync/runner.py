@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from django.conf import settings
 from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
@@ -17,7 +18,13 @@ from dropstream.connections.models import Connection, Warehouse
 from dropstream.logs import redact
 from dropstream.metering.meter import DbMeter
 from dropstream.orders.prepare import prepare_orders
-from dropstream.platforms.errors import CredentialsRejected, HostKeyMismatch, PlatformError
+from dropstream.platforms.base import RetryBudget
+from dropstream.platforms.errors import (
+    CredentialsRejected,
+    HostKeyMismatch,
+    PlatformError,
+    RateLimited,
+)
 from dropstream.sync import adapters
 from dropstream.sync.errors import RunStopped, StopCheck, never_stop
 from dropstream.sync.events import pushes_missed
@@ -44,6 +51,9 @@ class RunResult:
     error: str = ""
     # What counts cannot say (e.g. inventory: SKUs skipped and why), kept on the Run.
     details: dict[str, object] = field(default_factory=dict)
+    # Seconds the store asked to be left alone (the Retry-After of the 429 that ended the run):
+    # a retry through the queue waits at least this long.
+    retry_after: float | None = None
 
     @property
     def requests_used(self) -> int:
@@ -57,10 +67,11 @@ def _say(progress: Progress | None, text: str) -> None:
 
 def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
                result: RunResult, progress: Progress | None, should_stop: StopCheck, *,
-               import_first: bool = True) -> None:
+               budget: RetryBudget | None = None, import_first: bool = True) -> None:
     errors: list[PlatformError] = []
     with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
-                                should_stop=should_stop) as (store, warehouse):
+                                should_stop=should_stop, retry_budget=budget) as (store,
+                                                                                  warehouse):
         # A connection that only receives routed orders leaves the store to the one that imports.
         if import_first and connection.imports_orders:
             _say(progress, "importing orders from the store")
@@ -97,11 +108,13 @@ def _run_sales(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
 
 
 def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
-                   result: RunResult, progress: Progress | None, should_stop: StopCheck) -> None:
+                   result: RunResult, progress: Progress | None, should_stop: StopCheck, *,
+                   budget: RetryBudget | None = None) -> None:
     report = ShipmentReport()
     try:
         with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
-                                    should_stop=should_stop) as (store, warehouse):
+                                    should_stop=should_stop, retry_budget=budget) as (store,
+                                                                                      warehouse):
             _say(progress, "reading shipments from the warehouse")
             import_shipments(connection, warehouse, report)
             Warehouse.objects.filter(pk=connection.warehouse_id).update(
@@ -115,11 +128,12 @@ def _run_shipments(connection: Connection, meter: DbMeter, warehouse_meter: DbMe
 
 def _run_inventory(connection: Connection, meter: DbMeter, warehouse_meter: DbMeter,
                    result: RunResult, progress: Progress | None, should_stop: StopCheck, *,
-                   full: bool) -> None:
+                   full: bool, budget: RetryBudget | None = None) -> None:
     report = InventoryReport()
     try:
         with adapters.open_adapters(connection, meter=meter, warehouse_meter=warehouse_meter,
-                                    should_stop=should_stop) as (store, warehouse):
+                                    should_stop=should_stop, retry_budget=budget) as (store,
+                                                                                      warehouse):
             _say(progress, "reading inventory from the warehouse")
             import_levels(connection, warehouse, report)
             _say(progress, f"writing {'all' if full else 'changed'} quantities to the store")
@@ -177,6 +191,10 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
     command line goes through it too) and passes its lease check as ``should_stop``: it is
     called before every request, and a run that must stop ends with ``ok=False`` before its
     next external effect, leaving pending intents to the worker that holds the run now.
+
+    The run may wait ``RUN_RETRY_SLEEP_SECONDS`` in all on a failing remote (``RetryBudget``,
+    shared by its adapters and their threads): past that a request gives up with its transient
+    error, so a sick store ends its run quickly and the worker's retry goes through the queue.
     """
     if channel_type not in CHANNELS:
         return RunResult(ok=False, error=f"unknown channel {channel_type!r}; use one of "
@@ -191,22 +209,26 @@ def run_channel(connection_id: int, channel_type: str, *, mode: str = "default",
     warehouse_meter = DbMeter(connection=connection, channel=channel_type, buffer_size=50,
                               billed=False)
     result = RunResult()
+    budget = RetryBudget(settings.RUN_RETRY_SLEEP_SECONDS)
     log_extra = {"connection_id": connection.pk, "channel": channel_type}
     try:
         if channel_type == "sales_order":
             _run_sales(connection, meter, warehouse_meter, result, progress, should_stop,
-                       import_first=mode != "export")
+                       budget=budget, import_first=mode != "export")
         elif channel_type == "shipment":
-            _run_shipments(connection, meter, warehouse_meter, result, progress, should_stop)
+            _run_shipments(connection, meter, warehouse_meter, result, progress, should_stop,
+                           budget=budget)
         else:
             _run_inventory(connection, meter, warehouse_meter, result, progress, should_stop,
-                           full=mode == "full")
+                           full=mode == "full", budget=budget)
     except RunStopped as exc:
         # No alert: the run goes on in the worker that holds it now.
         result.ok, result.error = False, redact(str(exc))
         logger.warning("%s", result.error, extra=log_extra)
     except PlatformError as exc:
         result.ok, result.error = False, redact(str(exc))
+        if isinstance(exc, RateLimited):
+            result.retry_after = exc.retry_after
         logger.warning("run failed: %s", result.error, extra=log_extra)
         _alert_for(connection, channel_type, exc)
     except Exception as exc:  # noqa: BLE001 — a bug must fail the run, not the worker

@@ -273,3 +273,10 @@ def test_run_logs_carry_connection_channel_and_run_ids(sales, run_with, caplog,
     line = json.loads(JsonFormatter().format(records[-1]))
     assert (line["connection_id"], line["channel"], line["run_id"]) == (
         sales.connection_id, "sales_order", run.pk)
+
+
+def test_a_retry_waits_at_least_the_retry_after_the_store_asked_for_up_to_an_hour(settings):
+    settings.RUN_RETRY_SECONDS = 60
+    assert [tasks.retry_delay(1, after) for after in (None, 0, 10, 100.2, 1e9)] == [
+        60, 60, 60, 101, tasks.MAX_RETRY_AFTER]
+    assert tasks.retry_delay(2, 100) == 240

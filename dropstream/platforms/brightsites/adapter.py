@@ -10,7 +10,6 @@ or once a day.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,7 +56,8 @@ class BrightSitesAdapter:
     ``context.state["inventory_map"]`` is the adapter's memory between runs, JSON-ready:
     ``fetched_at`` (ISO time of the last full inventory read), ``skus`` (final_sku → [product
     id, record id, last known level, tracked]), ``missing`` (SKUs asked for but not listed) and
-    ``ambiguous``. ``client_options`` go to BrightSitesClient (timeouts, attempts, backoff).
+    ``ambiguous``. ``client_options`` go to BrightSitesClient (timeouts, attempts, backoff);
+    its ``retry_budget`` is the run's (``context.retry_budget``) unless one is given.
     """
 
     platform = "brightsites"
@@ -66,6 +66,7 @@ class BrightSitesAdapter:
                  **client_options: Any) -> None:
         self.settings = dict(settings)
         self.context = context or AdapterContext()
+        client_options.setdefault("retry_budget", self.context.retry_budget)
         self.client = BrightSitesClient(self.settings, meter=self.context.meter,
                                         **client_options)
         self.inventory_cache: dict[str, Any] = self.context.state.setdefault("inventory_map", {})
@@ -210,10 +211,16 @@ class BrightSitesAdapter:
                 if not getattr(exc, "maybe_applied", False):
                     raise
                 used += 1
+                if not self.client.pause(self.client.backoff_base):
+                    # The run may wait no longer on this store: its next attempt looks for the
+                    # shipment before sending it again (the intent stays pending).
+                    exc.message = (f"{exc.message} (the shipment may be in the store; the "
+                                   "run's next attempt looks for it before posting again)")
+                    exc.args = (exc.message,)
+                    raise
                 logger.warning("Bright Sites store %s: the answer to the shipment POST for "
                                "order %s was lost (%s); looking for it before sending again",
                                self.client.subdomain, order_id, exc.message)
-                time.sleep(self.client.backoff_base)
                 found = self._find_shipment(order_id, shipment, claimed)
                 if found is not None:
                     return found

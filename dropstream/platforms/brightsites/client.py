@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from dropstream.platforms.base import MeterSink, discard_meter
+from dropstream.platforms.base import MeterSink, RetryBudget, discard_meter
 from dropstream.platforms.brightsites import api_base_url
 from dropstream.platforms.errors import (
     AccountNotFound,
@@ -137,6 +137,7 @@ class BrightSitesClient(HttpClient):
         backoff_cap: float = 30.0,
         max_retry_after: float = 120.0,
         transport: httpx.BaseTransport | None = None,
+        retry_budget: RetryBudget | None = None,
     ) -> None:
         self.subdomain = str(settings.get("subdomain") or "")
         base_url = api_base_url(dict(settings)).rstrip("/")
@@ -151,7 +152,7 @@ class BrightSitesClient(HttpClient):
             retry=RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base,
                               backoff_cap=backoff_cap, max_retry_after=max_retry_after),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            error_fields=parse_errors, transport=transport)
+            error_fields=parse_errors, transport=transport, retry_budget=retry_budget)
 
     def __repr__(self) -> str:
         return f"<BrightSitesClient {self.subdomain!r} {self.base_url}>"
