@@ -146,6 +146,23 @@ def make_connection(sandbox, *, subdomain: str, token: str, name: str,
     return connection
 
 
+def machine_speed() -> float:
+    """CPU seconds this process takes for a fixed pure-Python workload (best of three), to set
+    beside a benchmark's CPU figures: the shared machines here run the same code up to ~50 %
+    slower from one minute to the next (another VM on the host), and a figure divided by this
+    one compares runs made at different moments."""
+    import time
+
+    def once() -> float:
+        started = time.process_time()
+        total = 0
+        for number in range(2_000_000):
+            total += number % 7
+        return time.process_time() - started
+
+    return min(once() for _ in range(3))
+
+
 def print_table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
     line = "  ".join("-" * w for w in widths)

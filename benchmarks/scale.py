@@ -9,7 +9,9 @@ counted as the hub's):
     .venv/bin/python benchmarks/scale.py --sizes 1000,10000 --no-shipments
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_NAME .venv/bin/python benchmarks/scale.py
 
-Time per order is the hub's CPU time per order (the fair figure on a shared machine) and the
+Time per order is the hub's CPU time per order (the fair figure on a shared machine), the same
+scaled to a reference machine speed (a fixed workload timed before and after each phase: these
+shared machines run the same code up to ~50 % slower from one minute to the next), and the
 wall time beside it; it must stay within ±25 % of the smallest size's, and the hub's peak RSS
 must not grow with the order count (no list of all orders in memory).
 """
@@ -25,9 +27,10 @@ import subprocess
 import sys
 import time
 
-from harness import ROOT, make_bench, print_table, setup_django
+from harness import ROOT, machine_speed, make_bench, print_table, setup_django
 
 FLAT = 0.25  # allowed drift of time per order from the smallest size
+REFERENCE = 0.1  # seconds of harness.machine_speed() the "at ref. speed" columns scale to
 
 
 def peak_rss_mb() -> float:
@@ -58,27 +61,31 @@ def measure(size: int, shipments: bool) -> dict:
         while made < size:
             made += len(bench.control.create_orders(min(500, size - made), status="paid"))
         bench.control.reset_meter()
+        sales_speed = machine_speed()
         cpu, wall = time.process_time(), time.perf_counter()
         sales = bench.run("sales_order")
+        sales_cpu, sales_wall = time.process_time() - cpu, time.perf_counter() - wall
+        sales_speed = (sales_speed + machine_speed()) / 2
         figures = {"size": size, "vendor": db.vendor,
                    "exported": sales.counts.get("exported", 0),
-                   "sales_cpu": time.process_time() - cpu,
-                   "sales_wall": time.perf_counter() - wall,
+                   "sales_cpu": sales_cpu, "sales_wall": sales_wall,
                    "sales_requests": bench.control.meter()["total"],
-                   "sales_rss": peak_rss_mb()}
+                   "sales_rss": peak_rss_mb(), "sales_speed": sales_speed}
         if shipments:
             robot = multiprocessing.get_context("fork").Process(
                 target=_ship_everything, args=(str(bench.root),))
             robot.start()
             robot.join()
             bench.control.reset_meter()
+            ship_speed = machine_speed()
             cpu, wall = time.process_time(), time.perf_counter()
             shipped = bench.run("shipment")
+            ship_cpu, ship_wall = time.process_time() - cpu, time.perf_counter() - wall
+            ship_speed = (ship_speed + machine_speed()) / 2
             figures.update(posted=shipped.counts.get("shipments_posted", 0),
-                           ship_cpu=time.process_time() - cpu,
-                           ship_wall=time.perf_counter() - wall,
+                           ship_cpu=ship_cpu, ship_wall=ship_wall,
                            ship_requests=bench.control.meter()["total"],
-                           ship_rss=peak_rss_mb())
+                           ship_rss=peak_rss_mb(), ship_speed=ship_speed)
     finally:
         bench.sandbox.stop()
     return figures
@@ -102,8 +109,9 @@ def run_child(size: int, shipments: bool) -> dict:
 
 def flatness(values: list[float]) -> str:
     base = values[0]
-    worst = max(abs(v - base) / base for v in values) if base else 0.0
-    return f"{'flat' if worst <= FLAT else 'NOT flat'} (worst drift {worst:+.0%} of the first)"
+    worst = max(((v - base) / base for v in values), key=abs) if base else 0.0
+    return (f"{'flat' if abs(worst) <= FLAT else 'NOT flat'} "
+            f"(worst drift {worst:+.0%} of the first)")
 
 
 def main() -> None:
@@ -121,26 +129,34 @@ def main() -> None:
     rows = []
     for r in results:
         n = r["exported"] or 1
-        row = [r["size"], r["exported"], f"{r['sales_cpu'] / n * 1000:.2f}",
+        row = [r["size"], r["exported"], f"{r['sales_speed']:.3f}",
+               f"{r['sales_cpu'] / n * 1000:.2f}",
+               f"{r['sales_cpu'] / n * 1000 * REFERENCE / r['sales_speed']:.2f}",
                f"{r['sales_wall'] / n * 1000:.2f}", f"{r['sales_requests'] / n:.3f}",
                f"{r['sales_rss']:.0f}"]
         if args.shipments:
             p = r["posted"] or 1
-            row += [r["posted"], f"{r['ship_cpu'] / p * 1000:.2f}",
+            row += [r["posted"], f"{r['ship_speed']:.3f}", f"{r['ship_cpu'] / p * 1000:.2f}",
+                    f"{r['ship_cpu'] / p * 1000 * REFERENCE / r['ship_speed']:.2f}",
                     f"{r['ship_wall'] / p * 1000:.2f}", f"{r['ship_requests'] / p:.3f}",
                     f"{r['ship_rss']:.0f}"]
         rows.append(tuple(row))
-    header = ["orders", "exported", "sales CPU ms/order", "sales wall ms/order",
-              "requests/order", "peak RSS MB (sales)"]
+    header = ["orders", "exported", "speed s", "sales CPU ms/order", "at ref. speed",
+              "sales wall ms/order", "requests/order", "peak RSS MB (sales)"]
     if args.shipments:
-        header += ["posted", "ship CPU ms/shipment", "ship wall ms/shipment",
-                   "requests/shipment", "peak RSS MB (all)"]
+        header += ["posted", "speed s", "ship CPU ms/shipment", "at ref. speed",
+                   "ship wall ms/shipment", "requests/shipment", "peak RSS MB (all)"]
     print_table(f"Growth curve on {vendor} (hub process; load {os.getloadavg()[0]:.1f})",
                 tuple(header), rows)
-    print(f"sales CPU per order: {flatness([r['sales_cpu'] / (r['exported'] or 1) for r in results])}")
-    if args.shipments:
-        print("shipment CPU per shipment: "
-              + flatness([r["ship_cpu"] / (r["posted"] or 1) for r in results]))
+    print(f"speed s: CPU seconds of a fixed pure-Python workload just before the phase "
+          f"and after it, averaged (harness.machine_speed); 'at ref. speed' scales the CPU figure to {REFERENCE} s")
+    for label, cpu, count, speed in (("sales CPU per order", "sales_cpu", "exported",
+                                      "sales_speed"),
+                                     ("shipment CPU per shipment", "ship_cpu", "posted",
+                                      "ship_speed"))[:2 if args.shipments else 1]:
+        raw = [r[cpu] / (r[count] or 1) for r in results]
+        print(f"{label}: {flatness(raw)}; at the reference speed: "
+              f"{flatness([v / r[speed] for v, r in zip(raw, results, strict=True)])}")
     rss_key = "ship_rss" if args.shipments else "sales_rss"
     print(f"peak RSS: {results[0][rss_key]:.0f} MB at {sizes[0]} → "
           f"{results[-1][rss_key]:.0f} MB at {sizes[-1]} orders")
