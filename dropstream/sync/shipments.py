@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
@@ -65,6 +66,14 @@ POST_CHUNK = 100
 # Requests in flight to one store at once, as import_orders.DETAIL_WORKERS: the store's answer
 # times overlap; the request count stays the bound (one POST per shipment).
 POST_WORKERS = 4
+# Shipment states whose package the store has not got (yet).
+UNPOSTED = (ShipmentState.NEW, ShipmentState.OPEN, ShipmentState.ERROR)
+# A store order split between warehouses is marked shipped by whichever of its connections
+# posts the family's last package; should two finish at once, the first to record the status
+# intent sends it. Its intent is left to it this long (its run is sending it, or its next run
+# retries it: its part stays in its own sweep until the status is set); older, another
+# connection takes it over (a status set twice costs a request, never a duplicate).
+FAMILY_MARK_HANDOVER = timedelta(minutes=15)
 # What posting reads of an order (the row is wide; anything else is read when needed).
 ORDER_FIELDS = ("id", "connection_id", "parent_id", "external_id", "external_display_id",
                 "status", "store_status_set_at")
@@ -415,20 +424,25 @@ def _stops_the_run(error: BaseException | None) -> bool:
     return not isinstance(error, PlatformError) or is_connection_level(error)
 
 
-def family_root_if_shipped(order: Order) -> Order | None:
+def family_root_if_shipped(order: Order, *, posting: Iterable[int] = ()) -> Order | None:
     """The store order ``order`` stands for, when it and every part of it are done shipping
-    (each Shipped, or ended without shipping, and at least one Shipped); else None. An order
-    without parts is its own root."""
+    (each Shipped, or ended without shipping, and at least one Shipped) and every package of
+    the family is in the store but ``posting`` (shipment ids of ``order`` being posted now);
+    else None. An order without parts is its own root."""
     root = order if order.parent_id is None else Order.objects.only(*ORDER_FIELDS).get(
         pk=order.parent_id)
-    statuses = [root.status, *Order.objects.filter(parent_id=root.pk)
-                .values_list("status", flat=True)]
-    if len(statuses) == 1:
+    parts = dict(Order.objects.filter(parent_id=root.pk).values_list("pk", "status"))
+    if not parts:
         return root
+    statuses = [root.status, *parts.values()]
     ended = (S.SHIPPED, S.CLOSED, S.SKIPPED, S.ARCHIVED)
-    if all(status in ended for status in statuses) and S.SHIPPED in statuses:
-        return root
-    return None
+    if not (all(status in ended for status in statuses) and S.SHIPPED in statuses):
+        return None
+    # A part at another warehouse may be Shipped with its package still to post (or refused):
+    # the store hears "shipped" only after the family's last package.
+    unposted = (Shipment.objects.filter(order_id__in=[root.pk, *parts], state__in=UNPOSTED)
+                .exclude(pk__in=list(posting)))
+    return None if unposted.exists() else root
 
 
 def _family_status_set(root_ids: list[int], at) -> None:
@@ -520,7 +534,11 @@ def _prepare_posts(connection: Connection, shipments: list[Shipment], *,
             state=ShipmentState.COMPLETED)
         Shipment.objects.filter(pk__in=[s.pk for key, s in keys.items() if key not in done]
                                 ).update(state=ShipmentState.OPEN)
-        marks = {mark.for_order: mark for mark in _open_marks(connection, completing)}
+        posting: dict[int, set[int]] = defaultdict(set)
+        for shipment in shipments:
+            posting[shipment.order_id].add(shipment.pk)
+        marks = {mark.for_order: mark
+                 for mark in _open_marks(connection, completing, posting=posting)}
     by_order: dict[int, list[_Effect]] = defaultdict(list)
     for key, shipment in keys.items():
         if key not in done:
@@ -541,8 +559,7 @@ def _orders_completed_by(shipments: list[Shipment]) -> list[Order]:
     candidates = {s.order_id: s.order for s in shipments
                   if s.order.status == S.SHIPPED and s.order.store_status_set_at is None}
     waiting = set(Shipment.objects.filter(order_id__in=list(candidates),
-                                          state__in=(ShipmentState.NEW, ShipmentState.OPEN,
-                                                     ShipmentState.ERROR))
+                                          state__in=UNPOSTED)
                   .exclude(pk__in=[s.pk for s in shipments])
                   .values_list("order_id", flat=True))
     return [order for order_id, order in candidates.items() if order_id not in waiting]
@@ -634,32 +651,56 @@ def _prepare_marks(connection: Connection, orders: list[Order]) -> list[list[_Ma
         return [[mark] for mark in _open_marks(connection, orders)]
 
 
-def _store_orders_done(orders: list[Order]) -> dict[int, Order]:
-    """Order id → the store order to mark shipped, for those of ``orders`` whose whole store
-    order has shipped: an order without parts is its own (one query for the lot); a part or
-    a parent waits for the rest of its family (``family_root_if_shipped``)."""
+def _store_orders_done(orders: list[Order], posting: dict[int, set[int]]
+                       ) -> tuple[dict[int, Order], set[int]]:
+    """(Order id → the store order to mark shipped, for those of ``orders`` whose whole store
+    order has shipped; the ids of those store orders that have parts). An order without parts
+    is its own (one query for the lot); a part or a parent waits for the rest of its family
+    (``family_root_if_shipped``, ``posting``: order id → its shipments being posted now)."""
     with_parts = set(Order.objects.filter(parent_id__in=[o.pk for o in orders
                                                          if o.parent_id is None])
                      .values_list("parent_id", flat=True))
+    families = with_parts | {o.parent_id for o in orders if o.parent_id}
+    if families:
+        # Another connection of the store may complete the same family now: its root's row lock
+        # makes the later of two such transactions wait for the first and see what it recorded.
+        list(Order.objects.select_for_update().filter(pk__in=families).order_by("pk")
+             .values_list("pk", flat=True))
     done: dict[int, Order] = {}
     for order in orders:
         root = (order if order.parent_id is None and order.pk not in with_parts
-                else family_root_if_shipped(order))
+                else family_root_if_shipped(order, posting=posting.get(order.pk, ())))
         if root is not None:
             done[order.pk] = root
-    return done
+    return done, families
 
 
-def _open_marks(connection: Connection, orders: list[Order]) -> list[_Mark]:
+def _sent_elsewhere(connection: Connection, keys: list[str]) -> set[str]:
+    """Of these family status keys, those another connection recorded lately and has not
+    finished (``FAMILY_MARK_HANDOVER``)."""
+    if not keys:
+        return set()
+    since = timezone.now() - FAMILY_MARK_HANDOVER
+    return set(Intent.objects.filter(key__in=keys, state=IntentState.PENDING,
+                                     created_at__gte=since)
+               .exclude(connection=connection).values_list("key", flat=True))
+
+
+def _open_marks(connection: Connection, orders: list[Order], *,
+                posting: dict[int, set[int]] | None = None) -> list[_Mark]:
     """Record a status intent per store order in the caller's transaction; returns the PUTs to
     make. A store order whose intent is settled already (done, or abandoned after a refusal)
-    is marked here, with no request. Parts of one store order make one intent, keyed by it."""
+    is marked here, with no request. Parts of one store order make one intent, keyed by it;
+    one another connection is sending is left to it."""
     keys: dict[str, Order] = {}
     for_order: dict[str, int] = {}
-    for order_id, root in _store_orders_done(orders).items():
+    done, families = _store_orders_done(orders, posting or {})
+    for order_id, root in done.items():
         key = f"{MARK_SHIPPED}:{root.pk}"
         if key not in keys:
             keys[key], for_order[key] = root, order_id
+    for key in _sent_elsewhere(connection, [k for k, o in keys.items() if o.pk in families]):
+        del keys[key]
     existing, fresh = _record_intents(connection, MARK_SHIPPED,
                                       {key: o.external_id for key, o in keys.items()})
     settled = {key: intent for key, intent in existing.items()
@@ -874,8 +915,7 @@ def post_shipments(connection: Connection, adapter: StoreAdapter, report: Shipme
         # status whose intent a crash left pending.
         shipped = (Order.objects.filter(connection=connection, status=S.SHIPPED,
                                         store_status_set_at__isnull=True)
-                   .exclude(shipments__state__in=(ShipmentState.NEW, ShipmentState.OPEN,
-                                                  ShipmentState.ERROR))
+                   .exclude(shipments__state__in=UNPOSTED)
                    .distinct().order_by("id"))
         _Pipeline(pool, dispatcher, workers, lambda marks: _mark_order(adapter, marks),
                   lambda marks: _record_marks(connection, marks, report), checkpoint).run(
