@@ -171,10 +171,25 @@ def make_store():
     return store, connections
 
 
-def create_rules(store, connections, count: int):
+def with_prefixes(specs: list[dict], prefixes: dict[str, str]) -> list[dict]:
+    """The specs with each SKU prefix of ``SKU_PREFIXES`` (``"BAG"``) in their conditions and
+    arguments replaced by another (a real catalog's), so the same rules fire on its orders."""
+    def renamed(text: str) -> str:
+        for old, new in prefixes.items():
+            text = text.replace(f'"{old}-', f'"{new}')
+        return text
+
+    return [{**spec, "condition": renamed(spec["condition"]),
+             "arguments": {k: renamed(v) if isinstance(v, str) else v
+                           for k, v in spec["arguments"].items()}} for spec in specs]
+
+
+def create_rules(store, connections, count: int, prefixes: dict[str, str] | None = None):
+    """``count`` active rules (``rule_specs``, the fillers repeated past 50); ``prefixes``:
+    see ``with_prefixes``."""
     from dropstream.rules import actions
 
-    specs = rule_specs([c.pk for c in connections])
+    specs = with_prefixes(rule_specs([c.pk for c in connections]), prefixes or {})
     while len(specs) < count:
         specs.append(dict(specs[len(specs) % 25 + 25]))
     rules = []

@@ -8,7 +8,9 @@ orders, and three connections of that store (one imports; two receive what rules
 them), each with its own DSFX folder. A variant is timed from the importing connection's
 sales run to the last receiving connection's: every order is imported, evaluated, prepared and
 written to one of the three warehouses (or stopped by a rule: held, skipped, in Error). The
-rules are ``benchmarks/rules.py``'s 50 (every kind: filters, sets, holds, routes, splits).
+rules are ``benchmarks/rules.py``'s 50 (every kind: filters, sets, holds, routes, splits), their
+SKU prefixes replaced by the sandbox catalog's most common ones so that the SKU rules (line
+rejects and routes, holds, splits) fire on its orders as the others do.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections import Counter
 
 from harness import make_bench, print_table, setup_django
-from rules import create_rules
+from rules import SKU_PREFIXES, create_rules
 from throughput import count_order_rows, create_paid_orders
 
 
@@ -52,6 +54,14 @@ def receiving_connections(bench, count: int) -> list:
     return made
 
 
+def catalog_prefixes(control) -> dict[str, str]:
+    """The synthetic SKU prefixes of ``rules.py`` → the sandbox catalog's commonest (two
+    letters each), commonest first."""
+    counts = Counter(record["final_sku"][:2] for record in control.inventories())
+    common = [prefix for prefix, _ in counts.most_common(len(SKU_PREFIXES))]
+    return dict(zip(("PRE", "BAG", "GIFT", "MUG", "TEE", "HOOD", "CAP"), common, strict=False))
+
+
 def run_variant(label: str, orders: int, rule_count: int) -> tuple:
     from dropstream.orders.models import Order
     from dropstream.scheduling.actions import run_here
@@ -61,7 +71,8 @@ def run_variant(label: str, orders: int, rule_count: int) -> tuple:
         others = receiving_connections(bench, 2)
         if rule_count:
             create_rules(bench.connection.store,
-                         [bench.connection] + [c for c, _ in others], rule_count)
+                         [bench.connection] + [c for c, _ in others], rule_count,
+                         prefixes=catalog_prefixes(bench.control))
         create_paid_orders(bench.control, orders)
         started, cpu = time.perf_counter(), time.process_time()
         bench.run("sales_order")
