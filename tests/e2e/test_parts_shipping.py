@@ -5,7 +5,10 @@ the real run lock, the Bright Sites sandbox over HTTP and two DSFX folders worke
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from dropstream.connections import actions as connections
 from dropstream.intents.models import Intent, IntentState
@@ -77,19 +80,48 @@ def test_the_store_hears_shipped_only_once_the_other_warehouses_package_is_in(hu
     assert hub.run("shipment").requests == {} == west.run("shipment").requests
 
 
+def posted_without_status(hub, west, count: int) -> list[int]:
+    """``count`` split orders whose every package is in the store while its "status when
+    shipped" was "none"; the status is switched back on, so each family waits for its PUT."""
+    order_ids = split_orders(hub, west, count)
+    ship_everything(hub, west)
+    store = hub.connection.store
+    connections.update_adapter_settings(store, {"status_on_shipped": "none"})
+    assert hub.run("shipment").requests == {POST_SHIPMENT: count}
+    assert west.run("shipment").requests == {POST_SHIPMENT: count}
+    connections.update_adapter_settings(store, {"status_on_shipped": "shipped"})
+    return order_ids
+
+
+def test_a_status_another_connection_recorded_is_left_to_it_until_it_is_stale(hub, west):
+    recent, stale = posted_without_status(hub, west, 2)
+    # The east's run recorded both statuses and was killed before it knew the answers: one
+    # a minute ago, one twenty minutes ago.
+    now = timezone.now()
+    for order_id, age in ((recent, timedelta(minutes=1)), (stale, timedelta(minutes=20))):
+        root = Order.objects.get(external_id=str(order_id))
+        Intent.objects.create(key=f"order_shipped:{root.pk}", kind="order_shipped",
+                              connection=hub.connection, reference=str(order_id), attempts=1,
+                              created_at=now - age)
+
+    # The west leaves the recent one to the east and takes the stale one over.
+    assert west.run("shipment").requests == {SET_STATUS: 1}
+    assert hub.control.get_order(stale)["status"] == "shipped"
+    assert hub.control.get_order(recent)["status"] == "paid"
+    # The east's next run sets its own.
+    assert hub.run("shipment").requests == {SET_STATUS: 1}
+    assert hub.control.get_order(recent)["status"] == "shipped"
+    assert set(Intent.objects.filter(kind="order_shipped").values_list("state", "attempts")
+               ) == {(IntentState.DONE, 2)}
+    assert west.run("shipment").requests == {} == hub.run("shipment").requests
+
+
 @pytest.mark.slow
 def test_two_connections_finding_one_family_shipped_at_once_set_its_status_once(
         hub, west, hub_processes):
-    order_ids = split_orders(hub, west, 6)
-    ship_everything(hub, west)
-    # Every package of every part is posted while the store's "status when shipped" is "none";
-    # switched back on, each connection's next run finds every family it is part of shipped
-    # and unmarked: both go for the same six statuses at once.
-    store = hub.connection.store
-    connections.update_adapter_settings(store, {"status_on_shipped": "none"})
-    assert hub.run("shipment").requests == {POST_SHIPMENT: 6}
-    assert west.run("shipment").requests == {POST_SHIPMENT: 6}
-    connections.update_adapter_settings(store, {"status_on_shipped": "shipped"})
+    # Each connection's next run finds every family it is part of shipped and unmarked: both
+    # go for the same six statuses at once.
+    order_ids = posted_without_status(hub, west, 6)
     # Each PUT takes 1.5 s, so the first process's statuses are still being set (their intents
     # pending) when the second process looks.
     hub.control.add_faults([{"endpoint": SET_STATUS, "action": "latency", "delay_ms": 1500,
