@@ -44,7 +44,7 @@ from dropstream.platforms.base import (
     WarehouseAdapter,
     WarehouseDocument,
 )
-from dropstream.sync.adapters import remember_document
+from dropstream.sync.adapters import fresh_memory, remember_document
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -218,8 +218,10 @@ def write_levels(connection: Connection, adapter: StoreAdapter, *, full: bool,
     """Write the store-wide stock's changes (all of it when ``full``) under the store's stock
     lock: another connection of the store computes and writes after this one has recorded
     what it wrote, so it finds nothing to write when nothing changed, and never writes a sum
-    computed before this one's."""
-    with store_stock_lock(connection.store_id):
+    computed before this one's. The store adapter's memory (its SKU map, with the level last
+    written for each SKU) is re-read under the lock and saved before it is released, since
+    another connection of the store may have written since this run began."""
+    with store_stock_lock(connection.store_id), fresh_memory(adapter):
         _write_store_stock(connection, adapter, full=full, report=report)
 
 
