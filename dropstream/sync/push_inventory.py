@@ -20,6 +20,7 @@ level the store may or may not have taken is settled by the store's own figure.
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -159,11 +160,19 @@ def connection_levels(connection: Connection, catalog: CatalogView) -> dict[str,
 
 def store_connections(connection: Connection) -> list[Connection]:
     """Every connection of ``connection``'s store and merchant (one per warehouse), itself
-    included as given, so the running connection's settings are the ones it was loaded with."""
-    others = (Connection.objects.filter(store_id=connection.store_id,
-                                        customer_id=connection.customer_id)
-              .exclude(pk=connection.pk).select_related("warehouse"))
-    return [connection, *others]
+    included as given (so the running connection's other settings are the ones it was loaded
+    with) but with its switches as stored now: a run loads its connection when it begins, and
+    a merchant who switches it off (or disables it) while the run reads its warehouse or waits
+    for the store's stock must see its levels leave the store at this run's push already."""
+    members = list(Connection.objects.filter(store_id=connection.store_id,
+                                             customer_id=connection.customer_id)
+                   .select_related("warehouse"))
+    running = copy.copy(connection)
+    stored = next((m for m in members if m.pk == connection.pk), None)
+    if stored is not None:
+        running.counts_toward_store_stock = stored.counts_toward_store_stock
+        running.enabled_at = stored.enabled_at
+    return [running, *(m for m in members if m.pk != connection.pk)]
 
 
 def counts(connection: Connection) -> bool:

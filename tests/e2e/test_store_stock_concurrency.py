@@ -7,11 +7,14 @@ prove what only separate processes, a kill or a failing feed can show."""
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dropstream.alerts.models import Alert, AlertKind
+from dropstream.connections import actions
 from dropstream.intents.models import Intent
 from dropstream.inventory.models import StoreInventory
 from dropstream.scheduling.models import Run
@@ -119,3 +122,137 @@ def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, wes
     assert west.run("inventory").requests == {}
     full = hub.run("inventory", mode="full")
     assert full.counts["inventory_written"] == 0 and full.counts["inventory_unchanged"] == 5
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("processes")
+def test_switching_a_connection_off_while_its_run_waits_drops_it_at_that_push(
+        hub, west, hub_processes):
+    x, y, z = skus = skus_of_distinct_products(hub, 3)
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    inventory_file(hub, before, {x: 5, y: 5})
+    inventory_file(west, before, {x: 7, y: 7, z: 9})
+    hub.run("inventory")
+    west.run("inventory")
+    assert levels(hub, skus) == {x: 12, y: 12, z: 9}
+    inventory_file(hub, before + timedelta(minutes=1), {x: 6})
+    west_file = inventory_file(west, before + timedelta(minutes=1), {y: 8})
+    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 5000,
+                             "count": 1}])
+    seen = last_run_id()
+
+    first = hub_processes.start(*sync_command(hub))
+    wait_until(lambda: not hub.control.faults(), hub_processes.output(first))  # A's PUT is out
+    second = hub_processes.start(*sync_command(west))
+    # B's run has loaded its connection (switched on) and read its file; it waits for the
+    # store's stock while A writes. Now the merchant switches B off.
+    wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
+               hub_processes.output(second))
+    actions.update_connection(west.connection, {"counts_toward_store_stock": False})
+    switched_at = datetime.now(UTC)
+    results = [hub_processes.wait(first), hub_processes.wait(second)]
+
+    assert [r.returncode for r in results] == [0, 0], [r.output for r in results]
+    a_write = write_intents(hub)[-1]
+    b_run = inventory_run(west, seen)
+    assert b_run.started_at < switched_at < a_write.done_at  # B's run began before the switch
+    assert a_write.payload["quantities"] == {x: 13}  # computed before the switch: B counted
+    # B's push, the first after the switch, leaves A's figures alone: x is A's 6, y A's 5, and
+    # z, stocked by B only, is withdrawn.
+    assert levels(hub, skus) == {x: 6, y: 5, z: 0}
+    b_write = write_intents(west)[-1]
+    assert b_write.created_at > switched_at
+    assert b_write.payload["quantities"] == {x: 6, y: 5, z: 0}
+    assert hub.run("inventory").requests == {}
+
+    # Switched back on, B's levels are added back at the next push (whichever connection's).
+    actions.update_connection(west.connection, {"counts_toward_store_stock": True})
+    assert hub.run("inventory").requests == {BATCH: 3}
+    assert levels(hub, skus) == {x: 13, y: 13, z: 9}
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("processes")
+def test_a_push_killed_after_the_store_took_it_is_settled_by_the_other_connection_once(
+        hub, west, hub_processes):
+    x, y = skus = skus_of_distinct_products(hub, 2)
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    inventory_file(hub, before, {x: 5, y: 5})
+    inventory_file(west, before, {x: 7, y: 7})
+    hub.run("inventory")
+    west.run("inventory")
+    inventory_file(hub, before + timedelta(minutes=1), {x: 6})  # the sum of x becomes 13
+    # The store applies A's write, then holds its answer: the kill lands between the store's
+    # PUT and the hub's bookkeeping (baseline, SKU map, intent).
+    hub.control.add_faults([{"endpoint": BATCH, "action": "timeout", "delay_ms": 3000,
+                             "after_write": True, "count": 1}])
+    hub.control.reset_meter()
+    doomed = hub_processes.start(*sync_command(hub), DROPSTREAM_RUN_LEASE_SECONDS="2")
+    wait_until(lambda: hub.control.meter()["by_endpoint"].get(BATCH, 0) >= 1,
+               "A's write did not start")
+    time.sleep(0.3)  # the store has applied it and waits to answer
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    assert store_level(hub, x) == 13  # the kill landed after the PUT
+    [interrupted] = Intent.objects.filter(kind="inventory_write", state="pending")
+    assert interrupted.payload["quantities"] == {x: 13}
+    assert StoreInventory.objects.get(sku=x).quantity == 12
+    hub.control.clear_faults()
+    hub.control.reset_meter()
+
+    # B runs next (its own run lock is free at once): it settles A's write against the store,
+    # which already holds 13, so it sends nothing — and the store's lock, held by the killed
+    # process, was released with it.
+    settled = west.run("inventory")
+
+    assert settled.counts["inventory_recovered"] == 1
+    assert settled.counts["inventory_unchanged"] == 1 and settled.counts["inventory_written"] == 0
+    assert BATCH not in hub.control.meter()["by_endpoint"]
+    interrupted.refresh_from_db()
+    assert interrupted.state == "done"
+    assert StoreInventory.objects.get(sku=x).quantity == 13
+    time.sleep(2.1)  # the killed run's lease lapses
+    taken_over = hub.run("inventory")  # A takes its killed run over, then runs its own
+    assert taken_over.requests == {}
+    assert BATCH not in hub.control.meter()["by_endpoint"]
+    # The next change is written once, from the store's figure the recovery read (13), not the
+    # 12 the killed run's SKU map still held: a sum back at 12 must reach the store.
+    inventory_file(west, before + timedelta(minutes=2), {x: 6})
+    assert west.run("inventory").requests == {BATCH: 1}
+    assert levels(hub, skus) == {x: 12, y: 12}
+
+
+@pytest.mark.xdist_group("e2e")
+def test_a_warehouse_whose_feed_fails_keeps_its_last_known_figures_in_the_sum(hub, west):
+    x, y = skus = skus_of_distinct_products(hub, 2)
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    inventory_file(hub, before, {x: 5, y: 5})
+    inventory_file(west, before, {x: 7})
+    hub.run("inventory")
+    west.run("inventory")
+    assert levels(hub, skus) == {x: 12, y: 5}
+
+    # A's folder is gone (a remote error): A's run fails with an alert and writes nothing, and
+    # B's next push adds A's last known levels to B's new ones — not B's figure alone.
+    (hub.root / "out").rename(hub.root / "out-unmounted")
+    failed = hub.run("inventory", expect_ok=False)
+    assert not failed.ok and BATCH not in failed.requests
+    assert Alert.objects.filter(connection=hub.connection, kind=AlertKind.INVENTORY_FAILED
+                                ).exists()
+    inventory_file(west, before + timedelta(minutes=1), {x: 8})
+    assert west.run("inventory").requests == {BATCH: 1}
+    assert levels(hub, skus) == {x: 13, y: 5}
+
+    # A's folder is back with a file the hub cannot read, then one with a bad row: the file is
+    # rejected with an alert and A's figures stay what they were; the good row is taken.
+    (hub.root / "out-unmounted").rename(hub.root / "out")
+    name = f"inv_1_{(before + timedelta(minutes=2)).strftime('%y%m%d%H%M%S')}.csv"
+    (hub.root / "out" / name).write_bytes(b"\x00\xff garbage, not an inventory file\r\n")
+    assert hub.run("inventory").requests == {}
+    inventory_file(hub, before + timedelta(minutes=3), {x: 6, y: "lots"})
+    assert hub.run("inventory").requests == {BATCH: 1}
+    assert levels(hub, skus) == {x: 14, y: 5}
+    rejected = Alert.objects.filter(connection=hub.connection, kind=AlertKind.FILE_REJECTED)
+    assert rejected.count() == 2
+    assert (hub.root / "out" / "error" / name).exists()
+    assert west.run("inventory").requests == {}  # B's own push agrees
