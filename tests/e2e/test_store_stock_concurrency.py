@@ -87,10 +87,10 @@ def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, wes
     # unit from B to A (a transfer: the sum stays 12), u does not change.
     later = before + timedelta(minutes=1)
     inventory_file(hub, later, {x: 6, z: 6, w: 6})
-    inventory_file(west, later, {y: 3, z: 6, w: 3})
+    west_file = inventory_file(west, later, {y: 3, z: 6, w: 3})
     # A's first store write is slow: B's process starts, reads B's file and wants to write
     # while A holds the store's stock.
-    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 5000,
+    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 6000,
                              "count": 1}])
     hub.control.reset_meter()
     seen = last_run_id()
@@ -98,12 +98,14 @@ def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, wes
     first = hub_processes.start(*sync_command(hub))
     wait_until(lambda: not hub.control.faults(), hub_processes.output(first))  # A's PUT is out
     second = hub_processes.start(*sync_command(west))
-    wait_until(lambda: getattr(inventory_run(west, seen), "started_at", None) is not None,
-               "B's run did not start")
+    # B has read its new levels while A's write is still in flight (A holds the store's stock).
+    wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
+               hub_processes.output(second))
+    assert write_intents(hub)[-1].state == "pending"
     results = [hub_processes.wait(first), hub_processes.wait(second)]
 
     assert [r.returncode for r in results] == [0, 0], [r.output for r in results]
-    a_run, b_run = inventory_run(hub), inventory_run(west)
+    a_run, b_run = inventory_run(hub, seen), inventory_run(west, seen)
     [a_write], [b_write] = write_intents(hub)[-1:], write_intents(west)[-1:]
     # The dangerous path ran: B's run began while A's write was in flight.
     assert a_run.started_at < b_run.started_at < a_write.done_at
@@ -114,7 +116,8 @@ def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, wes
     assert a_write.done_at <= b_write.created_at
     assert a_write.payload["quantities"] == {x: 13, z: 13, w: 13}
     assert b_write.payload["quantities"] == {y: 8, z: 12, w: 9}
-    assert hub.control.meter()["by_endpoint"].get(BATCH) == 6  # one PUT per SKU sent
+    # One PUT per SKU sent, and nothing else: both runs used the SKU map the store had given.
+    assert hub.control.meter()["by_endpoint"] == {BATCH: 6}
     assert dict(StoreInventory.objects.filter(sku__in=skus).values_list("sku", "quantity")
                 ) == {x: 13, y: 8, z: 12, w: 9, u: 12}
     # Nothing is left to write, and the store agrees with the hub's record of it.
@@ -137,7 +140,7 @@ def test_switching_a_connection_off_while_its_run_waits_drops_it_at_that_push(
     assert levels(hub, skus) == {x: 12, y: 12, z: 9}
     inventory_file(hub, before + timedelta(minutes=1), {x: 6})
     west_file = inventory_file(west, before + timedelta(minutes=1), {y: 8})
-    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 5000,
+    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 6000,
                              "count": 1}])
     seen = last_run_id()
 
@@ -148,6 +151,7 @@ def test_switching_a_connection_off_while_its_run_waits_drops_it_at_that_push(
     # store's stock while A writes. Now the merchant switches B off.
     wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
                hub_processes.output(second))
+    assert write_intents(hub)[-1].state == "pending"  # A's write is still in flight
     actions.update_connection(west.connection, {"counts_toward_store_stock": False})
     switched_at = datetime.now(UTC)
     results = [hub_processes.wait(first), hub_processes.wait(second)]
