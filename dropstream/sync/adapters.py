@@ -183,6 +183,13 @@ def fresh_memory(adapter: Any) -> Iterator[None]:
         memory.save()
 
 
+def save_memory(adapter: Any) -> None:
+    """Save what the adapter remembered so far, now (``Memory.save``), when it has a memory."""
+    memory = getattr(adapter, "memory", None)
+    if memory is not None:
+        memory.save()
+
+
 def note_failure(adapter: Any, error: PlatformError) -> None:
     """Let the adapter remember what a failure told it (e.g. a changed host key to accept)."""
     note = getattr(adapter, "note_failure", None)

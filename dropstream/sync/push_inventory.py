@@ -45,7 +45,7 @@ from dropstream.platforms.base import (
     WarehouseAdapter,
     WarehouseDocument,
 )
-from dropstream.sync.adapters import fresh_memory, remember_document
+from dropstream.sync.adapters import fresh_memory, remember_document, save_memory
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -257,6 +257,10 @@ def _write_store_stock(connection: Connection, adapter: StoreAdapter, *, full: b
                                    payload={"quantities": changes, "full": full})
     # A full sync, or settling an interrupted write, reads the store's own levels first.
     result = adapter.write_inventory(changes, full=full or bool(report.recovered))
+    # The SKU map now holds the levels just written. Save it before the bookkeeping that tells
+    # the next run nothing is pending (the intent closed): a run dying between the two would
+    # leave a map older than the store, and a level equal to the map's is never sent.
+    save_memory(adapter)
     _record(connection, result, report)
     _close([*interrupted, intent])
 

@@ -18,6 +18,7 @@ from dropstream.connections import actions
 from dropstream.intents.models import Intent
 from dropstream.inventory.models import StoreInventory
 from dropstream.scheduling.models import Run
+from dropstream.sync import adapters, push_inventory
 from tests.e2e.conftest import Hub
 from tests.e2e.test_inventory_guarantees import BATCH, inventory_file, store_level
 from tests.e2e.test_rules_routing import second_warehouse
@@ -260,3 +261,46 @@ def test_a_warehouse_whose_feed_fails_keeps_its_last_known_figures_in_the_sum(hu
     assert rejected.count() == 2
     assert (hub.root / "out" / "error" / name).exists()
     assert west.run("inventory").requests == {}  # B's own push agrees
+
+
+class Killed(BaseException):
+    """The run's process dies here: nothing after this line runs, nothing more is saved."""
+
+
+@pytest.mark.xdist_group("e2e")
+def test_a_run_dying_after_its_bookkeeping_leaves_the_sku_map_as_written(hub, west,
+                                                                         monkeypatch):
+    """The kill point no sandbox fault reaches (after the intent closed, before the run ends),
+    made exact in-process: past it the dead run saves nothing."""
+    [x] = skus_of_distinct_products(hub, 1)
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    inventory_file(hub, before, {x: 5})
+    inventory_file(west, before, {x: 7})
+    hub.run("inventory")
+    west.run("inventory")
+    inventory_file(hub, before + timedelta(minutes=1), {x: 6})
+    dead = False
+    real_close, real_save = push_inventory._close, adapters.Memory.save
+
+    def close_then_die(intents):
+        nonlocal dead
+        real_close(intents)
+        dead = True
+        raise Killed
+
+    def save_unless_dead(memory):
+        if not dead:
+            real_save(memory)
+
+    monkeypatch.setattr(push_inventory, "_close", close_then_die)
+    monkeypatch.setattr(adapters.Memory, "save", save_unless_dead)
+    with pytest.raises(Killed):
+        hub.run("inventory")
+    monkeypatch.undo()
+    assert store_level(hub, x) == 13
+    assert not Intent.objects.filter(kind="inventory_write", state="pending").exists()
+
+    # B's level falls by one: the sum is back at 12, which the store must be told.
+    inventory_file(west, before + timedelta(minutes=2), {x: 6})
+    assert west.run("inventory").requests == {BATCH: 1}
+    assert store_level(hub, x) == 12
