@@ -3,7 +3,8 @@
 PostgreSQL), the Bright Sites sandbox over HTTP, two DSFX folders.
 
 tests/e2e/test_store_stock.py proves the sum, the switch-off and one overlap on threads; these
-prove what only separate processes, a kill or a failing feed can show."""
+prove what only separate processes, a kill or a failing feed can show (two of them in-process:
+a failing feed needs no second process, and one kill point no sandbox fault can reach)."""
 
 from __future__ import annotations
 
@@ -51,10 +52,11 @@ def sync_command(target: Hub) -> tuple[str, ...]:
     return ("sync", "run", str(target.connection.pk), "--channel", "inventory")
 
 
-def wait_until(condition, what: str, timeout: float = 60) -> None:
+def wait_until(condition, what, timeout: float = 60) -> None:
+    """Poll ``condition``; past ``timeout`` fail with ``what()`` (e.g. a process's output)."""
     deadline = time.monotonic() + timeout  # start-up on a loaded 2-core machine
     while not condition():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what()
         time.sleep(0.02)
 
 
@@ -97,11 +99,12 @@ def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, wes
     seen = last_run_id()
 
     first = hub_processes.start(*sync_command(hub))
-    wait_until(lambda: not hub.control.faults(), hub_processes.output(first))  # A's PUT is out
+    # A's PUT is out (its fault rule is used up).
+    wait_until(lambda: not hub.control.faults(), lambda: hub_processes.output(first))
     second = hub_processes.start(*sync_command(west))
     # B has read its new levels while A's write is still in flight (A holds the store's stock).
     wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
-               hub_processes.output(second))
+               lambda: hub_processes.output(second))
     assert write_intents(hub)[-1].state == "pending"
     results = [hub_processes.wait(first), hub_processes.wait(second)]
 
@@ -146,12 +149,13 @@ def test_switching_a_connection_off_while_its_run_waits_drops_it_at_that_push(
     seen = last_run_id()
 
     first = hub_processes.start(*sync_command(hub))
-    wait_until(lambda: not hub.control.faults(), hub_processes.output(first))  # A's PUT is out
+    # A's PUT is out (its fault rule is used up).
+    wait_until(lambda: not hub.control.faults(), lambda: hub_processes.output(first))
     second = hub_processes.start(*sync_command(west))
     # B's run has loaded its connection (switched on) and read its file; it waits for the
     # store's stock while A writes. Now the merchant switches B off.
     wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
-               hub_processes.output(second))
+               lambda: hub_processes.output(second))
     assert write_intents(hub)[-1].state == "pending"  # A's write is still in flight
     actions.update_connection(west.connection, {"counts_toward_store_stock": False})
     switched_at = datetime.now(UTC)
@@ -194,7 +198,7 @@ def test_a_push_killed_after_the_store_took_it_is_settled_by_the_other_connectio
     hub.control.reset_meter()
     doomed = hub_processes.start(*sync_command(hub), DROPSTREAM_RUN_LEASE_SECONDS="2")
     wait_until(lambda: hub.control.meter()["by_endpoint"].get(BATCH, 0) >= 1,
-               "A's write did not start")
+               lambda: hub_processes.output(doomed))
     time.sleep(0.3)  # the store has applied it and waits to answer
     doomed.send_signal(signal.SIGKILL)
     doomed.wait()
