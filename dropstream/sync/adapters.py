@@ -58,6 +58,27 @@ class Memory:
         self.owner.adapter_state = merged
         self._before = copy.deepcopy(self.state)
 
+    def reload(self) -> None:
+        """Save what this run changed, then take in what other runs saved since it began.
+
+        Values are replaced in place where both are dicts: the adapter keeps references into
+        ``state`` (a store's SKU map), which must see the new contents."""
+        self.save()
+        model = type(self.owner)
+        current = model.objects.filter(pk=self.owner.pk).values_list(
+            "adapter_state", flat=True).first() or {}
+        for key in set(self.state) - set(current):
+            del self.state[key]
+        for key, value in copy.deepcopy(current).items():
+            mine = self.state.get(key)
+            if isinstance(mine, dict) and isinstance(value, dict):
+                mine.clear()
+                mine.update(value)
+            else:
+                self.state[key] = value
+        self.owner.adapter_state = current
+        self._before = copy.deepcopy(self.state)
+
 
 def seen_by(warehouse: Warehouse):
     """The "seen before?" check of a warehouse: a document the hub has stored already."""
@@ -123,9 +144,10 @@ class Guarded:
     """An adapter whose every public method first calls the run's stop check, so a run that
     lost its lease stops before its next request (DESIGN.md invariant 2)."""
 
-    def __init__(self, inner: Any, should_stop: StopCheck) -> None:
+    def __init__(self, inner: Any, should_stop: StopCheck, memory: Memory | None = None) -> None:
         self._inner = inner
         self._should_stop = should_stop
+        self.memory = memory
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._inner, name)
@@ -141,6 +163,31 @@ class Guarded:
 
     def __repr__(self) -> str:
         return f"<Guarded {self._inner!r}>"
+
+
+@contextmanager
+def fresh_memory(adapter: Any) -> Iterator[None]:
+    """For a block run under a lock that other runs of the same store or warehouse also take:
+    the adapter starts it with the memory they saved (not the one this run began with) and
+    saves its own before the lock is released. A store's SKU map holds the level last written
+    for each SKU, and the adapter sends nothing for a level equal to it: a map older than
+    another connection's write would skip a write the store needs (issue 16)."""
+    memory = getattr(adapter, "memory", None)
+    if memory is None:
+        yield
+        return
+    memory.reload()
+    try:
+        yield
+    finally:
+        memory.save()
+
+
+def save_memory(adapter: Any) -> None:
+    """Save what the adapter remembered so far, now (``Memory.save``), when it has a memory."""
+    memory = getattr(adapter, "memory", None)
+    if memory is not None:
+        memory.save()
 
 
 def note_failure(adapter: Any, error: PlatformError) -> None:
@@ -168,7 +215,8 @@ def open_adapters(connection: Connection, *, meter: MeterSink = discard_meter,
         store.close()
         raise
     try:
-        yield Guarded(store, should_stop), Guarded(warehouse, should_stop)
+        yield (Guarded(store, should_stop, store_memory),
+               Guarded(warehouse, should_stop, warehouse_memory))
     except PlatformError as exc:
         note_failure(warehouse, exc)
         note_failure(store, exc)

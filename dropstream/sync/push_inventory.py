@@ -20,6 +20,7 @@ level the store may or may not have taken is settled by the store's own figure.
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from dropstream.platforms.base import (
     WarehouseAdapter,
     WarehouseDocument,
 )
-from dropstream.sync.adapters import remember_document
+from dropstream.sync.adapters import fresh_memory, remember_document, save_memory
 
 logger = logging.getLogger(__name__)
 S = OrderStatus
@@ -159,11 +160,19 @@ def connection_levels(connection: Connection, catalog: CatalogView) -> dict[str,
 
 def store_connections(connection: Connection) -> list[Connection]:
     """Every connection of ``connection``'s store and merchant (one per warehouse), itself
-    included as given, so the running connection's settings are the ones it was loaded with."""
-    others = (Connection.objects.filter(store_id=connection.store_id,
-                                        customer_id=connection.customer_id)
-              .exclude(pk=connection.pk).select_related("warehouse"))
-    return [connection, *others]
+    included as given (so the running connection's other settings are the ones it was loaded
+    with) but with its switches as stored now: a run loads its connection when it begins, and
+    a merchant who switches it off (or disables it) while the run reads its warehouse or waits
+    for the store's stock must see its levels leave the store at this run's push already."""
+    members = list(Connection.objects.filter(store_id=connection.store_id,
+                                             customer_id=connection.customer_id)
+                   .select_related("warehouse"))
+    running = copy.copy(connection)
+    stored = next((m for m in members if m.pk == connection.pk), None)
+    if stored is not None:
+        running.counts_toward_store_stock = stored.counts_toward_store_stock
+        running.enabled_at = stored.enabled_at
+    return [running, *(m for m in members if m.pk != connection.pk)]
 
 
 def counts(connection: Connection) -> bool:
@@ -218,8 +227,10 @@ def write_levels(connection: Connection, adapter: StoreAdapter, *, full: bool,
     """Write the store-wide stock's changes (all of it when ``full``) under the store's stock
     lock: another connection of the store computes and writes after this one has recorded
     what it wrote, so it finds nothing to write when nothing changed, and never writes a sum
-    computed before this one's."""
-    with store_stock_lock(connection.store_id):
+    computed before this one's. The store adapter's memory (its SKU map, with the level last
+    written for each SKU) is re-read under the lock and saved before it is released, since
+    another connection of the store may have written since this run began."""
+    with store_stock_lock(connection.store_id), fresh_memory(adapter):
         _write_store_stock(connection, adapter, full=full, report=report)
 
 
@@ -246,6 +257,10 @@ def _write_store_stock(connection: Connection, adapter: StoreAdapter, *, full: b
                                    payload={"quantities": changes, "full": full})
     # A full sync, or settling an interrupted write, reads the store's own levels first.
     result = adapter.write_inventory(changes, full=full or bool(report.recovered))
+    # The SKU map now holds the levels just written. Save it before the bookkeeping that tells
+    # the next run nothing is pending (the intent closed): a run dying between the two would
+    # leave a map older than the store, and a level equal to the map's is never sent.
+    save_memory(adapter)
     _record(connection, result, report)
     _close([*interrupted, intent])
 
