@@ -412,8 +412,15 @@ def put_back_rule_fields(order: Order, lines: Iterable[OrderLine]) -> None:
 def reset_parts(order: Order) -> bool:
     """Before the store's new version replaces an unsent order: delete its unsent parts (their
     lines are replaced with the parent's) and forget the rules' decision, so they run again.
-    Returns False, changing nothing, when a part has been sent: processing has begun."""
-    parts = list(order.parts.all())
+    Returns False, changing nothing, when a part has been sent: processing has begun.
+
+    The parts are locked before they are judged: the connection a part was routed to exports
+    it in its own run, perhaps at this moment in another process, and claims it with a
+    conditional update. Read unlocked, a part claimed after the read but before the delete
+    was deleted while its file was being sent, and the split made again sent its lines a
+    second time (PostgreSQL; SQLite's write lock orders the two anyway). Locked, the claim
+    either committed first (the part is seen as sent) or waits and then finds the part gone."""
+    parts = list(order.parts.select_for_update())
     if any(part.export_reference or part.exported_at or part.status not in
            (S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR, S.SKIPPED) for part in parts):
         return False
