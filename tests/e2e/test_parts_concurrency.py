@@ -6,6 +6,7 @@ two DSFX folders."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 
@@ -14,11 +15,12 @@ from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 
+from dropstream.alerts.models import Alert, AlertKind
 from dropstream.connections import actions as connections
 from dropstream.inventory.models import InventoryLevel
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.rules.models import RuleAction
-from dropstream.scheduling.models import Run
+from dropstream.scheduling.models import Run, RunState
 from tests.e2e.conftest import Hub
 from tests.e2e.test_rules_routing import activate, second_warehouse
 from tests.fixtures.warehouse_files import ph_numbers
@@ -146,3 +148,130 @@ def test_a_store_update_never_deletes_a_part_whose_file_is_on_its_way(
     # The dangerous path ran: the west's claim came while the reset was under way, and waited.
     assert not uploaded_during_the_reset
     assert west.run("sales_order").counts["exported"] == 0
+
+
+def test_a_store_cancellation_of_a_part_whose_file_is_on_its_way_reopens_it_with_an_alert(
+        hub, sftp_server, hub_processes):
+    """The importing connection reads a store cancellation while the connection a part was
+    routed to is uploading that part (its batch claimed, the file at the warehouse, not yet
+    confirmed). The importer closes the part, taking it out of the batch; the file reached
+    the warehouse anyway, so the west's confirmation opens it again and asks a person to
+    cancel it there: never shipped as if it were not canceled, never lost track of."""
+    west = sftp_west(hub, sftp_server)
+    east_sku, west_sku = split_by_stock(hub, west)
+    (order_id,) = hub.control.create_orders(1, status="paid", lines=[
+        {"final_sku": east_sku, "quantity": 1}, {"final_sku": west_sku, "quantity": 1}])
+    hub.run("sales_order")
+    parent = Order.objects.get(external_id=str(order_id))
+    part = Order.objects.get(parent=parent)
+    assert (parent.status, part.status) == (S.OPEN, S.QUEUED)
+    sftp_server.hold_after_rename = "ord_"
+    exporter = hub_processes.start("sync", "run", str(west.connection.pk),
+                                   "--channel", "sales_order")
+    assert sftp_server.renamed.wait(20), hub_processes.output(exporter)
+    part.refresh_from_db()
+    assert part.status == S.QUEUED and part.export_reference  # in a batch, the file landed
+
+    hub.control.update_order(order_id, status="canceled")
+    importer = hub_processes.run("sync", "run", str(hub.connection.pk),
+                                 "--channel", "sales_order", timeout=30)
+    assert importer.returncode == 0, importer.output
+    part.refresh_from_db()
+    assert (part.status, part.export_reference) == (S.CLOSED, "")
+    assert exporter.poll() is None  # still waiting for the warehouse's answer
+    sftp_server.release()
+    exported = hub_processes.wait(exporter, timeout=30)
+
+    assert exported.returncode == 0, exported.output
+    runs = {r.channel.connection_id: r for r in Run.objects.filter(channel_type="sales_order")
+            .select_related("channel").order_by("id")}
+    assert overlapped(runs[hub.connection.pk], runs[west.connection.pk])
+    part.refresh_from_db()
+    assert part.status == S.OPEN and part.exported_at is not None
+    assert part.canceled_in_store_at is not None
+    assert ph_numbers(west.root) == Counter({part.warehouse_order_number: 1})
+    alert = Alert.objects.get(kind=AlertKind.CANCEL_AT_WAREHOUSE,
+                              connection=west.connection)
+    assert "the file reached the warehouse" in alert.message
+    assert alert.object_id == str(part.pk)
+    # The parent had reached the east already: asked of the east, DSFX cannot, so alerted.
+    assert Alert.objects.filter(kind=AlertKind.CANCEL_AT_WAREHOUSE,
+                                connection=hub.connection).count() == 1
+    assert west.run("sales_order").counts["exported"] == 0
+
+
+KILLED_ORDERS = 240
+FIRST_WAVE = 10
+
+
+def hold_uploads(sftp_server) -> None:
+    """The SFTP server holds the next order file's rename (it has landed) until released."""
+    sftp_server.released.clear()
+    sftp_server.renamed.clear()
+    sftp_server.hold_after_rename = "ord_"
+
+
+def test_a_kill_of_the_importer_while_it_splits_orders_leaves_each_part_once_sent_once(
+        hub, sftp_server, hub_processes):
+    """SIGKILL the importing connection's sales process while it applies the split rule to
+    many orders, the receiving connection's sales run sending earlier parts meanwhile (its
+    upload held at the warehouse); then run the importer again while the receiver sends the
+    parts the killed run made (held again), so the new run's parts are made and queued
+    during the receiver's export. Each order has its one part, and each parent and each part
+    is in a warehouse file once."""
+    west = sftp_west(hub, sftp_server)
+    east_sku, west_sku = split_by_stock(hub, west)
+    lines = [{"final_sku": east_sku, "quantity": 1}, {"final_sku": west_sku, "quantity": 1}]
+    hub.control.create_orders(FIRST_WAVE, status="paid", lines=lines)
+    hub.run("sales_order")  # their parts wait, Queued, for the west's run
+    hub.control.create_orders(KILLED_ORDERS, status="paid", lines=lines)
+    hub_processes.extra_env["DROPSTREAM_RUN_LEASE_SECONDS"] = "2"
+    importing = ("sync", "run", str(hub.connection.pk), "--channel", "sales_order")
+    receiving = ("sync", "run", str(west.connection.pk), "--channel", "sales_order")
+    parts = Order.objects.filter(parent__isnull=False)
+    hold_uploads(sftp_server)
+    receiver = hub_processes.start(*receiving)
+    assert sftp_server.renamed.wait(20), hub_processes.output(receiver)
+
+    importer = hub_processes.start(*importing)
+    wait_for(lambda: parts.count() >= FIRST_WAVE + KILLED_ORDERS // 4, timeout=60,
+             what="a quarter of the parts")
+    importer.send_signal(signal.SIGKILL)
+    importer.wait(timeout=10)
+    made_before_the_kill = parts.count() - FIRST_WAVE
+    # The kill landed among the splits: some orders split, not all, and none prepared yet.
+    assert KILLED_ORDERS // 4 <= made_before_the_kill < KILLED_ORDERS
+    assert Order.objects.filter(status=S.NEW).count() == KILLED_ORDERS + made_before_the_kill
+    sftp_server.release()
+    received = hub_processes.wait(receiver, timeout=60)
+    assert received.returncode == 0, received.output
+
+    hold_uploads(sftp_server)
+    receiver = hub_processes.start(*receiving)  # prepares the killed run's parts, sends them
+    assert sftp_server.renamed.wait(20), hub_processes.output(receiver)
+    # Takes the killed run over once its lease lapses; splits the rest and queues their parts.
+    rerun = hub_processes.run(*importing, timeout=60)
+    assert rerun.returncode == 0, rerun.output
+    assert not parts.filter(status=S.NEW).exists()
+    sftp_server.release()
+    received = hub_processes.wait(receiver, timeout=60)
+    assert received.returncode == 0, received.output
+
+    runs = list(Run.objects.filter(channel__connection=west.connection).order_by("id"))
+    importer_runs = [(r.state, r.attempt, r.counts.get("exported"))
+                     for r in Run.objects.filter(channel__connection=hub.connection).order_by("id")]
+    # The killed run was taken over (attempt 2) and completed, then the command's own run
+    # found nothing left. The west's second run sent the killed run's parts and, after its
+    # held upload, those the takeover made and queued meanwhile.
+    assert importer_runs == [(RunState.SUCCEEDED, 1, FIRST_WAVE),
+                             (RunState.SUCCEEDED, 2, KILLED_ORDERS), (RunState.SUCCEEDED, 1, 0)]
+    assert [r.counts["exported"] for r in runs] == [FIRST_WAVE, KILLED_ORDERS]
+    assert runs[1].started_at < Run.objects.get(attempt=2).finished_at
+    per_parent = Counter(parts.values_list("parent_id", flat=True))
+    assert len(per_parent) == FIRST_WAVE + KILLED_ORDERS and set(per_parent.values()) == {1}
+    assert set(Order.objects.values_list("status", flat=True)) == {S.OPEN}
+    numbers = dict(Order.objects.values_list("warehouse_order_number", "parent_id"))
+    east_numbers = {n for n, parent in numbers.items() if parent is None}
+    west_numbers = set(numbers) - east_numbers
+    assert ph_numbers(hub.root) == Counter(dict.fromkeys(east_numbers, 1))
+    assert ph_numbers(west.root) == Counter(dict.fromkeys(west_numbers, 1))
