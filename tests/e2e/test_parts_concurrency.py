@@ -7,6 +7,7 @@ two DSFX folders."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from dropstream.alerts.models import Alert, AlertKind
 from dropstream.connections import actions as connections
 from dropstream.inventory.models import InventoryLevel
+from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.rules.models import RuleAction
 from dropstream.scheduling.models import Run, RunState
@@ -87,6 +89,22 @@ def sftp_west(hub, sftp_server) -> Hub:
     return Hub(connection=connection, robot=None, root=sftp_server.root, control=hub.control)
 
 
+def part_queued_for_the_west_of_an_unsent_order(hub, west) -> tuple[int, Order]:
+    """A store order split by stock whose parent waits in Error at the east, unsent (the east
+    cannot take the store's shipping method: no carrier code), while its part is Queued for
+    the west. Returns (the store's order id, the part)."""
+    east_sku, west_sku = split_by_stock(hub, west)
+    hub.connection.unmapped_shipping_method = "error"
+    hub.connection.save(update_fields=["unmapped_shipping_method"])
+    (order_id,) = hub.control.create_orders(1, status="paid", lines=[
+        {"final_sku": east_sku, "quantity": 1}, {"final_sku": west_sku, "quantity": 1}])
+    hub.run("sales_order")
+    parent = Order.objects.get(external_id=str(order_id))
+    part = Order.objects.get(parent=parent)
+    assert (parent.status, part.status, part.export_reference) == (S.ERROR, S.QUEUED, "")
+    return order_id, part
+
+
 def test_a_store_update_never_deletes_a_part_whose_file_is_on_its_way(
         hub, sftp_server, hub_processes):
     """The importing connection takes a store update of an unsent order and deletes its parts
@@ -98,19 +116,9 @@ def test_a_store_update_never_deletes_a_part_whose_file_is_on_its_way(
         pytest.skip("SQLite's write lock (BEGIN IMMEDIATE) serialises the two transactions; "
                     "the interleaving needs PostgreSQL's row locks")
     west = sftp_west(hub, sftp_server)
-    east_sku, west_sku = split_by_stock(hub, west)
-    # The east cannot take the store's shipping method (no carrier code): the parent waits in
-    # Error at the east, unsent, while its part is Queued for the west. The store's next
-    # version of the order is taken whole, so its parts are reset.
-    hub.connection.unmapped_shipping_method = "error"
-    hub.connection.save(update_fields=["unmapped_shipping_method"])
-    (order_id,) = hub.control.create_orders(1, status="paid", lines=[
-        {"final_sku": east_sku, "quantity": 1}, {"final_sku": west_sku, "quantity": 1}])
-    hub.run("sales_order")
-    parent = Order.objects.get(external_id=str(order_id))
-    part = Order.objects.get(parent=parent)
-    assert (parent.status, part.status, part.export_reference) == (S.ERROR, S.QUEUED, "")
+    order_id, part = part_queued_for_the_west_of_an_unsent_order(hub, west)
     number = part.warehouse_order_number
+    # The store's next version of the order is taken whole, so its parts are reset.
     hub.control.update_order(order_id, note="Leave at the back door")
     sftp_server.hold_after_rename = "ord_"
 
@@ -148,6 +156,51 @@ def test_a_store_update_never_deletes_a_part_whose_file_is_on_its_way(
     # The dangerous path ran: the west's claim came while the reset was under way, and waited.
     assert not uploaded_during_the_reset
     assert west.run("sales_order").counts["exported"] == 0
+
+
+def test_a_reset_never_takes_back_a_part_whose_file_is_on_its_way(
+        hub, sftp_server, hub_processes):
+    """The Reset action on the parent (a person, in the web process) takes its parts' lines
+    back and deletes the parts, once it has found none sent, while the west claims a part
+    and uploads it. As with a store update: the claim is seen, or waits and finds nothing."""
+    if db.vendor != "postgresql":
+        pytest.skip("SQLite's write lock (BEGIN IMMEDIATE) serialises the two transactions; "
+                    "the interleaving needs PostgreSQL's row locks")
+    west = sftp_west(hub, sftp_server)
+    order_id, part = part_queued_for_the_west_of_an_unsent_order(hub, west)
+    number = part.warehouse_order_number
+    hold_uploads(sftp_server)
+
+    def reset() -> None:
+        try:
+            order_actions.reset(Order.objects.get(pk=part.parent_id), actor="ops@example.com")
+        finally:
+            db.close()
+
+    resetting = threading.Thread(target=reset)
+    with transaction.atomic():  # the part's lines held, as in the store update's test
+        list(OrderLine.objects.select_for_update().filter(order=part))
+        resetting.start()
+        wait_for(lambda: any("UPDATE" in q and "orderline" in q for q in lock_waits()),
+                 what="the reset to reach the part's lines")
+        exporter = hub_processes.start("sync", "run", str(west.connection.pk),
+                                       "--channel", "sales_order")
+        wait_for(lambda: sftp_server.renamed.is_set() or len(lock_waits()) >= 2,
+                 what="the west's export to upload the part or to wait for the reset")
+        uploaded_during_the_reset = sftp_server.renamed.is_set()
+    resetting.join(timeout=20)
+    sftp_server.release()
+    exported = hub_processes.wait(exporter)
+    assert exported.returncode == 0, exported.output
+    assert not resetting.is_alive()
+
+    hub.run("sales_order")  # the parent's rules run again: a new part for the west
+    west.run("sales_order")
+    # (Before the parts were locked: 2 here, one of them for a part the hub had deleted.)
+    assert ph_numbers(west.root) == Counter({number: 1})
+    (again,) = Order.objects.filter(parent__external_id=str(order_id))
+    assert (again.warehouse_order_number, again.status) == (number, S.OPEN)
+    assert not uploaded_during_the_reset
 
 
 def test_a_store_cancellation_of_a_part_whose_file_is_on_its_way_reopens_it_with_an_alert(
