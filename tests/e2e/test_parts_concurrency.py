@@ -292,6 +292,8 @@ def test_a_kill_of_the_importer_while_it_splits_orders_leaves_each_part_once_sen
     importer.send_signal(signal.SIGKILL)
     importer.wait(timeout=10)
     made_before_the_kill = parts.count() - FIRST_WAVE
+    # Each part was made with its line in one transaction: none without it, whatever the kill cut.
+    assert not parts.filter(lines__isnull=True).exists()
     # The kill landed among the splits: some orders split, not all, and none prepared yet.
     assert KILLED_ORDERS // 4 <= made_before_the_kill < KILLED_ORDERS
     assert Order.objects.filter(status=S.NEW).count() == KILLED_ORDERS + made_before_the_kill
@@ -323,6 +325,10 @@ def test_a_kill_of_the_importer_while_it_splits_orders_leaves_each_part_once_sen
     per_parent = Counter(parts.values_list("parent_id", flat=True))
     assert len(per_parent) == FIRST_WAVE + KILLED_ORDERS and set(per_parent.values()) == {1}
     assert set(Order.objects.values_list("status", flat=True)) == {S.OPEN}
+    # Each line in one warehouse order: the east's line with the parent, the west's with the part.
+    placed = Counter(OrderLine.objects.values_list("order__parent_id", "store_sku"))
+    assert placed == Counter({(None, east_sku): FIRST_WAVE + KILLED_ORDERS}) + Counter(
+        {(parent, west_sku): 1 for parent in per_parent})
     numbers = dict(Order.objects.values_list("warehouse_order_number", "parent_id"))
     east_numbers = {n for n, parent in numbers.items() if parent is None}
     west_numbers = set(numbers) - east_numbers
