@@ -2,7 +2,8 @@
 them and a connection that receives parts run at the same time, in two processes, or while
 the importing process is killed: each part exists once and reaches its warehouse once
 (DESIGN.md invariant 1). Real flows, the real run lock, the Bright Sites sandbox over HTTP and
-two DSFX folders."""
+two DSFX folders: the east's local, the west's on an SFTP server that can hold an upload
+after its file has landed (``hold_after_rename``), so the tests choose where a run is."""
 
 from __future__ import annotations
 
@@ -14,10 +15,8 @@ from collections import Counter
 import pytest
 from django.db import connection as db
 from django.db import transaction
-from django.utils import timezone
 
 from dropstream.alerts.models import Alert, AlertKind
-from dropstream.connections import actions as connections
 from dropstream.inventory.models import InventoryLevel
 from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderLine, OrderStatus
@@ -30,11 +29,6 @@ from tests.fixtures.warehouse_files import ph_numbers
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes"),
               pytest.mark.django_db(transaction=True)]
 S = OrderStatus
-
-
-@pytest.fixture
-def west(hub, tmp_path):
-    return second_warehouse(hub, tmp_path / "dsfx-west")
 
 
 def split_by_stock(hub, west) -> tuple[str, str]:
@@ -77,16 +71,8 @@ def overlapped(first: Run, second: Run) -> bool:
 
 def sftp_west(hub, sftp_server) -> Hub:
     """The second warehouse (west) on the SFTP server, so a test can hold its upload."""
-    first = hub.connection
-    warehouse = connections.create_warehouse(
-        first.customer, description="West DC", platform="dropstream",
-        adapter={"connection_string": sftp_server.connection_string, "settle_seconds": 0})
-    connection = connections.create_connection(name="Acme West", customer=first.customer,
-                                               store=first.store, warehouse=warehouse)
-    connection.imports_orders = False
-    connection.save(update_fields=["imports_orders"])
-    connections.set_connection_enabled(connection, timezone.now())
-    return Hub(connection=connection, robot=None, root=sftp_server.root, control=hub.control)
+    return second_warehouse(hub, sftp_server.root,
+                            connection_string=sftp_server.connection_string)
 
 
 def part_queued_for_the_west_of_an_unsent_order(hub, west) -> tuple[int, Order]:
