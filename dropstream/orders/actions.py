@@ -241,6 +241,9 @@ def reset(order: Order, *, actor: str) -> Order:
     """
     with transaction.atomic():
         order = _locked(order)
+        # Its parts too, before "was a part sent?" is asked: another connection's run may be
+        # claiming one for its warehouse right now (see rules.apply.reset_parts).
+        list(order.parts.select_for_update())
         _refuse_unless_possible(order, A.RESET)
         undo_rules(order)
         order.lines.filter(parent__isnull=False).delete()

@@ -171,14 +171,14 @@ def _accept_in_bulk(pairs: list[tuple[Order, Evaluation, list[tuple[int, list[in
     if not pairs:
         return []
     with transaction.atomic():
-        free = set(Order.objects.select_for_update()
-                   .filter(pk__in=[order.pk for order, _, _ in pairs], status=S.NEW,
-                           rules_applied_at__isnull=True).values_list("pk", flat=True))
+        free = dict(Order.objects.select_for_update()
+                    .filter(pk__in=[order.pk for order, _, _ in pairs], status=S.NEW,
+                            rules_applied_at__isnull=True).values_list("pk", "updated_at"))
         written: list[Order] = []
         rejected: list[int] = []
         notes: list[OrderActivity] = []
         for order, evaluation, partitions in pairs:
-            if order.pk not in free:
+            if order.pk not in free or not _unchanged(order, free[order.pk]):
                 continue
             rejected.extend(_decide(order, evaluation, now, partitions))
             notes.append(OrderActivity(order_id=order.pk, event="rules",
@@ -207,9 +207,19 @@ def _evaluate(rules: RuleSet, order: Order, stock, now: datetime) -> Evaluation 
 
 
 def _locked_if_new(order: Order) -> Order | None:
-    """The order's row locked (in the caller's transaction), or None once it is not New."""
+    """The order's row locked (in the caller's transaction), or None once it is not New, or
+    once it is not the version the rules were evaluated on (``_unchanged``)."""
     locked = Order.objects.select_for_update().get(pk=order.pk)
-    return locked if locked.status == S.NEW else None
+    return locked if locked.status == S.NEW and _unchanged(order, locked.updated_at) else None
+
+
+def _unchanged(read: Order, updated_at: datetime) -> bool:
+    """Whether the order is still as the rules read it. Between the read and the write, a
+    store update delivered by push (another process) or an edit may replace it and its lines;
+    the decision, made on lines that are gone, would give a part no lines and leave the
+    parent all of them. That version is left to the rules' next evaluation (the push's own
+    prepare, or the next run)."""
+    return read.updated_at == updated_at
 
 
 def _error(order: Order, message: str) -> None:
@@ -412,8 +422,15 @@ def put_back_rule_fields(order: Order, lines: Iterable[OrderLine]) -> None:
 def reset_parts(order: Order) -> bool:
     """Before the store's new version replaces an unsent order: delete its unsent parts (their
     lines are replaced with the parent's) and forget the rules' decision, so they run again.
-    Returns False, changing nothing, when a part has been sent: processing has begun."""
-    parts = list(order.parts.all())
+    Returns False, changing nothing, when a part has been sent: processing has begun.
+
+    The parts are locked before they are judged: the connection a part was routed to exports
+    it in its own run, perhaps at this moment in another process, and claims it with a
+    conditional update. Read unlocked, a part claimed after the read but before the delete
+    was deleted while its file was being sent, and the split made again sent its lines a
+    second time (PostgreSQL; SQLite's write lock orders the two anyway). Locked, the claim
+    either committed first (the part is seen as sent) or waits and then finds the part gone."""
+    parts = list(order.parts.select_for_update())
     if any(part.export_reference or part.exported_at or part.status not in
            (S.NEW, S.PENDING, S.QUEUED, S.DELAYED, S.ERROR, S.SKIPPED) for part in parts):
         return False

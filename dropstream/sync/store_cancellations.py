@@ -3,6 +3,7 @@ warehouse is asked to cancel, and a person is alerted where it cannot."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from dropstream.orders.models import Order, OrderStatus
 from dropstream.platforms.errors import NotSupported, PlatformError
 from dropstream.sync import adapters
 
+logger = logging.getLogger(__name__)
 S = OrderStatus
 
 # Statuses of an order the warehouse has not confirmed receiving.
@@ -102,7 +104,14 @@ def _cancel_one(order: Order, warehouse_cancel: Callable[[str], object]) -> str:
                     f"{exc}. Shipments it still gets will be passed to the store.",
                     connection=order.connection, channel="sales_order", related=order)
         return "alerted"
-    except PlatformError as exc:
+    except Exception as exc:  # noqa: BLE001 — the order is marked canceled already: say so
+        # Anything else too (a bug, a setting that cannot be decrypted): raised, it left the
+        # loop over the store order's parts, so the parts after this one (at other
+        # warehouses) were never canceled, and the import moved its cursor past the order.
+        if not isinstance(exc, PlatformError):
+            logger.exception("asking the warehouse to cancel order %s failed", order.pk,
+                             extra={"connection_id": order.connection_id,
+                                    "channel": "sales_order"})
         raise_alert(AlertKind.CANCEL_AT_WAREHOUSE,
                     f"Order {order}: asking the warehouse to cancel failed: {exc}",
                     connection=order.connection, channel="sales_order", related=order)

@@ -23,14 +23,17 @@ S = OrderStatus
 A = RuleAction
 
 
-def second_warehouse(hub: Hub, root: Path) -> Hub:
-    """A second warehouse (connection B) for the hub's store; it imports nothing itself."""
-    (root / "in").mkdir(parents=True)
-    (root / "out").mkdir()
+def second_warehouse(hub: Hub, root: Path, *, connection_string: str = "") -> Hub:
+    """A second warehouse (connection B) for the hub's store; it imports nothing itself. Its
+    DSFX folder is ``root``, reached as ``connection_string`` when given (an SFTP server
+    serving ``root``), else as a local folder."""
+    (root / "in").mkdir(parents=True, exist_ok=True)
+    (root / "out").mkdir(exist_ok=True)
     first = hub.connection
     warehouse = connections.create_warehouse(
         first.customer, description="West DC", platform="dropstream",
-        adapter={"connection_string": f"file://{root}", "settle_seconds": 0})
+        adapter={"connection_string": connection_string or f"file://{root}",
+                 "settle_seconds": 0})
     connection = connections.create_connection(name="Acme West", customer=first.customer,
                                                store=first.store, warehouse=warehouse)
     connection.imports_orders = False

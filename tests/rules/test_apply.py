@@ -319,3 +319,38 @@ def test_stock_is_found_through_the_listing_of_a_store_sku(connection, second, s
     assert (order.connection_id, part.connection_id) == (second.pk, connection.pk)
     assert list(order.lines.filter(parent__isnull=True).values_list("warehouse_sku", flat=True)) == [
         "WH-TEE"]
+
+
+def test_a_store_update_between_the_rules_decision_and_its_writing_is_not_split_stale(
+        connection, second, store, monkeypatch):
+    """The rules decide on the order as read; a pushed store update (another process) may
+    replace it and its lines before the decision is written. The stale decision must not be
+    written over the new version (its line ids are gone: the part would get no lines, the
+    parent all of them); the new version has the rules run on it afresh."""
+    from datetime import UTC, datetime
+
+    from dropstream.rules import apply
+
+    stock(connection, "TEE-M", 10)
+    stock(second, "MUG", 10)
+    split_rule(store, connection.pk, second.pk)
+    order = imported(connection, "1001", lines=(("TEE-M", 2), ("MUG", 1)))
+    write = apply._apply_alone
+
+    def updated_first(*args, **kwargs):
+        _, outcome = upsert_store_order(connection, store_order(
+            "1001", lines=(("TEE-M", 2), ("MUG", 3)),
+            updated_at=datetime(2026, 11, 2, tzinfo=UTC)))
+        assert outcome == "updated"
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(apply, "_apply_alone", updated_first)
+    prepare_orders(connection)
+    monkeypatch.setattr(apply, "_apply_alone", write)
+    prepare_orders(connection)
+
+    order.refresh_from_db()
+    (part,) = Order.objects.filter(parent=order)
+    assert list(order.lines.values_list("store_sku", "quantity_ordered")) == [("TEE-M", 2)]
+    assert list(part.lines.values_list("store_sku", "quantity_ordered")) == [("MUG", 3)]
+    assert (order.status, part.status) == (S.QUEUED, S.QUEUED)

@@ -110,3 +110,36 @@ def test_a_second_cancellation_changes_nothing(connection):
 
     assert apply_store_cancellation(order, warehouse_cancel=lambda _: None) == "already"
     assert order.activity.count() == activity
+
+
+def test_a_part_whose_cancel_fails_unexpectedly_is_alerted_and_the_other_parts_canceled(
+        connection):
+    """A store order split in three, all sent. Asking the warehouse to cancel one part fails
+    with an error no platform maps (a bug, an undecryptable setting): that part is alerted,
+    and the parts after it are still canceled. (Before, the error left the loop: the import
+    counted the order failed, moved its cursor on, and the later parts were never canceled,
+    nor anyone told.)"""
+    order = order_in(connection, S.OPEN, exported_at=timezone.now())
+    parts = []
+    for number in (2, 3):
+        part, _ = upsert_store_order(connection, store_order(f"1001~part{number}"))
+        Order.objects.filter(pk=part.pk).update(
+            parent=order, status=S.OPEN, exported_at=timezone.now(),
+            warehouse_order_number=f"1001-{number}")
+        parts.append(Order.objects.get(pk=part.pk))
+    asked: list[str] = []
+
+    def cancel(number: str) -> None:
+        if number == "1001-2":
+            raise ValueError("the warehouse's password cannot be decrypted")
+        asked.append(number)
+
+    assert apply_store_cancellation(order, warehouse_cancel=cancel) == "warehouse_canceled"
+
+    assert asked == ["1001", "1001-3"]
+    failed, canceled = (Order.objects.get(pk=part.pk) for part in parts)
+    assert failed.canceled_in_store_at is not None and canceled.canceled_in_store_at is not None
+    alert = Alert.objects.get(kind=AlertKind.CANCEL_AT_WAREHOUSE)
+    assert alert.object_id == str(failed.pk)
+    assert "cannot be decrypted" in alert.message
+    assert canceled.activity.filter(event="cancel_at_warehouse").count() == 1
