@@ -142,6 +142,15 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
     return report
 
 
+class _Left:
+    """What writing a decision returns when the order is not the one evaluated any more
+    (another process applied the rules, or the store's new version replaced it): not an
+    error of this run; the next evaluation has it."""
+
+
+LEFT = _Left()
+
+
 def _apply_alone(report: RulesReport, connection, order: Order, evaluation: Evaluation | str,
                  serving: set[int], now: datetime) -> None:
     try:
@@ -151,6 +160,8 @@ def _apply_alone(report: RulesReport, connection, order: Order, evaluation: Eval
                          extra={"connection_id": connection.pk, "channel": "sales_order"})
         placed = _error(order, "The rules' decision could not be saved; Reprocess the order "
                                "to try again.")
+    if placed is LEFT:
+        return
     if placed is None:
         report.errors += 1
     elif not placed:
@@ -222,10 +233,10 @@ def _unchanged(read: Order, updated_at: datetime) -> bool:
     return read.updated_at == updated_at
 
 
-def _error(order: Order, message: str) -> None:
+def _error(order: Order, message: str) -> _Left | None:
     with transaction.atomic():
         if (locked := _locked_if_new(order)) is None:
-            return None
+            return LEFT
         order_status.transition(locked, S.ERROR, event="rule_error", message=message)
         raise_alert(AlertKind.ORDER_ERROR, f"Order {locked}: {message}",
                     connection=locked.connection, channel="sales_order", related=locked)
@@ -233,9 +244,10 @@ def _error(order: Order, message: str) -> None:
 
 
 def _apply(order: Order, evaluation: Evaluation | str, serving: set[int],
-           now: datetime) -> dict[int, list[int]] | None:
+           now: datetime) -> dict[int, list[int]] | _Left | None:
     """Write one order's decision. Returns connection → ids of the orders now New there
-    ({} when the order was skipped, None for an error or when it was no longer New)."""
+    ({} when the order was skipped, None for an error, LEFT when it was no longer New or no
+    longer the version evaluated)."""
     if isinstance(evaluation, str):
         return _error(order, evaluation)
     if evaluation.outcome in ("error", "failed"):
@@ -244,7 +256,7 @@ def _apply(order: Order, evaluation: Evaluation | str, serving: set[int],
     if evaluation.outcome == "rejected":
         with transaction.atomic():
             if (locked := _locked_if_new(order)) is None:
-                return None
+                return LEFT
             _record_decisions(locked, evaluation)
             order_status.transition(locked, S.SKIPPED, event="rule_rejected",
                                     message=f"Skipped: {evaluation.message}")
@@ -254,14 +266,14 @@ def _apply(order: Order, evaluation: Evaluation | str, serving: set[int],
         return _error(order, unknown)
     with transaction.atomic():
         if (locked := _locked_if_new(order)) is None or locked.rules_applied_at:
-            return None
+            return LEFT
         return _accept(locked, evaluation, now)
 
 
-def _stop(order: Order, evaluation: Evaluation, event: str) -> None:
+def _stop(order: Order, evaluation: Evaluation, event: str) -> _Left | None:
     with transaction.atomic():
         if (locked := _locked_if_new(order)) is None:
-            return None
+            return LEFT
         _record_decisions(locked, evaluation, skip_last=True)
         text = evaluation.message
         message = text[:1].upper() + text[1:] + ": edit the rule or the order, then Reprocess"

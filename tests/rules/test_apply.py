@@ -345,7 +345,8 @@ def test_a_store_update_between_the_rules_decision_and_its_writing_is_not_split_
         return write(*args, **kwargs)
 
     monkeypatch.setattr(apply, "_apply_alone", updated_first)
-    prepare_orders(connection)
+    # Left for the next evaluation, not counted as an error of this run.
+    assert S.ERROR not in prepare_orders(connection)
     monkeypatch.setattr(apply, "_apply_alone", write)
     prepare_orders(connection)
 
