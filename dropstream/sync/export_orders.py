@@ -80,9 +80,13 @@ def _claim_batch(connection: Connection, orders: list[Order], adapter: Warehouse
                     key=_intent_key(connection, reference), kind=EXPORT, connection=connection,
                     reference=reference, payload={"order_ids": [o.pk for o in orders]})
                 # Conditional update: a concurrent exporter that claimed some of these first
-                # keeps them.
-                Order.objects.filter(pk__in=[o.pk for o in orders], status=S.QUEUED,
-                                     export_reference="").update(export_reference=reference)
+                # keeps them. The rows are locked in id order first, the order in which a
+                # store update (another connection's run) locks a store order and then its
+                # parts, so the two never wait on each other in a cycle.
+                free = Order.objects.filter(pk__in=[o.pk for o in orders], status=S.QUEUED,
+                                            export_reference="")
+                list(free.select_for_update().order_by("pk").values_list("pk", flat=True))
+                free.update(export_reference=reference)
                 claimed = list(Order.objects.filter(connection=connection,
                                                     export_reference=reference,
                                                     status=S.QUEUED).order_by("id"))
