@@ -16,6 +16,7 @@ from dropstream.alerts.models import AlertKind
 from dropstream.catalog.models import BundleComponent, Listing, ShippingMethodMap
 from dropstream.connections.models import Connection
 from dropstream.orders import status as order_status
+from dropstream.orders.locks import lock_warehouse_numbers
 from dropstream.orders.models import Order, OrderLine, OrderStatus
 from dropstream.orders.warehouse_view import warehouse_order
 from dropstream.platforms.base import WarehouseRules
@@ -89,10 +90,15 @@ def make_numbers_unique(orders: list[Order], catalog: CatalogView) -> None:
     then name one order only. Two store numbers can become one warehouse number (``A/1`` and
     ``A-1`` under DSFX's rule), and stores sharing a warehouse have their own sequences. The
     order that has a number first keeps it; a later one gets ``-<store id>`` (another store's
-    number) or ``-<its own id in the store>`` (its own store's)."""
+    number) or ``-<its own id in the store>`` (its own store's).
+
+    Called inside the transaction that saves the numbers: it waits for the warehouse's
+    numbering lock first, so another transaction numbering for the same warehouse cannot read
+    these numbers as free before they are committed (``orders.locks``)."""
     if catalog.numbering is None or not orders:
         return
     warehouse_id, connection_id, store_id = catalog.numbering
+    lock_warehouse_numbers(warehouse_id)
     taken = dict(Order.objects.filter(connection__warehouse_id=warehouse_id,
                                       warehouse_order_number__in=[o.warehouse_order_number
                                                                   for o in orders])
