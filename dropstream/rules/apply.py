@@ -32,6 +32,7 @@ from django.utils import timezone
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
 from dropstream.bulk import insert_rows
+from dropstream.connections.models import ChannelType
 from dropstream.orders import status as order_status
 from dropstream.orders.models import PART_MARK, Order, OrderActivity, OrderLine, OrderStatus
 from dropstream.rules.engine import Evaluation, RuleSet, compile_rules, evaluate
@@ -139,7 +140,30 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
             one_by_one.extend((order, evaluation) for order, evaluation, _ in simple)
         for order, evaluation in one_by_one:
             _apply_alone(report, connection, order, evaluation, serving, now)
+    _alert_switched_off_targets(connection, report)
     return report
+
+
+def _alert_switched_off_targets(connection, report: RulesReport) -> None:
+    """One alert per connection the rules sent orders to this time that is switched off (or
+    whose sales channel is): its orders wait there, prepared, until it is switched on; no run
+    of its own sends them, and nobody would be told."""
+    if not report.moved:
+        return
+    targets = type(connection).objects.filter(pk__in=list(report.moved)).prefetch_related(
+        "channels")
+    for target in targets:
+        sales = next((c for c in target.channels.all() if c.type == ChannelType.SALES_ORDER),
+                     None)
+        if target.is_enabled and sales is not None and sales.is_enabled:
+            continue
+        count = len(report.moved[target.pk])
+        what = "is switched off" if not target.is_enabled else "has its Sales Orders switched off"
+        raise_alert(AlertKind.EXPORT_FAILED,
+                    f"The store's rules sent {count} order(s) to connection {target} "
+                    f"(#{target.pk}), which {what}: they wait there until it is switched on. "
+                    "Switch it on, or edit the rules and Reprocess the orders.",
+                    connection=target, channel="sales_order")
 
 
 class _Left:

@@ -179,6 +179,31 @@ def test_route_sends_the_order_to_the_other_connection(connection, second, store
     assert abroad.rules_applied_at is not None
 
 
+def test_orders_sent_to_a_switched_off_connection_wait_there_with_an_alert(connection, second,
+                                                                          store):
+    from dropstream.alerts.models import AlertKind
+
+    active_rule(store, "All from West", A.ROUTE, arguments={"connection_id": second.pk})
+    first, other = imported(connection, "1001"), imported(connection, "1002")
+    assert prepare_orders(connection) == {S.QUEUED: 2}
+    waiting = Alert.objects.get(connection=second, kind=AlertKind.EXPORT_FAILED)
+    assert "sent 2 order(s) to connection Acme West" in waiting.message
+    assert "which is switched off" in waiting.message
+    assert set(Order.objects.filter(pk__in=[first.pk, other.pk])
+               .values_list("connection_id", "status")) == {(second.pk, S.QUEUED)}
+
+    connections.set_connection_enabled(second, timezone.now())
+    second.channels.filter(type="sales_order").update(enabled_at=None)
+    imported(connection, "1003")
+    prepare_orders(connection)
+    assert "has its Sales Orders switched off" in Alert.objects.filter(
+        connection=second).latest("id").message
+    second.channels.update(enabled_at=timezone.now())
+    imported(connection, "1004")
+    prepare_orders(connection)
+    assert Alert.objects.filter(connection=second).count() == 2
+
+
 def split_rule(store, stocked_in: int, otherwise: int):
     return active_rule(
         store, "Ship from stock", A.SPLIT, "true",
