@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from dropstream.alerts.actions import raise_alert
 from dropstream.alerts.models import AlertKind
-from dropstream.bulk import insert_rows
+from dropstream.bulk import insert_rows, update_many
 from dropstream.connections.models import ChannelType
 from dropstream.orders import status as order_status
 from dropstream.orders.models import PART_MARK, Order, OrderActivity, OrderLine, OrderStatus
@@ -112,6 +112,7 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
                                                        for line in order.lines.all()])
         untouched: list[int] = []
         simple: list[tuple[Order, Evaluation, list[tuple[int, list[int]]]]] = []
+        splits: list[tuple[Order, Evaluation, list[tuple[int, list[int]]]]] = []
         one_by_one: list[tuple[Order, Evaluation | str]] = []
         for order in orders:
             if order.status != S.NEW or order.parent_id or order.rules_applied_at:
@@ -123,21 +124,24 @@ def apply_import_rules(connection, order_ids: Iterable[int], *,
             elif not evaluation.decisions:
                 untouched.append(order.pk)
                 _place(report, connection.pk, order.connection_id, [order.pk])
-            elif _unknown_route(evaluation, serving) or len(
-                    partitions := _partitions(order, evaluation)) > 1:
+            elif _unknown_route(evaluation, serving):
                 one_by_one.append((order, evaluation))
+            elif len(partitions := _partitions(order, evaluation)) > 1:
+                splits.append((order, evaluation, partitions))
             else:
                 simple.append((order, evaluation, partitions))
         if untouched:
             Order.objects.filter(pk__in=untouched, status=S.NEW,
                                  rules_applied_at__isnull=True).update(rules_applied_at=now)
-        try:
-            for order in _accept_in_bulk(simple, now):
-                _place(report, connection.pk, order.connection_id, [order.pk])
-        except Exception:  # noqa: BLE001 — the one-order path saves what it can, or says why
-            logger.exception("applying the rules in bulk failed; applying one by one",
-                             extra={"connection_id": connection.pk, "channel": "sales_order"})
-            one_by_one.extend((order, evaluation) for order, evaluation, _ in simple)
+        for writer, batch in ((_accept_in_bulk, simple), (_split_in_bulk, splits)):
+            try:
+                for target, placed_ids in writer(batch, now):
+                    _place(report, connection.pk, target, placed_ids)
+            except Exception:  # noqa: BLE001 — the one-order path saves what it can, or says why
+                logger.exception("applying the rules in bulk failed; applying one by one",
+                                 extra={"connection_id": connection.pk,
+                                        "channel": "sales_order"})
+                one_by_one.extend((order, evaluation) for order, evaluation, _ in batch)
         for order, evaluation in one_by_one:
             _apply_alone(report, connection, order, evaluation, serving, now)
     _alert_switched_off_targets(connection, report)
@@ -198,32 +202,84 @@ SIMPLE_FIELDS = ("connection", "rules_applied_at", "rule_fields", "held_until",
                  *ORDER_COLUMNS.values())
 
 
-def _accept_in_bulk(pairs: list[tuple[Order, Evaluation, list[tuple[int, list[int]]]]],
-                    now: datetime) -> list[Order]:
+Decided = tuple[Order, Evaluation, list[tuple[int, list[int]]]]
+
+
+def _lock_unchanged(triples: list[Decided]) -> dict[int, datetime]:
+    """Lock the orders (in the caller's transaction); returns id → updated_at of those still
+    New and not yet evaluated."""
+    return dict(Order.objects.select_for_update()
+                .filter(pk__in=[order.pk for order, _, _ in triples], status=S.NEW,
+                        rules_applied_at__isnull=True).values_list("pk", "updated_at"))
+
+
+def _write_decided(orders: list[Order], rejected: list[int], notes: list[OrderActivity]) -> None:
+    if rejected:
+        OrderLine.objects.filter(pk__in=rejected).update(ships=False)
+    order_status.update_rows(orders, SIMPLE_FIELDS)
+    insert_rows(notes)
+
+
+def _rules_note(order: Order, evaluation: Evaluation) -> OrderActivity:
+    return OrderActivity(order_id=order.pk, event="rules",
+                         message="; ".join(evaluation.activity())[:4000])
+
+
+def _accept_in_bulk(triples: list[Decided], now: datetime) -> list[tuple[int, list[int]]]:
     """Accepted orders that stay one warehouse order (sets, holds, an order route, rejected
     lines), written in one transaction: one lock, one update, one activity insert. Returns
-    the orders written (those still New and not yet evaluated when locked)."""
-    if not pairs:
+    (connection, [order id]) for those written (still New, not yet evaluated, unchanged)."""
+    if not triples:
         return []
     with transaction.atomic():
-        free = dict(Order.objects.select_for_update()
-                    .filter(pk__in=[order.pk for order, _, _ in pairs], status=S.NEW,
-                            rules_applied_at__isnull=True).values_list("pk", "updated_at"))
+        free = _lock_unchanged(triples)
         written: list[Order] = []
         rejected: list[int] = []
         notes: list[OrderActivity] = []
-        for order, evaluation, partitions in pairs:
+        for order, evaluation, partitions in triples:
             if order.pk not in free or not _unchanged(order, free[order.pk]):
                 continue
             rejected.extend(_decide(order, evaluation, now, partitions))
-            notes.append(OrderActivity(order_id=order.pk, event="rules",
-                                       message="; ".join(evaluation.activity())[:4000]))
+            notes.append(_rules_note(order, evaluation))
             written.append(order)
-        if rejected:
-            OrderLine.objects.filter(pk__in=rejected).update(ships=False)
-        order_status.update_rows(written, SIMPLE_FIELDS)
+        _write_decided(written, rejected, notes)
+    return [(order.connection_id, [order.pk]) for order in written]
+
+
+def _split_in_bulk(triples: list[Decided], now: datetime) -> list[tuple[int, list[int]]]:
+    """Accepted orders that become several warehouse orders, written in one transaction: one
+    lock, one update of the store orders, one insert of their parts, one update moving the
+    lines, one activity insert (``_accept``'s effect, a chunk at a time). Returns
+    (connection, [order id]) for each store order and part written."""
+    if not triples:
+        return []
+    with transaction.atomic():
+        free = _lock_unchanged(triples)
+        written: list[Order] = []
+        rejected: list[int] = []
+        notes: list[OrderActivity] = []
+        parts: list[tuple[Order, Order, int, list[int]]] = []
+        for order, evaluation, partitions in triples:
+            if order.pk not in free or not _unchanged(order, free[order.pk]):
+                continue
+            rejected.extend(_decide(order, evaluation, now, partitions))
+            notes.append(_rules_note(order, evaluation))
+            written.append(order)
+            ids = evaluation.facts.line_ids
+            for number, (connection_id, indexes) in enumerate(partitions[1:], start=2):
+                line_ids = [ids[i] for i in indexes]
+                parts.append((order, _new_part(order, number, connection_id, line_ids,
+                                               order.rule_fields), number, line_ids))
+        _write_decided(written, rejected, [])
+        Order.objects.bulk_create([part for _, part, _, _ in parts])
+        moved = [(part.pk, line_id) for _, part, _, line_ids in parts for line_id in line_ids]
+        OrderLine.objects.filter(parent_id__in=[line_id for _, line_id in moved]).delete()
+        update_many(OrderLine, ["order"], moved)
+        for order, part, number, line_ids in parts:
+            notes.extend(_part_notes(order, part, number, len(line_ids)))
         insert_rows(notes)
-    return written
+    placed = [(order.connection_id, [order.pk]) for order in written]
+    return placed + [(part.connection_id, [part.pk]) for _, part, _, _ in parts]
 
 
 def _place(report: RulesReport, own: int, target: int, ids: list[int]) -> None:
@@ -401,8 +457,9 @@ def _partitions(order: Order, evaluation: Evaluation) -> list[tuple[int, list[in
     return partitions
 
 
-def _make_part(order: Order, number: int, connection_id: int, line_ids: list[int],
-               recorded: Mapping) -> Order:
+def _new_part(order: Order, number: int, connection_id: int, line_ids: list[int],
+              recorded: Mapping) -> Order:
+    """Part ``number`` of ``order`` for ``connection_id``, holding ``line_ids`` (unsaved)."""
     values = {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields
               if f.name not in NOT_COPIED}
     display = order.external_display_id or order.external_id
@@ -413,15 +470,27 @@ def _make_part(order: Order, number: int, connection_id: int, line_ids: list[int
     part.rule_fields = {**recorded, "lines": {key: value for key, value
                                               in recorded.get("lines", {}).items()
                                               if int(key) in line_ids}}
+    return part
+
+
+def _part_notes(order: Order, part: Order, number: int, lines: int) -> list[OrderActivity]:
+    """The activity of a part made (on the part and on its store order)."""
+    display = order.external_display_id or order.external_id
+    return [OrderActivity(order_id=part.pk, event="part_created",
+                          message=f"Part {number} of order {display}: {lines} line(s), for "
+                                  f"connection {part.connection_id}."),
+            OrderActivity(order_id=order.pk, event="part_created",
+                          message=f"Lines moved to part {part.external_display_id} for "
+                                  f"connection {part.connection_id}.")]
+
+
+def _make_part(order: Order, number: int, connection_id: int, line_ids: list[int],
+               recorded: Mapping) -> Order:
+    part = _new_part(order, number, connection_id, line_ids, recorded)
     part.save()
     OrderLine.objects.filter(parent_id__in=line_ids).delete()
     OrderLine.objects.filter(pk__in=line_ids).update(order=part)
-    order_status.record(part, "part_created",
-                        f"Part {number} of order {display}: {len(line_ids)} line(s), for "
-                        f"connection {connection_id}.")
-    order_status.record(order, "part_created",
-                        f"Lines moved to part {part.external_display_id} for connection "
-                        f"{connection_id}.")
+    insert_rows(_part_notes(order, part, number, len(line_ids)))
     return part
 
 

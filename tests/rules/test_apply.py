@@ -219,7 +219,13 @@ def stock(connection, sku: str, available: int) -> None:
                                   available=available)
 
 
-def test_a_split_by_stock_makes_one_part_per_warehouse_once(connection, second, store):
+@pytest.mark.parametrize("path", ["in bulk", "alone"])
+def test_a_split_by_stock_makes_one_part_per_warehouse_once(connection, second, store,
+                                                            monkeypatch, path):
+    from dropstream.rules import apply
+
+    if path == "alone":  # the path of a chunk whose bulk write failed
+        monkeypatch.setattr(apply, "_split_in_bulk", lambda *a: 1 / 0)
     stock(connection, "TEE-M", 10)
     stock(second, "MUG", 10)
     split_rule(store, connection.pk, second.pk)
@@ -227,6 +233,11 @@ def test_a_split_by_stock_makes_one_part_per_warehouse_once(connection, second, 
     prepare_orders(connection)
     order.refresh_from_db()
     part = Order.objects.get(parent=order)
+    assert [m for m in activity(part) if "Part 2" in m] == [
+        f"Part 2 of order 1001: 1 line(s), for connection {second.pk}."]
+    assert [m for m in activity(order) if "Lines moved" in m] == [
+        f"Lines moved to part 1001-2 for connection {second.pk}."]
+    assert any('"Ship from stock"' in m for m in activity(order))
     assert (order.connection_id, part.connection_id) == (connection.pk, second.pk)
     assert (order.status, part.status) == (S.QUEUED, S.QUEUED)
     assert list(order.lines.values_list("store_sku", flat=True)) == ["TEE-M"]
@@ -346,8 +357,9 @@ def test_stock_is_found_through_the_listing_of_a_store_sku(connection, second, s
         "WH-TEE"]
 
 
+@pytest.mark.parametrize("writer", ["_split_in_bulk", "_apply_alone"])
 def test_a_store_update_between_the_rules_decision_and_its_writing_is_not_split_stale(
-        connection, second, store, monkeypatch):
+        connection, second, store, monkeypatch, writer):
     """The rules decide on the order as read; a pushed store update (another process) may
     replace it and its lines before the decision is written. The stale decision must not be
     written over the new version (its line ids are gone: the part would get no lines, the
@@ -360,7 +372,7 @@ def test_a_store_update_between_the_rules_decision_and_its_writing_is_not_split_
     stock(second, "MUG", 10)
     split_rule(store, connection.pk, second.pk)
     order = imported(connection, "1001", lines=(("TEE-M", 2), ("MUG", 1)))
-    write = apply._apply_alone
+    write = getattr(apply, writer)
 
     def updated_first(*args, **kwargs):
         _, outcome = upsert_store_order(connection, store_order(
@@ -369,10 +381,15 @@ def test_a_store_update_between_the_rules_decision_and_its_writing_is_not_split_
         assert outcome == "updated"
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(apply, "_apply_alone", updated_first)
+    def bulk_fails(*args, **kwargs):
+        raise RuntimeError("the bulk write failed")
+
+    monkeypatch.setattr(apply, writer, updated_first)
+    if writer == "_apply_alone":  # the path of a split the bulk write could not save
+        monkeypatch.setattr(apply, "_split_in_bulk", bulk_fails)
     # Left for the next evaluation, not counted as an error of this run.
     assert S.ERROR not in prepare_orders(connection)
-    monkeypatch.setattr(apply, "_apply_alone", write)
+    monkeypatch.undo()
     prepare_orders(connection)
 
     order.refresh_from_db()
