@@ -205,12 +205,24 @@ SIMPLE_FIELDS = ("connection", "rules_applied_at", "rule_fields", "held_until",
 Decided = tuple[Order, Evaluation, list[tuple[int, list[int]]]]
 
 
-def _lock_unchanged(triples: list[Decided]) -> dict[int, datetime]:
-    """Lock the orders (in the caller's transaction); returns id → updated_at of those still
-    New and not yet evaluated."""
-    return dict(Order.objects.select_for_update()
+def _decide_unchanged(triples: list[Decided], now: datetime
+                      ) -> tuple[list[Decided], list[int], list[OrderActivity]]:
+    """Lock the orders (in the caller's transaction) and put each decision on those still New,
+    not yet evaluated and unchanged (``_decide``, in memory). Returns (their triples, the
+    lines rejected, their rules notes)."""
+    free = dict(Order.objects.select_for_update()
                 .filter(pk__in=[order.pk for order, _, _ in triples], status=S.NEW,
                         rules_applied_at__isnull=True).values_list("pk", "updated_at"))
+    written: list[Decided] = []
+    rejected: list[int] = []
+    notes: list[OrderActivity] = []
+    for order, evaluation, partitions in triples:
+        if order.pk not in free or not _unchanged(order, free[order.pk]):
+            continue
+        rejected.extend(_decide(order, evaluation, now, partitions))
+        notes.append(_rules_note(order, evaluation))
+        written.append((order, evaluation, partitions))
+    return written, rejected, notes
 
 
 def _write_decided(orders: list[Order], rejected: list[int], notes: list[OrderActivity]) -> None:
@@ -232,18 +244,9 @@ def _accept_in_bulk(triples: list[Decided], now: datetime) -> list[tuple[int, li
     if not triples:
         return []
     with transaction.atomic():
-        free = _lock_unchanged(triples)
-        written: list[Order] = []
-        rejected: list[int] = []
-        notes: list[OrderActivity] = []
-        for order, evaluation, partitions in triples:
-            if order.pk not in free or not _unchanged(order, free[order.pk]):
-                continue
-            rejected.extend(_decide(order, evaluation, now, partitions))
-            notes.append(_rules_note(order, evaluation))
-            written.append(order)
-        _write_decided(written, rejected, notes)
-    return [(order.connection_id, [order.pk]) for order in written]
+        written, rejected, notes = _decide_unchanged(triples, now)
+        _write_decided([order for order, _, _ in written], rejected, notes)
+    return [(order.connection_id, [order.pk]) for order, _, _ in written]
 
 
 def _split_in_bulk(triples: list[Decided], now: datetime) -> list[tuple[int, list[int]]]:
@@ -254,23 +257,15 @@ def _split_in_bulk(triples: list[Decided], now: datetime) -> list[tuple[int, lis
     if not triples:
         return []
     with transaction.atomic():
-        free = _lock_unchanged(triples)
-        written: list[Order] = []
-        rejected: list[int] = []
-        notes: list[OrderActivity] = []
+        written, rejected, notes = _decide_unchanged(triples, now)
         parts: list[tuple[Order, Order, int, list[int]]] = []
-        for order, evaluation, partitions in triples:
-            if order.pk not in free or not _unchanged(order, free[order.pk]):
-                continue
-            rejected.extend(_decide(order, evaluation, now, partitions))
-            notes.append(_rules_note(order, evaluation))
-            written.append(order)
+        for order, evaluation, partitions in written:
             ids = evaluation.facts.line_ids
             for number, (connection_id, indexes) in enumerate(partitions[1:], start=2):
                 line_ids = [ids[i] for i in indexes]
                 parts.append((order, _new_part(order, number, connection_id, line_ids,
                                                order.rule_fields), number, line_ids))
-        _write_decided(written, rejected, [])
+        _write_decided([order for order, _, _ in written], rejected, [])
         Order.objects.bulk_create([part for _, part, _, _ in parts])
         moved = [(part.pk, line_id) for _, part, _, line_ids in parts for line_id in line_ids]
         OrderLine.objects.filter(parent_id__in=[line_id for _, line_id in moved]).delete()
@@ -278,7 +273,7 @@ def _split_in_bulk(triples: list[Decided], now: datetime) -> list[tuple[int, lis
         for order, part, number, line_ids in parts:
             notes.extend(_part_notes(order, part, number, len(line_ids)))
         insert_rows(notes)
-    placed = [(order.connection_id, [order.pk]) for order in written]
+    placed = [(order.connection_id, [order.pk]) for order, _, _ in written]
     return placed + [(part.connection_id, [part.pk]) for _, part, _, _ in parts]
 
 
