@@ -17,35 +17,16 @@ from django.db import connection as db
 from django.db import transaction
 
 from dropstream.alerts.models import Alert, AlertKind
-from dropstream.inventory.models import InventoryLevel
 from dropstream.orders import actions as order_actions
 from dropstream.orders.models import Order, OrderLine, OrderStatus
-from dropstream.rules.models import RuleAction
 from dropstream.scheduling.models import Run, RunState
 from tests.e2e.conftest import Hub
-from tests.e2e.test_rules_routing import activate, second_warehouse
+from tests.e2e.test_rules_routing import second_warehouse, split_by_stock
 from tests.fixtures.warehouse_files import ph_numbers
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes"),
               pytest.mark.django_db(transaction=True)]
 S = OrderStatus
-
-
-def split_by_stock(hub, west) -> tuple[str, str]:
-    """The store's rule: a line goes where its SKU is stocked (one SKU in the east, the hub's
-    connection, one in the west). Returns (east SKU, west SKU)."""
-    records = [r for r in hub.control.inventories()
-               if not r["vendor_managed"] and r["track"] and r["enable_inventory"]]
-    east_sku, west_sku = records[0]["final_sku"], records[1]["final_sku"]
-    InventoryLevel.objects.create(warehouse_id=hub.connection.warehouse_id, sku=east_sku,
-                                  available=100_000)
-    InventoryLevel.objects.create(warehouse_id=west.connection.warehouse_id, sku=west_sku,
-                                  available=100_000)
-    east_id, west_id = hub.connection.pk, west.connection.pk
-    activate(hub.connection.store, "Ship from stock", RuleAction.SPLIT, "true", {
-        "connection_by_line": f"{east_id} in line.stock && line.stock[{east_id}] >= "
-                              f"line.quantity ? {east_id} : {west_id}"})
-    return east_sku, west_sku
 
 
 def wait_for(condition, timeout: float = 20, what: str = "") -> None:

@@ -12,13 +12,11 @@ from django.utils import timezone
 
 from dropstream.connections import actions as connections
 from dropstream.intents.models import Intent, IntentState
-from dropstream.inventory.models import InventoryLevel
 from dropstream.orders.models import Order, OrderStatus
-from dropstream.rules.models import RuleAction
 from dropstream.scheduling.models import Run
 from dropstream.shipments import actions as shipment_actions
 from dropstream.shipments.models import Shipment, ShipmentState
-from tests.e2e.test_rules_routing import activate, second_warehouse, ship_everything
+from tests.e2e.test_rules_routing import second_warehouse, ship_everything, split_by_stock
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 POST_SHIPMENT = "POST /orders/:id/shipments"
@@ -33,17 +31,7 @@ def west(hub, tmp_path):
 def split_orders(hub, west, count: int) -> list[int]:
     """``count`` paid orders, each with a line stocked only in the east (the hub's connection)
     and one stocked only in the west, split by stock and sent to both warehouses."""
-    records = [r for r in hub.control.inventories()
-               if not r["vendor_managed"] and r["track"] and r["enable_inventory"]]
-    east_sku, west_sku = records[0]["final_sku"], records[1]["final_sku"]
-    InventoryLevel.objects.create(warehouse_id=hub.connection.warehouse_id, sku=east_sku,
-                                  available=500)
-    InventoryLevel.objects.create(warehouse_id=west.connection.warehouse_id, sku=west_sku,
-                                  available=500)
-    east_id, west_id = hub.connection.pk, west.connection.pk
-    activate(hub.connection.store, "Ship from stock", RuleAction.SPLIT, "true", {
-        "connection_by_line": f"{east_id} in line.stock && line.stock[{east_id}] >= "
-                              f"line.quantity ? {east_id} : {west_id}"})
+    east_sku, west_sku = split_by_stock(hub, west)
     ids = hub.control.create_orders(count, status="paid", lines=[
         {"final_sku": east_sku, "quantity": 1}, {"final_sku": west_sku, "quantity": 1}])
     assert hub.run("sales_order").counts["exported"] == count

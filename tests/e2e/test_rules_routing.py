@@ -56,6 +56,23 @@ def activate(store, name: str, action: str, condition: str, arguments: dict):
     return rules.activate_rule(rule)
 
 
+def split_by_stock(hub, west) -> tuple[str, str]:
+    """The store's rule: a line goes where its SKU is stocked (one SKU in the east, the hub's
+    connection, one in the west). Returns (east SKU, west SKU)."""
+    records = [r for r in hub.control.inventories()
+               if not r["vendor_managed"] and r["track"] and r["enable_inventory"]]
+    east_sku, west_sku = records[0]["final_sku"], records[1]["final_sku"]
+    InventoryLevel.objects.create(warehouse_id=hub.connection.warehouse_id, sku=east_sku,
+                                  available=100_000)
+    InventoryLevel.objects.create(warehouse_id=west.connection.warehouse_id, sku=west_sku,
+                                  available=100_000)
+    east_id, west_id = hub.connection.pk, west.connection.pk
+    activate(hub.connection.store, "Ship from stock", A.SPLIT, "true", {
+        "connection_by_line": f"{east_id} in line.stock && line.stock[{east_id}] >= "
+                              f"line.quantity ? {east_id} : {west_id}"})
+    return east_sku, west_sku
+
+
 @pytest.fixture
 def west(hub, tmp_path) -> Hub:
     return second_warehouse(hub, tmp_path / "dsfx-west")
@@ -91,17 +108,8 @@ def test_us_orders_go_to_a_and_the_rest_to_b(hub, west):
 
 
 def test_a_split_order_ships_from_both_warehouses_and_is_shipped_once_both_are(hub, west):
-    records = [r for r in hub.control.inventories()
-               if not r["vendor_managed"] and r["track"] and r["enable_inventory"]]
-    east_sku, west_sku = records[0]["final_sku"], records[1]["final_sku"]
-    InventoryLevel.objects.create(warehouse_id=hub.connection.warehouse_id, sku=east_sku,
-                                  available=50)
-    InventoryLevel.objects.create(warehouse_id=west.connection.warehouse_id, sku=west_sku,
-                                  available=50)
+    east_sku, west_sku = split_by_stock(hub, west)
     east_id, west_id = hub.connection.pk, west.connection.pk
-    activate(hub.connection.store, "Ship from stock", A.SPLIT, "true", {
-        "connection_by_line": f"{east_id} in line.stock && line.stock[{east_id}] >= "
-                              f"line.quantity ? {east_id} : {west_id}"})
     (order_id,) = hub.control.create_orders(1, status="paid", lines=[
         {"final_sku": east_sku, "quantity": 2}, {"final_sku": west_sku, "quantity": 1}])
 

@@ -75,6 +75,22 @@ def write_intents(target: Hub) -> list[Intent]:
                 .order_by("created_at"))
 
 
+def b_reads_while_a_writes(hub, west, west_file: str, hub_processes):
+    """Start A's inventory run with its first store write slowed to 6 s, and B's once that
+    write is out; returns both processes once B has read ``west_file`` while A's write is
+    still in flight (A holds the store's stock)."""
+    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 6000,
+                             "count": 1}])
+    first = hub_processes.start(*sync_command(hub))
+    # A's PUT is out (its fault rule is used up).
+    wait_until(lambda: not hub.control.faults(), lambda: hub_processes.output(first))
+    second = hub_processes.start(*sync_command(west))
+    wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
+               lambda: hub_processes.output(second))
+    assert write_intents(hub)[-1].state == "pending"
+    return first, second
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("processes")
 def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, west,
@@ -93,19 +109,10 @@ def test_two_connections_running_at_once_in_two_processes_leave_the_sum(hub, wes
     west_file = inventory_file(west, later, {y: 3, z: 6, w: 3})
     # A's first store write is slow: B's process starts, reads B's file and wants to write
     # while A holds the store's stock.
-    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 6000,
-                             "count": 1}])
     hub.control.reset_meter()
     seen = last_run_id()
 
-    first = hub_processes.start(*sync_command(hub))
-    # A's PUT is out (its fault rule is used up).
-    wait_until(lambda: not hub.control.faults(), lambda: hub_processes.output(first))
-    second = hub_processes.start(*sync_command(west))
-    # B has read its new levels while A's write is still in flight (A holds the store's stock).
-    wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
-               lambda: hub_processes.output(second))
-    assert write_intents(hub)[-1].state == "pending"
+    first, second = b_reads_while_a_writes(hub, west, west_file, hub_processes)
     results = [hub_processes.wait(first), hub_processes.wait(second)]
 
     assert [r.returncode for r in results] == [0, 0], [r.output for r in results]
@@ -144,19 +151,11 @@ def test_switching_a_connection_off_while_its_run_waits_drops_it_at_that_push(
     assert levels(hub, skus) == {x: 12, y: 12, z: 9}
     inventory_file(hub, before + timedelta(minutes=1), {x: 6})
     west_file = inventory_file(west, before + timedelta(minutes=1), {y: 8})
-    hub.control.add_faults([{"endpoint": BATCH, "action": "latency", "delay_ms": 6000,
-                             "count": 1}])
     seen = last_run_id()
 
-    first = hub_processes.start(*sync_command(hub))
-    # A's PUT is out (its fault rule is used up).
-    wait_until(lambda: not hub.control.faults(), lambda: hub_processes.output(first))
-    second = hub_processes.start(*sync_command(west))
     # B's run has loaded its connection (switched on) and read its file; it waits for the
     # store's stock while A writes. Now the merchant switches B off.
-    wait_until(lambda: (west.root / "out" / "processed" / west_file).exists(),
-               lambda: hub_processes.output(second))
-    assert write_intents(hub)[-1].state == "pending"  # A's write is still in flight
+    first, second = b_reads_while_a_writes(hub, west, west_file, hub_processes)
     actions.update_connection(west.connection, {"counts_toward_store_stock": False})
     switched_at = datetime.now(UTC)
     results = [hub_processes.wait(first), hub_processes.wait(second)]
